@@ -1,0 +1,27 @@
+import { defineConfig } from "vitest/config";
+
+// Unit tests are pure and fast; integration tests boot real guests (TCG, ~1 core each),
+// so they run one file at a time and get generous timeouts.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: ["test/unit/**/*.test.ts"],
+          testTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          name: "integration",
+          include: ["test/integration/**/*.test.ts"],
+          globalSetup: ["test/integration/global-setup.ts"],
+          fileParallelism: false,
+          testTimeout: 240_000,
+          hookTimeout: 900_000,
+        },
+      },
+    ],
+  },
+});
