@@ -32,7 +32,13 @@ export interface BootRecord {
   topology: Topology;
   /** The validated machine that was booted (files resolved). */
   machine: Machine;
-  observation: Observation;
+  /**
+   * What the probe reported; null when the boot ended without an observation (firmware gave
+   * up, a panic, or a medium too small for a kernel). `failure` then says why, and only the
+   * firmware log can prove what happened.
+   */
+  observation: Observation | null;
+  failure?: string;
   /** SeaBIOS debug-port lines when the machine asked for `firmwareLog`. */
   firmwareLog: string[];
 }
