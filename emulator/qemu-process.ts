@@ -1,0 +1,175 @@
+// One object owns one QEMU process for its whole life and guarantees it ends: on guest
+// power-off, on the deadline, on an error, and on SIGINT/SIGTERM of bootproof (reaper).
+// A launch failure carries the full command line and what QEMU printed.
+import { existsSync } from "node:fs";
+import { type ResultPromise, execa } from "execa";
+import { type QemuCommand, shellQuote } from "./argv.js";
+import { type BootPhase, type ConsoleLine, type ConsoleMarker, SerialConsole } from "./console.js";
+import { type QmpClient } from "./qmp.js";
+import { registerCleanup } from "./reaper.js";
+
+export type QemuEndReason =
+  /** QEMU exited by itself (guest powered off, or firmware gave up with -no-reboot). */
+  | "exited"
+  /** The deadline passed and bootproof killed QEMU. */
+  | "deadline"
+  /** bootproof stopped it (observation received, interruption, caller request). */
+  | "stopped";
+
+export interface QemuOutcome {
+  reason: QemuEndReason;
+  exitCode: number | undefined;
+  signal: string | undefined;
+  /** Wall time from spawn to exit. */
+  durationMs: number;
+  /** Furthest boot phase the console showed. */
+  phase: BootPhase;
+  consoleTail: ConsoleLine[];
+  stderr: string;
+  commandLine: string;
+}
+
+export class QemuLaunchError extends Error {
+  constructor(
+    message: string,
+    readonly commandLine: string,
+    readonly stderr: string,
+  ) {
+    super(`${message}\n  command: ${commandLine}${stderr ? `\n  qemu said: ${stderr.trim()}` : ""}`);
+    this.name = "QemuLaunchError";
+  }
+}
+
+export interface QemuLaunchOptions {
+  command: QemuCommand;
+  /** Serial console artifact (host-timestamped lines). */
+  consoleLog?: string;
+  deadlineMs: number;
+  /** Grace given to a guest to exit by itself before it is killed when stopping. */
+  stopGraceMs?: number;
+  onLine?: (line: ConsoleLine) => void;
+  onMarker?: (marker: ConsoleMarker, line: ConsoleLine) => void;
+}
+
+const STDERR_LIMIT = 64 * 1024;
+/** `setpriv --pdeathsig KILL` makes the kernel kill QEMU if bootproof dies, even by SIGKILL. */
+const SETPRIV = "/usr/bin/setpriv";
+
+export class QemuProcess {
+  readonly console: SerialConsole;
+  readonly startedAt: number;
+  private readonly child: ResultPromise;
+  private stderr = "";
+  private endReason: QemuEndReason | undefined;
+  private readonly unregister: () => void;
+  private readonly deadlineTimer: NodeJS.Timeout;
+  private readonly finished: Promise<QemuOutcome>;
+  private qmp: QmpClient | undefined;
+  readonly commandLine: string;
+
+  private constructor(private readonly options: QemuLaunchOptions) {
+    const { binary, argv } = options.command;
+    this.commandLine = shellQuote([binary, ...argv]);
+    this.startedAt = Date.now();
+    this.console = new SerialConsole(this.startedAt, options.consoleLog);
+    if (options.onLine) this.console.on("line", options.onLine);
+    if (options.onMarker) this.console.on("marker", options.onMarker);
+
+    const usePdeathsig = existsSync(SETPRIV);
+    const [file, args] = usePdeathsig ? [SETPRIV, ["--pdeathsig", "KILL", "--", binary, ...argv]] : [binary, argv];
+    this.child = execa(file, args, {
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+      buffer: false,
+      reject: false,
+      cleanup: true,
+      forceKillAfterDelay: 2_000,
+    });
+    this.child.stdout?.on("data", (chunk: Buffer) => this.console.push(chunk));
+    this.child.stderr?.on("data", (chunk: Buffer) => {
+      if (this.stderr.length < STDERR_LIMIT) this.stderr += chunk.toString("utf8");
+    });
+    this.unregister = registerCleanup(`qemu ${this.child.pid ?? "?"}`, () => this.kill("stopped"));
+    this.deadlineTimer = setTimeout(() => this.kill("deadline"), options.deadlineMs);
+    this.finished = this.child.then(async (result) => {
+      clearTimeout(this.deadlineTimer);
+      this.unregister();
+      this.qmp?.close();
+      await this.console.end();
+      return {
+        reason: this.endReason ?? "exited",
+        exitCode: result.exitCode,
+        signal: result.signal,
+        durationMs: Date.now() - this.startedAt,
+        phase: this.console.phase,
+        consoleTail: this.console.lastLines(),
+        stderr: this.stderr,
+        commandLine: this.commandLine,
+      };
+    });
+  }
+
+  /**
+   * Starts QEMU. Rejects with QemuLaunchError when the binary is missing or QEMU exits at
+   * once with an error (bad device arguments, missing file), so callers can tell an
+   * infrastructure failure from a guest that did not boot.
+   */
+  static async launch(options: QemuLaunchOptions): Promise<QemuProcess> {
+    const qemu = new QemuProcess(options);
+    const spawnError = await new Promise<Error | undefined>((resolve) => {
+      qemu.child.once("spawn", () => resolve(undefined));
+      qemu.child.once("error", (error) => resolve(error));
+    });
+    if (spawnError) {
+      await qemu.finished.catch(() => undefined);
+      const missing = (spawnError as NodeJS.ErrnoException).code === "ENOENT";
+      throw new QemuLaunchError(
+        missing
+          ? `${options.command.binary} is not installed: install the Debian package qemu-system-x86 (run \`bootproof doctor --fix\`)`
+          : `could not start ${options.command.binary}: ${spawnError.message}`,
+        qemu.commandLine,
+        "",
+      );
+    }
+    return qemu;
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** Lets the supervisor use QMP to stop the guest cleanly. */
+  attachQmp(qmp: QmpClient): void {
+    this.qmp = qmp;
+  }
+
+  wait(): Promise<QemuOutcome> {
+    return this.finished;
+  }
+
+  /**
+   * Stops the guest: QMP `quit` when available, then SIGTERM, then SIGKILL. Resolves once
+   * the process is gone.
+   */
+  async stop(reason: QemuEndReason = "stopped"): Promise<QemuOutcome> {
+    if (this.endReason === undefined) this.endReason = reason;
+    const grace = this.options.stopGraceMs ?? 1_000;
+    if (this.qmp) {
+      await Promise.race([this.qmp.execute("quit").catch(() => undefined), new Promise((r) => setTimeout(r, grace))]);
+    }
+    this.kill(reason);
+    return this.finished;
+  }
+
+  /** Synchronous kill (usable from signal and exit handlers). */
+  kill(reason: QemuEndReason): void {
+    if (this.endReason === undefined) this.endReason = reason;
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill("SIGKILL");
+  }
+
+  /** True when QEMU ended within `ms` of starting: a launch failure rather than a boot. */
+  static isEarlyFailure(outcome: QemuOutcome, ms = 3_000): boolean {
+    return outcome.reason === "exited" && outcome.exitCode !== 0 && outcome.durationMs < ms && outcome.phase === "started";
+  }
+}

@@ -1,0 +1,83 @@
+// Topology → a bootable, validated Machine: find the guest kernel, build the probe
+// initramfs for exactly this machine's devices, build (or reuse from the cache) every boot
+// medium, and fill in the file paths. All side effects are cache writes.
+import type { Machine } from "../../emulator/machine.js";
+import { MachineValidationError, parseMachine } from "../../emulator/validate.js";
+import { type GuestKernel, findGuestKernel } from "../../firmware/kernel.js";
+import { buildMedia } from "../../firmware/media/build.js";
+import { ROLE_KEY } from "../../firmware/observation.js";
+import { buildProbeInitramfs } from "../../firmware/probe/initramfs.js";
+import { modulesForMachine } from "../../firmware/probe/modules.js";
+import { InfraError, InputError, describeError } from "../errors.js";
+import type { Topology } from "../scenario.js";
+
+/** `panic=-1` turns a guest panic into a reboot, which -no-reboot turns into a fast exit. */
+export function guestCmdline(role: string, extra = ""): string {
+  return `${ROLE_KEY}=${role} panic=-1 ${extra}`.trim();
+}
+
+/**
+ * Validates the machine before anything is built (shape, collisions, references), so a bad
+ * scenario fails in milliseconds; drive files may still be empty here.
+ */
+export function parseTopologyMachine(topology: Topology): Machine {
+  try {
+    return parseMachine(topology.machine);
+  } catch (error) {
+    throw new InputError(describeError(error));
+  }
+}
+
+export async function requireGuestKernel(): Promise<GuestKernel> {
+  const kernel = await findGuestKernel();
+  if (!kernel) {
+    throw new InfraError(
+      "the guest kernel is not in the cache: run `bootproof doctor --fix` (it downloads Debian's linux-image-amd64 with apt-get download and unpacks it into the cache, never into /boot)",
+    );
+  }
+  return kernel;
+}
+
+export async function prepareMachine(topology: Topology): Promise<Machine> {
+  const machine = structuredClone(parseTopologyMachine(topology));
+  const media = topology.media ?? {};
+  for (const driveId of Object.keys(media)) {
+    if (!machine.drives.some((d) => d.id === driveId)) {
+      throw new InputError(`topology.media names drive '${driveId}', but machine '${machine.name}' has no such drive; add it to drives[]`);
+    }
+  }
+  const needsProbe = topology.directBoot !== undefined || Object.values(media).some((spec) => spec.kind !== "blank");
+  if (needsProbe) {
+    const kernel = await requireGuestKernel();
+    const modules = [...new Set([...modulesForMachine(machine), ...(topology.extraProbeModules ?? [])])];
+    const initramfs = await buildProbeInitramfs(kernel, modules).catch((error: unknown) => {
+      throw new InfraError(`building the probe initramfs failed: ${describeError(error)}`, { cause: error });
+    });
+    for (const drive of machine.drives) {
+      const spec = media[drive.id];
+      if (!spec) continue;
+      const payload = spec.kind === "blank" ? undefined : { kernel, initramfs, cmdline: guestCmdline(spec.role) };
+      drive.file = await buildMedia(spec, payload).catch((error: unknown) => {
+        throw new InfraError(`building ${spec.kind} media for drive '${drive.id}' failed: ${describeError(error)}`, { cause: error });
+      });
+    }
+    if (topology.directBoot) {
+      machine.directKernel = {
+        kernel: kernel.vmlinuz,
+        initrd: initramfs,
+        cmdline: `console=ttyS0,115200 ${guestCmdline(topology.directBoot.role, topology.directBoot.extraCmdline)}`,
+      };
+    }
+  } else {
+    for (const drive of machine.drives) {
+      const spec = media[drive.id];
+      if (spec?.kind === "blank") drive.file = await buildMedia(spec, undefined);
+    }
+  }
+  try {
+    return parseMachine(machine, { checkFiles: true });
+  } catch (error) {
+    if (error instanceof MachineValidationError) throw new InputError(error.message);
+    throw error;
+  }
+}

@@ -1,0 +1,167 @@
+// Boot one machine and read what the guest observed. Owns the per-boot temp dir (QMP
+// socket, OVMF VARS copy) and the artifacts (command line, console log, observation, QMP
+// snapshots). Whatever happens, QEMU is gone and the temp dir removed when this returns.
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Accelerator, buildQemuCommand, shellQuote } from "../../emulator/argv.js";
+import type { BootPhase, ConsoleLine } from "../../emulator/console.js";
+import type { Machine } from "../../emulator/machine.js";
+import { QemuLaunchError, type QemuOutcome, QemuProcess } from "../../emulator/qemu-process.js";
+import { QmpClient, flattenQueryPci } from "../../emulator/qmp.js";
+import { registerTempDir } from "../../emulator/reaper.js";
+import { type Observation, ObservationParseError, parseObservationLine } from "../../firmware/observation.js";
+import { describeError } from "../errors.js";
+
+export const DEFAULT_BOOT_DEADLINE_MS = 120_000;
+/** After the observation line the probe powers off; give it this long before stopping it. */
+const POWEROFF_GRACE_MS = 3_000;
+
+export interface BootOptions {
+  /** Directory for this boot's artifacts (created). */
+  artifactDir: string;
+  accelerator?: Accelerator;
+  deadlineMs?: number;
+  onPhase?: (phase: BootPhase) => void;
+  onLine?: (line: ConsoleLine) => void;
+}
+
+interface BootBase {
+  machine: Machine;
+  commandLine: string;
+  durationMs: number;
+  phase: BootPhase;
+  consoleTail: string[];
+  artifactDir: string;
+}
+
+export type BootResult =
+  | (BootBase & { status: "observed"; observation: Observation; firmwareLog: string[] })
+  /** QEMU ended (power-off, firmware gave up, panic) without an observation: the boot failed. */
+  | (BootBase & { status: "no-observation"; reason: string; firmwareLog: string[] })
+  | (BootBase & { status: "timeout" })
+  | (BootBase & { status: "infra-error"; error: string });
+
+export async function runBoot(machine: Machine, options: BootOptions): Promise<BootResult> {
+  const deadlineMs = options.deadlineMs ?? DEFAULT_BOOT_DEADLINE_MS;
+  await mkdir(options.artifactDir, { recursive: true });
+  const tempDir = await mkdtemp(join(tmpdir(), "bootproof-"));
+  const unregisterTemp = registerTempDir(tempDir);
+  const paths = {
+    qmpSocket: join(tempDir, "qmp.sock"),
+    firmwareLog: join(options.artifactDir, "firmware.log"),
+    ovmfVars: machine.firmware.kind === "ovmf" ? join(tempDir, "OVMF_VARS.fd") : undefined,
+  };
+  const command = buildQemuCommand(machine, paths, options.accelerator ?? "tcg");
+  const commandLine = shellQuote([command.binary, ...command.argv]);
+  const base = (phase: BootPhase, durationMs: number, consoleTail: ConsoleLine[]): BootBase => ({
+    machine,
+    commandLine,
+    durationMs,
+    phase,
+    consoleTail: consoleTail.map((l) => l.text),
+    artifactDir: options.artifactDir,
+  });
+  try {
+    await writeFile(join(options.artifactDir, "command.sh"), `${commandLine}\n`);
+    await writeFile(join(options.artifactDir, "machine.json"), `${JSON.stringify(machine, null, 2)}\n`);
+    if (machine.firmware.kind === "ovmf" && paths.ovmfVars) await copyFile(machine.firmware.varsTemplate, paths.ovmfVars);
+
+    let observationLine: string | undefined;
+    let poweroffTimer: NodeJS.Timeout | undefined;
+    let qemu: QemuProcess;
+    try {
+      qemu = await QemuProcess.launch({
+        command,
+        consoleLog: join(options.artifactDir, "console.log"),
+        deadlineMs,
+        onLine: options.onLine,
+        onMarker: (marker, line) => {
+          if (marker.kind === "phase") options.onPhase?.(marker.phase);
+          if (marker.kind === "observation" && observationLine === undefined) {
+            observationLine = line.text;
+            options.onPhase?.("observation");
+            poweroffTimer = setTimeout(() => void qemu.stop("stopped"), POWEROFF_GRACE_MS);
+          }
+        },
+      });
+    } catch (error) {
+      if (error instanceof QemuLaunchError) return { ...base("started", 0, []), status: "infra-error", error: error.message };
+      throw error;
+    }
+    const snapshots = recordQmpSnapshots(qemu, paths.qmpSocket, options.artifactDir);
+    const outcome = await qemu.wait();
+    clearTimeout(poweroffTimer);
+    await snapshots;
+    const firmwareLog = machine.firmwareLog ? await readLines(paths.firmwareLog) : [];
+    return await classifyOutcome(outcome, observationLine, firmwareLog, base(outcome.phase, outcome.durationMs, outcome.consoleTail), options.artifactDir);
+  } catch (error) {
+    return { ...base("started", 0, []), status: "infra-error", error: describeError(error) };
+  } finally {
+    await rm(tempDir, { recursive: true, force: true });
+    unregisterTemp();
+  }
+}
+
+async function classifyOutcome(
+  outcome: QemuOutcome,
+  observationLine: string | undefined,
+  firmwareLog: string[],
+  base: BootBase,
+  artifactDir: string,
+): Promise<BootResult> {
+  if (observationLine !== undefined) {
+    try {
+      const observation = parseObservationLine(observationLine);
+      if (observation) {
+        await writeFile(join(artifactDir, "observation.json"), `${JSON.stringify(observation, null, 2)}\n`);
+        return { ...base, status: "observed", observation, firmwareLog };
+      }
+    } catch (error) {
+      // A malformed observation is the harness's own probe failing, not the product.
+      if (error instanceof ObservationParseError) return { ...base, status: "infra-error", error: error.message };
+      throw error;
+    }
+  }
+  if (outcome.reason === "deadline") return { ...base, status: "timeout" };
+  if (QemuProcess.isEarlyFailure(outcome)) {
+    return {
+      ...base,
+      status: "infra-error",
+      error: `QEMU exited with status ${outcome.exitCode} before the guest started${outcome.stderr ? `: ${outcome.stderr.trim()}` : ""}`,
+    };
+  }
+  const panicked = base.consoleTail.some((l) => /Kernel panic/.test(l));
+  const reason = panicked
+    ? "the guest kernel panicked"
+    : `QEMU exited (${outcome.signal ?? `status ${outcome.exitCode}`}) without an observation; the boot got as far as '${outcome.phase}'`;
+  return { ...base, status: "no-observation", reason, firmwareLog };
+}
+
+/** query-pci and query-block, saved as artifacts; best effort (the guest may be gone). */
+async function recordQmpSnapshots(qemu: QemuProcess, socket: string, artifactDir: string): Promise<void> {
+  let qmp: QmpClient | undefined;
+  try {
+    qmp = await QmpClient.connect(socket, 5_000);
+    qemu.attachQmp(qmp);
+    const [pci, block] = await Promise.all([qmp.execute("query-pci"), qmp.execute("query-block")]);
+    await writeFile(join(artifactDir, "qmp-pci.json"), `${JSON.stringify(flattenQueryPci(pci), null, 2)}\n`);
+    await writeFile(join(artifactDir, "qmp-block.json"), `${JSON.stringify(block, null, 2)}\n`);
+  } catch {
+    // QEMU exited before QMP answered (a fast failure); the console tells the story.
+  }
+}
+
+async function readLines(path: string): Promise<string[]> {
+  try {
+    return (await readFile(path, "latin1")).split(/\r?\n/).filter((l) => l.length > 0);
+  } catch {
+    return [];
+  }
+}
+
+export function bootFailureDetail(result: BootResult): string {
+  const tail = result.consoleTail.slice(-15).map((l) => `    | ${l}`).join("\n");
+  return `  command: ${result.commandLine}\n  reached: ${result.phase} after ${(result.durationMs / 1000).toFixed(1)} s\n  console tail:\n${tail || "    | (no console output)"}`;
+}
+
