@@ -1,0 +1,283 @@
+// One read transfer on its own ephemeral UDP socket (the server's TID, RFC 1350 §4).
+// Sends windows of DATA blocks (RFC 7440; a window of 1 is plain lock-step), retransmits
+// the unacknowledged window on timeout, and ends on the last block's ACK, on an ERROR from
+// the client, after too many timeouts, or when the server closes. Block numbers wrap at
+// 65536 to 0 (what tftp-hpa, curl and iPXE expect), so files of any size transfer.
+//
+// Every event (datagram, timer) runs through one promise chain, so the state below is only
+// ever touched by one step at a time even though file reads are asynchronous.
+import type { Socket } from "node:dgram";
+import type { TftpFaultDecision, TftpFaultPlan, TftpPacketContext } from "./faults.js";
+import { decodePacket, ErrorCode, encodeData, encodeError, encodeOack, type TftpPacket } from "./packets.js";
+import type { TransferSource } from "./source.js";
+
+export interface TransferStats {
+  bytesSent: number;
+  packetsSent: number;
+  retransmissions: number;
+}
+
+export interface TransferLogger {
+  debug?(message: string): void;
+  warn?(message: string): void;
+}
+
+export interface ReadTransferInit {
+  id: number;
+  filename: string;
+  socket: Socket;
+  peer: { address: string; port: number };
+  source: TransferSource;
+  blksize: number;
+  windowsize: number;
+  timeoutMs: number;
+  maxRetries: number;
+  oack: Map<string, string> | undefined;
+  faults: TftpFaultPlan | undefined;
+  stats: TransferStats;
+  logger: TransferLogger | undefined;
+}
+
+export type TransferOutcome = { ok: true } | { ok: false; reason: string };
+
+export class ReadTransfer {
+  readonly id: number;
+  readonly filename: string;
+  /** Resolves when the transfer has ended and its socket is closed. */
+  readonly done: Promise<TransferOutcome>;
+
+  private readonly init: ReadTransferInit;
+  /** Index of the last block (1-based); it is shorter than blksize, possibly empty. */
+  private readonly lastBlock: number;
+  /** Highest block index the client acknowledged (0 = none; the OACK is acknowledged as 0). */
+  private acked = 0;
+  /** Highest block index sent in the current window. */
+  private sentHigh = 0;
+  private awaitingOackAck: boolean;
+  private retries = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private chain: Promise<void> = Promise.resolve();
+  private ended = false;
+  /** Settles when the most recent datagram has left (sends complete in order). */
+  private lastSend: Promise<void> = Promise.resolve();
+  private resolveDone!: (outcome: TransferOutcome) => void;
+
+  constructor(init: ReadTransferInit) {
+    this.init = init;
+    this.id = init.id;
+    this.filename = init.filename;
+    this.lastBlock = Math.floor(init.source.size / init.blksize) + 1;
+    this.awaitingOackAck = init.oack !== undefined;
+    this.done = new Promise((resolve) => {
+      this.resolveDone = resolve;
+    });
+    init.socket.on("message", (bytes, rinfo) => this.onDatagram(bytes, rinfo));
+    init.socket.on("error", (error) => this.enqueue(async () => this.finish({ ok: false, reason: error.message })));
+  }
+
+  start(): void {
+    this.enqueue(() => this.sendCurrent(0));
+  }
+
+  /** Ends the transfer from outside (server close); the client gets an ERROR. */
+  abort(reason: string): Promise<TransferOutcome> {
+    this.enqueue(async () => {
+      if (this.ended) return;
+      this.sendRaw(encodeError(ErrorCode.NOT_DEFINED, reason));
+      await this.finish({ ok: false, reason });
+    });
+    return this.done;
+  }
+
+  private enqueue(step: () => Promise<void> | void): void {
+    this.chain = this.chain
+      .then(async () => {
+        if (!this.ended) await step();
+      })
+      .catch(async (error: unknown) => {
+        this.init.logger?.warn?.(`tftp #${this.id}: internal error: ${String(error)}`);
+        await this.finish({ ok: false, reason: `internal error: ${String(error)}` });
+      });
+  }
+
+  private onDatagram(bytes: Buffer, rinfo: { address: string; port: number }): void {
+    const { peer, faults } = this.init;
+    if (rinfo.address !== peer.address || rinfo.port !== peer.port) {
+      // Another endpoint writing to this TID: tell it, leave the transfer alone (RFC 1350 §4).
+      this.sendRaw(encodeError(ErrorCode.UNKNOWN_TID, "unknown transfer ID"), rinfo);
+      return;
+    }
+    const decoded = decodePacket(bytes);
+    const packet = decoded.ok ? decoded.packet : undefined;
+    if (faults) {
+      const decision = faults.onPacket(this.context("in", bytes, packet));
+      if (this.applyInboundFault(decision, () => this.enqueue(() => this.onPacket(packet, decoded)))) return;
+    }
+    this.enqueue(() => this.onPacket(packet, decoded));
+  }
+
+  /** Returns true when the fault plan took the packet over. */
+  private applyInboundFault(decision: TftpFaultDecision, handle: () => void): boolean {
+    if (decision === "pass") return false;
+    if (decision === "drop") return true;
+    if ("delayMs" in decision) {
+      setTimeout(handle, decision.delayMs).unref();
+      return true;
+    }
+    this.enqueue(async () => {
+      this.sendRaw(encodeError(decision.error, decision.message));
+      await this.finish({ ok: false, reason: `fault: ERROR ${decision.error} ${decision.message}` });
+    });
+    return true;
+  }
+
+  private async onPacket(packet: TftpPacket | undefined, decoded: ReturnType<typeof decodePacket>): Promise<void> {
+    if (!packet) {
+      const reason = decoded.ok ? "unreadable packet" : decoded.reason;
+      this.sendRaw(encodeError(ErrorCode.ILLEGAL_OPERATION, `malformed packet: ${reason}`));
+      await this.finish({ ok: false, reason: `client sent a malformed packet: ${reason}` });
+      return;
+    }
+    if (packet.op === "ERROR") {
+      await this.finish({ ok: false, reason: `client sent ERROR ${packet.code}: ${packet.message}` });
+      return;
+    }
+    if (packet.op !== "ACK") {
+      this.sendRaw(encodeError(ErrorCode.ILLEGAL_OPERATION, `expected ACK, got ${packet.op}`));
+      await this.finish({ ok: false, reason: `client sent ${packet.op} during a read` });
+      return;
+    }
+    if (this.awaitingOackAck) {
+      if (packet.block !== 0) return; // stray ACK; the OACK is retransmitted on timeout
+      this.awaitingOackAck = false;
+      this.retries = 0;
+      await this.sendWindow(0);
+      return;
+    }
+    // Map the 16-bit block number onto the window in flight: acked .. sentHigh.
+    let target = -1;
+    for (let index = this.sentHigh; index > this.acked; index--) {
+      if ((index & 0xffff) === packet.block) {
+        target = index;
+        break;
+      }
+    }
+    // A duplicate ACK of the window's predecessor is not answered: resending on duplicates
+    // is the Sorcerer's Apprentice bug (RFC 1123 §4.2.3.1); the timer covers real loss.
+    if (target === -1) return;
+    this.acked = target;
+    this.retries = 0;
+    if (target === this.lastBlock) {
+      await this.finish({ ok: true });
+      return;
+    }
+    // A full-window ACK moves on; an ACK inside the window means the client saw a gap
+    // and the next window starts right after what it has (RFC 7440 §4).
+    await this.sendWindow(0);
+  }
+
+  private async sendCurrent(retransmission: number): Promise<void> {
+    if (this.awaitingOackAck) {
+      const oack = encodeOack(this.init.oack!);
+      this.send(oack, { op: "OACK", options: this.init.oack! }, retransmission);
+      this.armTimer();
+      return;
+    }
+    await this.sendWindow(retransmission);
+  }
+
+  private async sendWindow(retransmission: number): Promise<void> {
+    const { blksize, windowsize, source } = this.init;
+    const first = this.acked + 1;
+    const last = Math.min(this.acked + windowsize, this.lastBlock);
+    const offset = (first - 1) * blksize;
+    const bytes = await source.read(offset, (last - first + 1) * blksize);
+    if (this.ended) return;
+    for (let index = first; index <= last; index++) {
+      const start = (index - first) * blksize;
+      const data = bytes.subarray(Math.min(start, bytes.length), Math.min(start + blksize, bytes.length));
+      this.send(encodeData(index, data), { op: "DATA", block: index & 0xffff, data }, retransmission, index);
+    }
+    this.sentHigh = last;
+    this.armTimer();
+  }
+
+  private armTimer(): void {
+    clearTimeout(this.timer);
+    if (this.ended) return;
+    this.timer = setTimeout(() => this.enqueue(() => this.onTimeout()), this.init.timeoutMs);
+  }
+
+  private async onTimeout(): Promise<void> {
+    this.retries++;
+    if (this.retries > this.init.maxRetries) {
+      const reason = `no ACK after ${this.init.maxRetries} retransmissions (${this.init.timeoutMs} ms each)`;
+      this.sendRaw(encodeError(ErrorCode.NOT_DEFINED, "timed out"));
+      await this.finish({ ok: false, reason });
+      return;
+    }
+    this.init.stats.retransmissions++;
+    await this.sendCurrent(this.retries);
+  }
+
+  private context(
+    direction: "in" | "out",
+    bytes: Buffer,
+    packet: TftpPacket | undefined,
+    extra: Partial<TftpPacketContext> = {},
+  ): TftpPacketContext {
+    return { direction, transferId: this.id, filename: this.filename, peer: this.init.peer, packet, bytes, ...extra };
+  }
+
+  /** Sends through the fault plan, if any. */
+  private send(bytes: Buffer, packet: TftpPacket, retransmission: number, blockIndex?: number): void {
+    const { faults } = this.init;
+    if (faults) {
+      const extra: Partial<TftpPacketContext> = { retransmission };
+      if (blockIndex !== undefined) extra.blockIndex = blockIndex;
+      const decision = faults.onPacket(this.context("out", bytes, packet, extra));
+      if (decision === "drop") return;
+      if (decision !== "pass") {
+        if ("delayMs" in decision) {
+          setTimeout(() => {
+            if (!this.ended) this.sendRaw(bytes);
+          }, decision.delayMs).unref();
+        } else {
+          this.sendRaw(encodeError(decision.error, decision.message));
+          void this.finish({ ok: false, reason: `fault: ERROR ${decision.error} ${decision.message}` });
+        }
+        return;
+      }
+    }
+    this.sendRaw(bytes);
+  }
+
+  private sendRaw(bytes: Buffer, to = this.init.peer): void {
+    if (this.ended) return;
+    this.init.stats.packetsSent++;
+    this.init.stats.bytesSent += bytes.length;
+    this.lastSend = new Promise((resolve) => {
+      this.init.socket.send(bytes, to.port, to.address, (error) => {
+        if (error) this.init.logger?.debug?.(`tftp #${this.id}: send failed: ${error.message}`);
+        resolve();
+      });
+    });
+  }
+
+  private async finish(outcome: TransferOutcome): Promise<void> {
+    if (this.ended) return;
+    this.ended = true;
+    clearTimeout(this.timer);
+    await this.init.source.close().catch(() => {});
+    // Let queued sends (the final ERROR, say) leave before the socket goes.
+    await this.lastSend;
+    await new Promise<void>((resolve) => {
+      try {
+        this.init.socket.close(() => resolve());
+      } catch {
+        resolve(); // already closed
+      }
+    });
+    this.resolveDone(outcome);
+  }
+}
