@@ -152,6 +152,15 @@ export function naaIdsFromVpd83(hex: string | null): string[] {
   return ids;
 }
 
+/** Unit serial number from VPD page 0x80 (ASCII after a 4-byte header). */
+export function serialFromVpd80(hex: string | null): string | null {
+  if (!hex) return null;
+  const bytes = Buffer.from(hex.replace(/[^0-9a-fA-F]/g, ""), "hex");
+  if (bytes.length < 4 || bytes[1] !== 0x80) return null;
+  const text = bytes.subarray(4, 4 + bytes.readUInt16BE(2)).toString("latin1").replace(/\0/g, "").trim();
+  return text || null;
+}
+
 export function roleFromCmdline(cmdline: string): string | null {
   for (const token of cmdline.trim().split(/\s+/)) {
     if (token.startsWith(`${ROLE_KEY}=`)) return token.slice(ROLE_KEY.length + 1);
@@ -181,7 +190,7 @@ export function deriveObservation(wire: WireObservation): Observation {
         pciBdf: pciBdfFromSysfs(d.sysfsPath),
         hctl: hctlFromSysfs(d.sysfsPath),
         usbPath: usbPathFromSysfs(d.sysfsPath),
-        serial: blank(d.serial),
+        serial: blank(d.serial) ?? serialFromVpd80(d.vpd80),
         wwid: blank(d.wwid),
         naaIds: naaIdsFromVpd83(d.vpd83),
         vendor: blank(d.vendor),

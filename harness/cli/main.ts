@@ -1,0 +1,194 @@
+// The bootproof command line. Thin: parses options, calls the runner / doctor / servers,
+// maps verdicts to exit codes (0 all passed, 1 a property failed, 2 infra-error or timeout).
+import { existsSync } from "node:fs";
+import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { Command, InvalidArgumentError, Option } from "commander";
+import { type Accelerator, buildQemuCommand, shellQuote } from "../../emulator/argv.js";
+import { runAllCleanups } from "../../emulator/reaper.js";
+import { cacheRoot } from "../../firmware/cache.js";
+import { BUILT_IN_SCENARIOS } from "../../scenarios/index.js";
+import { prepareMachine } from "../boot/prepare.js";
+import { cachedAccelerator, formatDoctorReport, runDoctor } from "../doctor/doctor.js";
+import { InfraError, InputError, describeError, exitCodeFor } from "../errors.js";
+import { renderJunit } from "../report/junit.js";
+import { createTerminalReporter, renderSummary } from "../report/terminal.js";
+import { planBoots } from "../run/run-case.js";
+import { type RunSettings, type RunSummary, runScenario } from "../run/run-scenario.js";
+import type { Scenario } from "../scenario.js";
+import { loadScenario } from "./load-scenario.js";
+
+const integer = (name: string, min: number) => (value: string) => {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < min) throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}`);
+  return parsed;
+};
+
+interface RunFlags {
+  printQemu?: boolean;
+  example?: string;
+  runs?: number;
+  seed?: number;
+  path?: string;
+  jobs: number;
+  junit?: string;
+  artifacts?: string;
+  accel: "tcg" | "kvm" | "auto";
+  deadline?: number;
+  shrink: boolean;
+}
+
+async function resolveAccelerator(choice: RunFlags["accel"]): Promise<Accelerator> {
+  return choice === "auto" ? (await cachedAccelerator()).accelerator : choice;
+}
+
+/** Makes sure the host can boot guests; as root it installs what is missing (doctor --fix). */
+async function ensureReady(): Promise<void> {
+  const report = await runDoctor({ fix: process.getuid?.() === 0, groups: ["run"], log: (l) => process.stderr.write(`${l}\n`) });
+  if (!report.ok) throw new InfraError(`this host cannot boot guests yet:\n${formatDoctorReport(report)}`);
+}
+
+async function printQemu(scenario: Scenario<unknown>, flags: RunFlags): Promise<void> {
+  const accelerator = await resolveAccelerator(flags.accel);
+  const examples = (scenario.examples ?? []).filter((e) => !flags.example || e.name === flags.example);
+  if (examples.length === 0) throw new InputError(`scenario '${scenario.name}' has no example${flags.example ? ` '${flags.example}'` : "s"} to print`);
+  for (const example of examples) {
+    for (const plan of planBoots(scenario, example.input)) {
+      const machine = await prepareMachine(plan.topology);
+      // A bare command needs a writable VARS file that outlives this process: keep one per
+      // machine in the cache, fresh from the template each time it is printed.
+      let ovmfVars: string | undefined;
+      if (machine.firmware.kind === "ovmf") {
+        await mkdir(join(cacheRoot(), "ovmf-vars"), { recursive: true });
+        ovmfVars = join(cacheRoot(), "ovmf-vars", `${machine.name}.fd`);
+        await copyFile(machine.firmware.varsTemplate, ovmfVars);
+      }
+      const command = buildQemuCommand(machine, { ovmfVars }, accelerator);
+      process.stdout.write(`# ${scenario.name} example ${example.name}, boot ${plan.name}\n${shellQuote([command.binary, ...command.argv])}\n`);
+    }
+  }
+}
+
+async function runCommand(nameOrPath: string, flags: RunFlags): Promise<number> {
+  const scenario = await loadScenario(nameOrPath);
+  await ensureReady();
+  if (flags.printQemu) {
+    await printQemu(scenario, flags);
+    return 0;
+  }
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  const settings: RunSettings = {
+    artifactsRoot: resolve(flags.artifacts ?? join("artifacts", `${scenario.name}-${stamp}`)),
+    accelerator: await resolveAccelerator(flags.accel),
+    jobs: flags.jobs,
+    deadlineMs: flags.deadline ? flags.deadline * 1000 : undefined,
+    runs: flags.runs,
+    seed: flags.seed,
+    path: flags.path,
+    example: flags.example,
+    shrink: flags.shrink,
+  };
+  const summary = await runScenario(scenario, settings, createTerminalReporter());
+  await finishReports(summary, flags.junit);
+  return exitCodeFor(summary.cases.length ? summary.cases.map((c) => c.verdict) : ["infra-error"]);
+}
+
+async function finishReports(summary: RunSummary, junit: string | undefined): Promise<void> {
+  process.stdout.write(renderSummary(summary));
+  if (junit) {
+    await mkdir(resolve(junit, ".."), { recursive: true });
+    await writeFile(junit, renderJunit(summary));
+  }
+}
+
+async function replayCommand(artifactDir: string, flags: Pick<RunFlags, "accel" | "junit" | "deadline">): Promise<number> {
+  const recordPath = join(artifactDir, "case.json");
+  if (!existsSync(recordPath)) throw new InputError(`${recordPath} not found: pass a case directory from a run's artifacts (it holds case.json)`);
+  const record = JSON.parse(await readFile(recordPath, "utf8")) as { scenario: string; example?: string; input: unknown };
+  const scenario = await loadScenario(record.scenario);
+  await ensureReady();
+  // Replaying the recorded input itself reproduces the case exactly, generated or not.
+  const replayScenario: Scenario<unknown> = { ...scenario, arbitrary: undefined, examples: [{ name: `replay-${record.example ?? "case"}`, input: record.input }] };
+  const summary = await runScenario(
+    replayScenario,
+    {
+      artifactsRoot: resolve(join(artifactDir, "..", `replay-${new Date().toISOString().replace(/[:.]/g, "-")}`)),
+      accelerator: await resolveAccelerator(flags.accel),
+      jobs: 1,
+      deadlineMs: flags.deadline ? flags.deadline * 1000 : undefined,
+    },
+    createTerminalReporter(),
+  );
+  await finishReports(summary, flags.junit);
+  return exitCodeFor(summary.cases.map((c) => c.verdict));
+}
+
+export function buildCli(): Command {
+  const program = new Command("bootproof")
+    .description("Proves machines really boot from volumes: real QEMU guests, real firmware, built-in storage servers.")
+    .showHelpAfterError();
+  const accel = () =>
+    new Option("--accel <accel>", "accelerator: tcg, kvm, or auto (the last `doctor` decision)").choices(["tcg", "kvm", "auto"]).default("tcg");
+
+  program
+    .command("run")
+    .argument("<scenario>", "built-in scenario name (see `bootproof list`) or path to a scenario module")
+    .description("boot every case of a scenario and check its properties")
+    .option("--print-qemu", "build the media and print the QEMU command of each boot instead of running it")
+    .option("--example <name>", "run only this example")
+    .option("--runs <n>", "number of generated cases (property mode)", integer("--runs", 1))
+    .option("--seed <n>", "seed for generated cases", integer("--seed", 0))
+    .option("--path <path>", "fast-check path of a counterexample to replay (with --seed)")
+    .option("--jobs <n>", "guests booted at once", integer("--jobs", 1), 1)
+    .option("--junit <file>", "write JUnit XML here")
+    .option("--artifacts <dir>", "artifacts directory (default ./artifacts/<scenario>-<time>)")
+    .option("--deadline <seconds>", "per-boot deadline", integer("--deadline", 1))
+    .option("--no-shrink", "do not shrink failing generated cases")
+    .addOption(accel())
+    .action(async (name: string, flags: RunFlags) => {
+      process.exitCode = await runCommand(name, flags);
+    });
+
+  program
+    .command("replay")
+    .argument("<artifact-dir>", "a case directory from an earlier run (holds case.json)")
+    .description("re-run one recorded case exactly")
+    .option("--junit <file>", "write JUnit XML here")
+    .option("--deadline <seconds>", "per-boot deadline", integer("--deadline", 1))
+    .addOption(accel())
+    .action(async (dir: string, flags: Pick<RunFlags, "accel" | "junit" | "deadline">) => {
+      process.exitCode = await replayCommand(dir, flags);
+    });
+
+  program
+    .command("list")
+    .description("list the built-in scenarios")
+    .action(() => {
+      for (const [name, entry] of Object.entries(BUILT_IN_SCENARIOS)) process.stdout.write(`${name.padEnd(16)} ${entry.description}\n`);
+    });
+
+  program
+    .command("doctor")
+    .description("check system packages, the guest kernel and the accelerator; --fix installs what is missing (root)")
+    .option("--fix", "install missing Debian packages and download the guest kernel")
+    .option("--no-accel-probe", "skip the KVM probe boot")
+    .action(async (flags: { fix?: boolean; accelProbe: boolean }) => {
+      const report = await runDoctor({ fix: flags.fix === true, probeAccelerator: flags.accelProbe });
+      process.stdout.write(`${formatDoctorReport(report)}\n`);
+      process.exitCode = report.ok ? 0 : 2;
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildCli().parseAsync(argv);
+  } catch (error) {
+    const kind = error instanceof InputError ? "input error" : "infra-error";
+    process.stderr.write(`bootproof: ${kind}: ${describeError(error)}\n`);
+    process.exitCode = 2;
+  } finally {
+    await runAllCleanups();
+  }
+}

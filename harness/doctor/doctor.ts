@@ -1,0 +1,135 @@
+// `bootproof doctor [--fix]`: checks the host (Debian packages, guest kernel, accelerator)
+// and, with --fix as root, installs what is missing. Used by `bootproof run` and by the
+// test setup, so a fresh machine needs no manual step.
+import { accessSync, constants, existsSync } from "node:fs";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { execa } from "execa";
+import { cacheRoot } from "../../firmware/cache.js";
+import { type GuestKernel, fetchGuestKernel, findGuestKernel } from "../../firmware/kernel.js";
+import { describeError } from "../errors.js";
+import { type SystemRequirement, aptInstallCommand, missingRequirements } from "./requirements.js";
+
+export interface AcceleratorDecision {
+  accelerator: "tcg" | "kvm";
+  reason: string;
+}
+
+export interface DoctorReport {
+  missing: SystemRequirement[];
+  installed: string[];
+  kernel: GuestKernel | undefined;
+  kernelError?: string;
+  accelerator?: AcceleratorDecision;
+  ok: boolean;
+  /** What the user must run when doctor could not fix things itself. */
+  fixCommands: string[];
+}
+
+export interface DoctorOptions {
+  fix: boolean;
+  groups?: Array<SystemRequirement["group"]>;
+  /** Boot a probe guest under KVM to decide the accelerator (a few seconds). */
+  probeAccelerator?: boolean;
+  log?: (line: string) => void;
+}
+
+const isRoot = () => process.getuid?.() === 0;
+
+async function aptInstall(packages: string[], log: (line: string) => void): Promise<void> {
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  log(`doctor: apt-get update`);
+  await execa("apt-get", ["update"], { env, stdio: "inherit" });
+  log(`doctor: ${aptInstallCommand(packages).join(" ")}`);
+  await execa(aptInstallCommand(packages)[0]!, aptInstallCommand(packages).slice(1), { env, stdio: "inherit" });
+}
+
+export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const groups = options.groups ?? ["run", "test"];
+  let missing = missingRequirements(existsSync, groups);
+  const installed: string[] = [];
+  const fixCommands: string[] = [];
+  if (missing.length > 0 && options.fix && isRoot()) {
+    const packages = [...new Set(missing.map((r) => r.debianPackage))];
+    try {
+      await aptInstall(packages, log);
+      installed.push(...packages);
+    } catch (error) {
+      log(`doctor: installing ${packages.join(" ")} failed: ${describeError(error)}`);
+    }
+    missing = missingRequirements(existsSync, groups);
+  }
+  if (missing.length > 0) {
+    const command = aptInstallCommand([...new Set(missing.map((r) => r.debianPackage))]).join(" ");
+    fixCommands.push(isRoot() ? command : `sudo ${command}`);
+  }
+
+  let kernel = await findGuestKernel();
+  let kernelError: string | undefined;
+  if (!kernel && options.fix && !missing.some((r) => r.group === "run")) {
+    try {
+      log("doctor: downloading the guest kernel (apt-get download linux-image-amd64, unpacked into the cache)");
+      kernel = await fetchGuestKernel();
+    } catch (error) {
+      kernelError = describeError(error);
+    }
+  }
+  if (!kernel) fixCommands.push("bootproof doctor --fix   # downloads the guest kernel into the cache");
+
+  let accelerator: AcceleratorDecision | undefined;
+  if (options.probeAccelerator && kernel && missing.every((r) => r.group !== "run")) {
+    accelerator = await decideAccelerator();
+  }
+  return { missing, installed, kernel, kernelError, accelerator, ok: missing.length === 0 && kernel !== undefined, fixCommands };
+}
+
+const decisionFile = () => join(cacheRoot(), "accelerator.json");
+
+/** The accelerator `--accel auto` uses: the last doctor decision, TCG when there is none. */
+export async function cachedAccelerator(): Promise<AcceleratorDecision> {
+  try {
+    return JSON.parse(await readFile(decisionFile(), "utf8")) as AcceleratorDecision;
+  } catch {
+    return { accelerator: "tcg", reason: "no KVM probe recorded (run `bootproof doctor`)" };
+  }
+}
+
+/**
+ * KVM is used only when a real probe guest boots under it before a short deadline: on
+ * nested PVM hosts /dev/kvm exists but guests triple-fault.
+ */
+export async function decideAccelerator(): Promise<AcceleratorDecision> {
+  let decision: AcceleratorDecision;
+  try {
+    accessSync("/dev/kvm", constants.R_OK | constants.W_OK);
+  } catch {
+    decision = { accelerator: "tcg", reason: "/dev/kvm is missing or not accessible" };
+    await saveDecision(decision);
+    return decision;
+  }
+  const { probeBoot } = await import("./accel-probe.js");
+  const result = await probeBoot("kvm", 20_000);
+  decision = result.ok
+    ? { accelerator: "kvm", reason: `a probe guest booted under KVM in ${(result.durationMs / 1000).toFixed(1)} s` }
+    : { accelerator: "tcg", reason: `a probe guest under KVM did not boot: ${result.detail}` };
+  await saveDecision(decision);
+  return decision;
+}
+
+async function saveDecision(decision: AcceleratorDecision): Promise<void> {
+  await mkdir(cacheRoot(), { recursive: true });
+  await writeFile(decisionFile(), `${JSON.stringify(decision)}\n`);
+}
+
+export function formatDoctorReport(report: DoctorReport): string {
+  const lines: string[] = [];
+  if (report.installed.length) lines.push(`installed: ${report.installed.join(" ")}`);
+  if (report.missing.length === 0) lines.push("system packages: all present");
+  for (const r of report.missing) lines.push(`MISSING ${r.debianPackage} (${r.probeFile}): ${r.why}`);
+  lines.push(report.kernel ? `guest kernel: ${report.kernel.release} (${report.kernel.vmlinuz})` : `MISSING guest kernel${report.kernelError ? `: ${report.kernelError}` : ""}`);
+  if (report.accelerator) lines.push(`accelerator: ${report.accelerator.accelerator} (${report.accelerator.reason})`);
+  if (report.fixCommands.length) lines.push("to fix, run:", ...report.fixCommands.map((c) => `  ${c}`));
+  lines.push(report.ok ? "doctor: ok" : "doctor: not ready");
+  return lines.join("\n");
+}

@@ -1,0 +1,194 @@
+// Runs a scenario: fixed examples, or fast-check-generated inputs with seed, shrinking and
+// replay. Generated cases first run in parallel (--jobs); if one fails, fast-check replays
+// the same seed sequentially to shrink, reusing every verdict already measured, so only
+// the shrink candidates boot new guests. Reporters receive events; they never reach in here.
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import fc from "fast-check";
+import type { Accelerator } from "../../emulator/argv.js";
+import type { Verdict } from "../errors.js";
+import type { Scenario } from "../scenario.js";
+import { type CaseEvent, type CaseResult, runCase } from "./run-case.js";
+
+export interface RunSettings {
+  artifactsRoot: string;
+  accelerator: Accelerator;
+  jobs: number;
+  deadlineMs?: number;
+  /** Generated mode: number of inputs, seed, and an optional fast-check path to replay. */
+  runs?: number;
+  seed?: number;
+  path?: string;
+  /** Only run the example with this name. */
+  example?: string;
+  /** Shrink failing generated inputs (default on). */
+  shrink?: boolean;
+}
+
+export type RunEvent =
+  | { kind: "run-start"; scenario: string; mode: "examples" | "generated"; total: number; seed?: number }
+  | { kind: "case-start"; caseId: string; index: number; total: number; phase: "run" | "shrink" }
+  | CaseEvent
+  | { kind: "case-end"; result: CaseResult; phase: "run" | "shrink" }
+  | { kind: "run-end"; summary: RunSummary };
+
+export interface Counterexample {
+  caseId: string;
+  seed: number;
+  path: string;
+  input: unknown;
+  shrinkSteps: number;
+  replayCommand: string;
+}
+
+export interface RunSummary {
+  scenario: string;
+  mode: "examples" | "generated";
+  seed?: number;
+  verdict: Verdict;
+  cases: CaseResult[];
+  counterexample?: Counterexample;
+  durationMs: number;
+  artifactsDir: string;
+}
+
+type Emit = (event: RunEvent) => void;
+
+/** Runs `tasks` with at most `jobs` in flight, preserving result order. */
+async function pool<T>(count: number, jobs: number, task: (index: number) => Promise<T>): Promise<T[]> {
+  const results: T[] = new Array(count);
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      const index = next++;
+      results[index] = await task(index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(jobs, count)) }, worker));
+  return results;
+}
+
+const stableKey = (value: unknown) => JSON.stringify(value);
+
+export function worstVerdict(results: readonly CaseResult[]): Verdict {
+  const order: Verdict[] = ["infra-error", "timeout", "fail"];
+  return order.find((v) => results.some((r) => r.verdict === v)) ?? "pass";
+}
+
+export async function runScenario<Input>(scenario: Scenario<Input>, settings: RunSettings, emit: Emit = () => {}): Promise<RunSummary> {
+  const started = Date.now();
+  await mkdir(settings.artifactsRoot, { recursive: true });
+  const caseOptions = (caseId: string) => ({
+    caseId,
+    artifactDir: join(settings.artifactsRoot, caseId),
+    accelerator: settings.accelerator,
+    deadlineMs: settings.deadlineMs,
+    onEvent: emit,
+  });
+  const generated = scenario.arbitrary !== undefined && (settings.runs !== undefined || settings.seed !== undefined || !scenario.examples?.length);
+  let summary: RunSummary;
+  if (!generated) {
+    const examples = (scenario.examples ?? []).filter((e) => !settings.example || e.name === settings.example);
+    if (examples.length === 0) {
+      throw new Error(
+        settings.example
+          ? `scenario '${scenario.name}' has no example '${settings.example}'; examples: ${(scenario.examples ?? []).map((e) => e.name).join(", ")}`
+          : `scenario '${scenario.name}' has neither examples nor an arbitrary`,
+      );
+    }
+    emit({ kind: "run-start", scenario: scenario.name, mode: "examples", total: examples.length });
+    const cases = await pool(examples.length, settings.jobs, async (index) => {
+      const example = examples[index]!;
+      const caseId = `example-${example.name}`;
+      emit({ kind: "case-start", caseId, index, total: examples.length, phase: "run" });
+      const result = await runCase(scenario, example.input, caseOptions(caseId));
+      await writeCaseRecord(settings.artifactsRoot, result, { scenario: scenario.name, example: example.name });
+      emit({ kind: "case-end", result, phase: "run" });
+      return result;
+    });
+    summary = { scenario: scenario.name, mode: "examples", verdict: worstVerdict(cases), cases, durationMs: Date.now() - started, artifactsDir: settings.artifactsRoot };
+  } else {
+    summary = await runGenerated(scenario, settings, emit, caseOptions);
+    summary.durationMs = Date.now() - started;
+  }
+  await writeFile(join(settings.artifactsRoot, "summary.json"), `${JSON.stringify(summary, null, 2)}\n`);
+  emit({ kind: "run-end", summary });
+  return summary;
+}
+
+async function runGenerated<Input>(
+  scenario: Scenario<Input>,
+  settings: RunSettings,
+  emit: Emit,
+  caseOptions: (caseId: string) => Parameters<typeof runCase>[2],
+): Promise<RunSummary> {
+  const arbitrary = scenario.arbitrary!;
+  const seed = settings.seed ?? Date.now() % 2 ** 31;
+  const numRuns = settings.runs ?? 10;
+  emit({ kind: "run-start", scenario: scenario.name, mode: "generated", total: settings.path ? 1 : numRuns, seed });
+
+  const verdictsByInput = new Map<string, CaseResult>();
+  const cases: CaseResult[] = [];
+  let shrinkCount = 0;
+  const runOne = async (input: Input, caseId: string, index: number, phase: "run" | "shrink") => {
+    const key = stableKey(input);
+    const known = verdictsByInput.get(key);
+    if (known) return known;
+    emit({ kind: "case-start", caseId, index, total: numRuns, phase });
+    const result = await runCase(scenario, input, caseOptions(caseId));
+    verdictsByInput.set(key, result);
+    cases.push(result);
+    await writeCaseRecord(settings.artifactsRoot, result, { scenario: scenario.name, seed });
+    emit({ kind: "case-end", result, phase });
+    return result;
+  };
+
+  if (!settings.path) {
+    // Phase 1: the same inputs fast-check will generate for this seed, in parallel.
+    const inputs = fc.sample(arbitrary, { seed, numRuns });
+    await pool(inputs.length, settings.jobs, (index) => runOne(inputs[index]!, `case-${String(index + 1).padStart(3, "0")}`, index, "run"));
+    if (!cases.some((c) => c.verdict === "fail")) {
+      return { scenario: scenario.name, mode: "generated", seed, verdict: worstVerdict(cases), cases, durationMs: 0, artifactsDir: settings.artifactsRoot };
+    }
+  }
+
+  // Phase 2 (or a replay): fast-check drives, shrinking through real boots. Infra errors and
+  // timeouts are not product failures, so they are skipped (fc.pre) rather than shrunk.
+  let runIndex = 0;
+  const property = fc.asyncProperty(arbitrary, async (input) => {
+    const phase = runIndex < numRuns && !settings.path ? "run" : "shrink";
+    const caseId = phase === "run" ? `case-${String(runIndex + 1).padStart(3, "0")}` : `shrink-${String(++shrinkCount).padStart(3, "0")}`;
+    runIndex++;
+    const result = await runOne(input, caseId, runIndex, phase);
+    fc.pre(result.verdict === "pass" || result.verdict === "fail");
+    return result.verdict === "pass";
+  });
+  const details = await fc.check(property, {
+    seed,
+    numRuns,
+    path: settings.path,
+    endOnFailure: settings.shrink === false || settings.path !== undefined,
+  });
+  let counterexample: Counterexample | undefined;
+  if (details.failed && details.counterexample) {
+    const input = details.counterexample[0];
+    const failing = verdictsByInput.get(stableKey(input));
+    counterexample = {
+      caseId: failing?.caseId ?? "?",
+      seed,
+      path: details.counterexamplePath ?? "",
+      input,
+      shrinkSteps: details.numShrinks,
+      replayCommand: `npx bootproof run ${scenario.name} --seed ${seed} --path ${details.counterexamplePath ?? ""}`,
+    };
+    await writeFile(join(settings.artifactsRoot, "counterexample.json"), `${JSON.stringify(counterexample, null, 2)}\n`);
+  }
+  return { scenario: scenario.name, mode: "generated", seed, verdict: worstVerdict(cases), cases, counterexample, durationMs: 0, artifactsDir: settings.artifactsRoot };
+}
+
+/** Each case directory gets what `bootproof replay <dir>` needs to reproduce it exactly. */
+async function writeCaseRecord(root: string, result: CaseResult, origin: { scenario: string; example?: string; seed?: number }): Promise<void> {
+  const dir = join(root, result.caseId);
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, "case.json"), `${JSON.stringify({ ...origin, ...result }, null, 2)}\n`);
+}

@@ -1,0 +1,11 @@
+// The built-in scenarios, loaded lazily so `bootproof` starts fast whatever it runs.
+import type { Scenario } from "../harness/scenario.js";
+
+type Loader = () => Promise<{ default: Scenario<never> }>;
+
+export const BUILT_IN_SCENARIOS: Record<string, { description: string; load: Loader }> = {
+  smoke: {
+    description: "direct kernel boot, SeaBIOS from a raw virtio disk, OVMF from a UEFI disk",
+    load: () => import("./smoke.js") as unknown as ReturnType<Loader>,
+  },
+};
