@@ -1,0 +1,341 @@
+#!/bin/sh
+# bootproof guest probe: /init of the probe initramfs (busybox sh, PID 1).
+#
+# Loads the modules the machine needs, waits until device discovery has settled, prints
+# what the guest sees as exactly one line
+#   BOOTPROOF-OBSERVATION {json}
+# (schema: WireObservationSchema in firmware/observation.ts), then powers the machine off.
+# It reports raw sysfs facts only; the host derives PCI/SCSI/USB identities and decodes
+# VPD page 0x80 serials, so this script stays small.
+#
+# Hot paths use shell builtins only (no $(...) subshells): every fork costs milliseconds
+# under TCG. BOOTPROOF_SYS / BOOTPROOF_PROC / BOOTPROOF_MODULE_LIST / BOOTPROOF_OUT let the
+# host unit tests run the collection part against a fake sysfs tree.
+
+PATH=/bin:/sbin
+export PATH
+SYS=${BOOTPROOF_SYS:-/sys}
+PROC=${BOOTPROOF_PROC:-/proc}
+MODULE_LIST=${BOOTPROOF_MODULE_LIST:-/etc/bootproof/modules}
+OUT=${BOOTPROOF_OUT:-/dev/ttyS0}
+# Settling: done when nothing changed for QUIET_MS (USB_QUIET_MS when a USB bus exists:
+# hub port debounce and reset leave ~0.3 s without events); never longer than CAP_MS.
+# bootproof.quiet_ms= / bootproof.settle_cap_ms= on the kernel command line override them.
+QUIET_MS=120
+USB_QUIET_MS=600
+CAP_MS=10000
+POLL_US=20000
+
+CTL=$(printf '\001\002\003\004\005\006\007\010\011\012\013\014\015\016\017\020\021\022\023\024\025\026\027\030\031\032\033\034\035\036\037')
+# Slow path of jstr, for strings with control characters (rare in sysfs).
+AWK_ESCAPE='BEGIN { for (i = 1; i < 32; i++) map[sprintf("%c", i)] = sprintf("\\u%04x", i); map["\""] = "\\\""; map["\\"] = "\\\\" }
+{ text = text (NR > 1 ? "\n" : "") $0 }
+END { out = ""; n = length(text); for (i = 1; i <= n; i++) { c = substr(text, i, 1); out = out ((c in map) ? map[c] : c) }; printf "\"%s\"", out }'
+
+# say LINE: one line on the harness's serial console (the kernel console when ttyS0 is absent).
+say() {
+  printf '%s\n' "$1" >"$OUT" 2>/dev/null || printf '%s\n' "$1"
+}
+
+# jstr VALUE: sets J to VALUE as a JSON string literal.
+jstr() {
+  _v=$1
+  case $_v in
+  *[$CTL]*)
+    J=$(printf '%s' "$_v" | awk "$AWK_ESCAPE")
+    return
+    ;;
+  esac
+  _v=${_v//\\/\\\\}
+  _v=${_v//\"/\\\"}
+  J="\"$_v\""
+}
+
+# readattr FILE: sets A to the first line of FILE; fails when it is missing or unreadable.
+readattr() {
+  A=
+  [ -f "$1" ] || return 1
+  IFS= read -r A <"$1" 2>/dev/null || [ -n "$A" ]
+}
+
+# jattr FILE: sets J to the attribute as a JSON string, or null.
+jattr() {
+  if readattr "$1"; then jstr "$A"; else J=null; fi
+}
+
+# jhex FILE: sets J to the file's bytes as lower-case hex (binary VPD pages), or null.
+jhex() {
+  J=null
+  [ -f "$1" ] || return 0
+  _h=$(hexdump -ve '1/1 "%02x"' "$1" 2>/dev/null) || return 0
+  [ -n "$_h" ] && J="\"$_h\""
+}
+
+# realpath_of PATH: sets R to the symlink-free path (builtin cd -P, no fork).
+realpath_of() {
+  R=
+  cd -P "$1" 2>/dev/null && R=$PWD
+  cd /
+}
+
+# now_ms: sets NOW to milliseconds since boot (10 ms resolution, from /proc/uptime).
+now_ms() {
+  read -r _up _idle <"$PROC/uptime"
+  NOW=$(((${_up%.*} * 100 + 1${_up#*.} - 100) * 10))
+}
+
+cmdline_option() { # cmdline_option KEY: sets V to the value of KEY= on the kernel command line
+  V=
+  for _t in $CMDLINE; do
+    case $_t in "$1"=*) V=${_t#*=} ;; esac
+  done
+}
+
+MODULES_LOADED=
+MODULE_ERRORS=
+load_modules() {
+  [ -f "$MODULE_LIST" ] || return 0
+  while read -r _name _path _params; do
+    [ -n "$_name" ] || continue
+    # shellcheck disable=SC2086 # parameters are separate words on purpose
+    if _err=$(insmod "/$_path" $_params 2>&1); then
+      jstr "$_name"
+      MODULES_LOADED="$MODULES_LOADED${MODULES_LOADED:+,}$J"
+    else
+      jstr "$_name: ${_err:-insmod failed}"
+      MODULE_ERRORS="$MODULE_ERRORS${MODULE_ERRORS:+,}$J"
+    fi
+  done <"$MODULE_LIST"
+}
+
+# A SCSI disk/CD whose upper driver (sd/sr) is loaded but not yet bound is still settling.
+scsi_pending() {
+  for _s in "$SYS"/bus/scsi/devices/*:*:*:*; do
+    [ -f "$_s/type" ] || continue
+    read -r _type <"$_s/type"
+    case $_type in
+    0 | 7 | 14) [ -d "$SYS/module/sd_mod" ] || continue ;;
+    5) [ -d "$SYS/module/sr_mod" ] || continue ;;
+    *) continue ;;
+    esac
+    [ -d "$_s/block" ] || return 0
+  done
+  return 1
+}
+
+SETTLE_MS=0
+settle() {
+  cmdline_option bootproof.quiet_ms
+  [ -n "$V" ] && QUIET_MS=$V && USB_QUIET_MS=$V
+  cmdline_option bootproof.settle_cap_ms
+  [ -n "$V" ] && CAP_MS=$V
+  now_ms
+  _start=$NOW
+  _since=$NOW
+  _last=
+  while :; do
+    _quiet=$QUIET_MS
+    for _u in "$SYS"/bus/usb/devices/usb*; do
+      [ -e "$_u" ] && _quiet=$USB_QUIET_MS
+      break
+    done
+    read -r _seq <"$SYS/kernel/uevent_seqnum"
+    set -- "$SYS"/block/* "$SYS"/class/net/*
+    _sig="$_seq $*"
+    now_ms
+    if [ "$_sig" != "$_last" ] || scsi_pending; then
+      _last=$_sig
+      _since=$NOW
+    elif [ $((NOW - _since)) -ge "$_quiet" ]; then
+      break
+    fi
+    [ $((NOW - _start)) -ge "$CAP_MS" ] && break
+    usleep "$POLL_US"
+  done
+  SETTLE_MS=$((NOW - _start))
+}
+
+# The closest USB device (a directory with idVendor) above a sysfs path: its serial string.
+usb_serial() {
+  _p=$1
+  while [ -n "$_p" ] && [ "$_p" != "$SYS/devices" ]; do
+    _p=${_p%/*}
+    if [ -f "$_p/idVendor" ]; then
+      readattr "$_p/serial"
+      return
+    fi
+  done
+  return 1
+}
+
+collect_block_devices() {
+  BLOCK=
+  for _d in "$SYS"/block/*; do
+    [ -e "$_d" ] || continue
+    _name=${_d##*/}
+    case $_name in loop* | ram* | zram*) continue ;; esac
+    realpath_of "$_d"
+    _path=$R
+    jstr "$_name"
+    _j="{\"name\":$J"
+    readattr "$_d/size"
+    _j="$_j,\"sectors\":${A:-0}"
+    jstr "$_path"
+    _j="$_j,\"sysfsPath\":$J"
+    # virtio-blk exposes its serial directly; USB disks carry it on the USB device;
+    # SCSI and ATA disks report it in VPD page 0x80, decoded on the host.
+    if readattr "$_d/serial" || usb_serial "$_path"; then jstr "$A"; else J=null; fi
+    _j="$_j,\"serial\":$J"
+    jattr "$_d/device/wwid"
+    _j="$_j,\"wwid\":$J"
+    jhex "$_d/device/vpd_pg80"
+    _j="$_j,\"vpd80\":$J"
+    jhex "$_d/device/vpd_pg83"
+    _j="$_j,\"vpd83\":$J"
+    # vendor/model only for SCSI-like devices: a virtio device's "vendor" is a PCI ID.
+    if [ -f "$_d/device/model" ]; then
+      jattr "$_d/device/vendor"
+      _j="$_j,\"vendor\":$J"
+      jattr "$_d/device/model"
+      _j="$_j,\"model\":$J"
+    else
+      _j="$_j,\"vendor\":null,\"model\":null"
+    fi
+    readattr "$_d/removable"
+    _j="$_j,\"removable\":${A:-0}"
+    readattr "$_d/ro"
+    _j="$_j,\"readOnly\":${A:-0}}"
+    BLOCK="$BLOCK${BLOCK:+,}$_j"
+  done
+}
+
+collect_nics() {
+  NICS=
+  for _n in "$SYS"/class/net/*; do
+    [ -e "$_n" ] || continue
+    _name=${_n##*/}
+    [ "$_name" = lo ] && continue
+    jstr "$_name"
+    _j="{\"name\":$J"
+    jattr "$_n/address"
+    [ "$J" = null ] && J='""'
+    _j="$_j,\"mac\":$J"
+    realpath_of "$_n"
+    jstr "$R"
+    _j="$_j,\"sysfsPath\":$J"
+    J=null
+    if [ -e "$_n/device/driver" ]; then
+      realpath_of "$_n/device/driver"
+      jstr "${R##*/}"
+    fi
+    _j="$_j,\"driver\":$J}"
+    NICS="$NICS${NICS:+,}$_j"
+  done
+}
+
+collect_boot_order() {
+  BOOT_ORDER=null
+  _raw="$SYS/firmware/qemu_fw_cfg/by_name/bootorder/raw"
+  [ -f "$_raw" ] || return 0
+  _list=
+  # The fw_cfg file is newline-separated and NUL-terminated.
+  while IFS= read -r _line || [ -n "$_line" ]; do
+    [ -n "$_line" ] || continue
+    jstr "$_line"
+    _list="$_list${_list:+,}$J"
+  done <<EOF
+$(tr -d '\000' <"$_raw")
+EOF
+  BOOT_ORDER="[$_list]"
+}
+
+# iBFT sections and attributes as firmware published them. CHAP secrets never reach the
+# console: they are replaced by "sha256:<hex>" so properties can still compare them.
+collect_ibft() {
+  IBFT=null
+  [ -d "$SYS/firmware/ibft" ] || return 0
+  _sections=
+  for _sec in "$SYS"/firmware/ibft/*; do
+    [ -d "$_sec" ] || continue
+    _attrs=
+    for _f in "$_sec"/*; do
+      [ -f "$_f" ] || continue
+      readattr "$_f" || continue
+      case ${_f##*/} in
+      *secret*)
+        _sum=$(printf '%s' "$A" | sha256sum)
+        A="sha256:${_sum%% *}"
+        ;;
+      esac
+      jstr "${_f##*/}"
+      _k=$J
+      jstr "$A"
+      _attrs="$_attrs${_attrs:+,}$_k:$J"
+    done
+    jstr "${_sec##*/}"
+    _sections="$_sections${_sections:+,}$J:{$_attrs}"
+  done
+  IBFT="{$_sections}"
+}
+
+collect_mounts() {
+  MOUNTS=
+  while read -r _src _target _fstype _rest; do
+    jstr "$_src"
+    _j="{\"source\":$J"
+    jstr "$_target"
+    _j="$_j,\"target\":$J"
+    jstr "$_fstype"
+    MOUNTS="$MOUNTS${MOUNTS:+,}$_j,\"fstype\":$J}"
+  done <"$PROC/mounts"
+}
+
+# observation_json: prints the whole observation as one JSON object.
+observation_json() {
+  readattr "$PROC/sys/kernel/osrelease"
+  jstr "$A"
+  _release=$J
+  jstr "$CMDLINE"
+  _cmdline=$J
+  collect_block_devices
+  collect_nics
+  collect_boot_order
+  collect_ibft
+  collect_mounts
+  read -r _up _idle <"$PROC/uptime"
+  printf '{"schema":1,"kernelRelease":%s,"cmdline":%s,"blockDevices":[%s],"nics":[%s],"bootOrder":%s,"ibft":%s,"mounts":[%s],"modulesLoaded":[%s],"moduleErrors":[%s],"settleMs":%s,"uptimeSeconds":%s}' \
+    "$_release" "$_cmdline" "$BLOCK" "$NICS" "$BOOT_ORDER" "$IBFT" "$MOUNTS" "$MODULES_LOADED" "$MODULE_ERRORS" "$SETTLE_MS" "$_up"
+}
+
+main() {
+  mount -t proc proc /proc
+  mount -t sysfs sysfs /sys
+  mount -t devtmpfs devtmpfs /dev
+  say "BOOTPROOF-PROBE start"
+  CMDLINE=
+  readattr /proc/cmdline && CMDLINE=$A
+  load_modules
+  settle
+  OBSERVATION=$(observation_json)
+  # Kernel messages printed in the middle of the line would corrupt it: from here on only
+  # emergencies reach the console.
+  echo 1 >/proc/sys/kernel/printk
+  say "BOOTPROOF-OBSERVATION $OBSERVATION"
+  # Wait until the UART has sent everything (stty sets attributes with TCSADRAIN), or
+  # power-off could cut the line short.
+  stty -F "$OUT" onlcr 2>/dev/null
+  poweroff -f
+  # QEMU runs with -no-reboot, so a reboot ends the guest as well.
+  reboot -f
+  sleep 5
+}
+
+if [ "${BOOTPROOF_PROBE_MODE:-init}" = collect ]; then
+  # Host tests: print the observation for a fake tree; never insmod on the host.
+  CMDLINE=
+  readattr "$PROC/cmdline" && CMDLINE=$A
+  observation_json
+  echo
+else
+  main
+fi

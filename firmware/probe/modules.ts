@@ -1,0 +1,151 @@
+// Which kernel modules the probe must load for a machine, and in which order. Debian's
+// kernel builds every storage and network driver as a module and the unpacked package has
+// no modules.dep, so dependencies come from each module's own .modinfo "depends=" field.
+import { readdir, readFile } from "node:fs/promises";
+import { join, relative } from "node:path";
+import type { Machine } from "../../emulator/machine.js";
+import type { GuestKernel } from "../kernel.js";
+import { moduleInfo } from "./elf.js";
+
+/** Kernel module names compare with '-' and '_' as the same character (as modprobe does). */
+export function normalizeModuleName(name: string): string {
+  return name.trim().replace(/-/g, "_");
+}
+
+/**
+ * Parameters the probe passes to insmod. usb-storage waits delay_use (default 1 s) before
+ * scanning a new device, for flaky real hardware; emulated devices need no wait.
+ */
+export const MODULE_PARAMETERS: Readonly<Record<string, string>> = {
+  usb_storage: "delay_use=0",
+};
+
+/** The modules a probe needs to see every disk, CD, floppy and NIC of the machine. */
+export function modulesForMachine(machine: Machine): string[] {
+  const names = new Set<string>(["qemu_fw_cfg"]);
+  const add = (...modules: string[]) => {
+    for (const m of modules) names.add(m);
+  };
+  for (const controller of machine.controllers) {
+    if (controller.kind === "virtio-scsi-pci") add("virtio_pci", "virtio_scsi", "sd_mod", "sr_mod");
+    if (controller.kind === "lsi53c895a") add("sym53c8xx", "sd_mod", "sr_mod");
+    if (controller.kind === "qemu-xhci") add("xhci_pci");
+  }
+  for (const disk of machine.disks) {
+    switch (disk.kind) {
+      case "virtio-blk":
+        add("virtio_pci", "virtio_blk");
+        break;
+      case "scsi-hd":
+        add("sd_mod");
+        break;
+      case "scsi-cd":
+        add("sr_mod");
+        break;
+      case "ide-hd":
+      case "ide-cd":
+        // pc has a PIIX3 IDE controller; on q35 the "ide" buses are the ICH9 AHCI ports.
+        add(machine.machineType === "q35" ? "ahci" : "ata_piix", disk.kind === "ide-hd" ? "sd_mod" : "sr_mod");
+        break;
+      case "usb-storage":
+        add("xhci_pci", "usb_storage", "sd_mod");
+        break;
+      case "floppy":
+        add("floppy");
+        break;
+    }
+  }
+  for (const nic of machine.nics) {
+    add(nic.model === "virtio-net-pci" ? "virtio_net" : "e1000");
+    if (nic.model === "virtio-net-pci") add("virtio_pci");
+  }
+  // A NIC means the guest may have been booted over iSCSI: the iBFT must then be readable.
+  if (machine.nics.length > 0) add("iscsi_boot_sysfs", "iscsi_ibft");
+  return [...names].sort();
+}
+
+export interface ModuleFile {
+  name: string;
+  /** Absolute path of the .ko on the host. */
+  path: string;
+}
+
+const moduleIndexes = new Map<string, Promise<Map<string, string>>>();
+
+async function walkModules(dir: string, found: Map<string, string>): Promise<void> {
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) await walkModules(path, found);
+    else if (entry.name.endsWith(".ko")) found.set(normalizeModuleName(entry.name.slice(0, -3)), path);
+  }
+}
+
+/** Module name → .ko path for every module of the kernel (built once per modules directory). */
+export function moduleIndex(kernel: GuestKernel): Promise<Map<string, string>> {
+  let index = moduleIndexes.get(kernel.modulesDir);
+  if (!index) {
+    index = (async () => {
+      const found = new Map<string, string>();
+      await walkModules(join(kernel.modulesDir, "kernel"), found).catch((error: Error) => {
+        throw new Error(`cannot list the modules of guest kernel ${kernel.release} in ${kernel.modulesDir}: ${error.message}`);
+      });
+      if (found.size === 0) {
+        throw new Error(
+          `guest kernel ${kernel.release} has no .ko modules under ${kernel.modulesDir} (compressed .ko.xz modules are not supported)`,
+        );
+      }
+      return found;
+    })();
+    index.catch(() => moduleIndexes.delete(kernel.modulesDir));
+    moduleIndexes.set(kernel.modulesDir, index);
+  }
+  return index;
+}
+
+/** The module's direct dependencies, from its .modinfo "depends=" (comma-separated). */
+export async function moduleDependencies(path: string): Promise<string[]> {
+  const info = moduleInfo(await readFile(path), path);
+  return (info.get("depends") ?? [])
+    .flatMap((value) => value.split(","))
+    .map(normalizeModuleName)
+    .filter((name) => name !== "");
+}
+
+/**
+ * The named modules plus everything they depend on, dependencies first (the order insmod
+ * needs). Names are deduplicated; the result is deterministic for a given input.
+ */
+export async function resolveModuleLoadOrder(kernel: GuestKernel, names: string[]): Promise<ModuleFile[]> {
+  const index = await moduleIndex(kernel);
+  const order: ModuleFile[] = [];
+  const done = new Set<string>();
+  const visiting: string[] = [];
+
+  const visit = async (rawName: string, neededBy: string | undefined): Promise<void> => {
+    const name = normalizeModuleName(rawName);
+    if (done.has(name)) return;
+    if (visiting.includes(name))
+      throw new Error(`kernel modules depend on each other in a cycle: ${[...visiting, name].join(" → ")}`);
+    const path = index.get(name);
+    if (!path) {
+      const via = neededBy ? ` (a dependency of ${neededBy})` : "";
+      throw new Error(
+        `kernel module '${rawName}'${via} does not exist in guest kernel ${kernel.release} (${kernel.modulesDir}); ` +
+          "check the name, or whether this kernel builds that driver into the image instead of as a module",
+      );
+    }
+    visiting.push(name);
+    for (const dependency of await moduleDependencies(path)) await visit(dependency, name);
+    visiting.pop();
+    done.add(name);
+    order.push({ name, path });
+  };
+
+  for (const name of names) await visit(name, undefined);
+  return order;
+}
+
+/** Path of a module inside the initramfs, mirroring the kernel's own layout. */
+export function moduleGuestPath(kernel: GuestKernel, module: ModuleFile): string {
+  return join("lib/modules", kernel.release, relative(kernel.modulesDir, module.path));
+}
