@@ -53,6 +53,8 @@ export class ReadTransfer {
   private acked = 0;
   /** Highest block index sent in the current window. */
   private sentHigh = 0;
+  /** Highest block index ever sent (tells first sends from retransmissions). */
+  private highestEverSent = 0;
   private awaitingOackAck: boolean;
   private retries = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -186,7 +188,7 @@ export class ReadTransfer {
     await this.sendWindow(retransmission);
   }
 
-  private async sendWindow(retransmission: number): Promise<void> {
+  private async sendWindow(retries: number): Promise<void> {
     const { blksize, windowsize, source } = this.init;
     const first = this.acked + 1;
     const last = Math.min(this.acked + windowsize, this.lastBlock);
@@ -196,9 +198,12 @@ export class ReadTransfer {
     for (let index = first; index <= last; index++) {
       const start = (index - first) * blksize;
       const data = bytes.subarray(Math.min(start, bytes.length), Math.min(start + blksize, bytes.length));
+      // A block sent before is a retransmission whether a timeout or a gap ACK caused it.
+      const retransmission = index <= this.highestEverSent ? Math.max(retries, 1) : 0;
       this.send(encodeData(index, data), { op: "DATA", block: index & 0xffff, data }, retransmission, index);
     }
     this.sentHigh = last;
+    this.highestEverSent = Math.max(this.highestEverSent, last);
     this.armTimer();
   }
 

@@ -34,7 +34,9 @@ describe("fault hooks", () => {
     const s = await serve({ faults: { onPacket: (ctx) => (seen.push(ctx), "pass") } });
     await tftpGet({ host: s.host, port: s.port, filename: "block-multiple.bin" });
     await expect.poll(() => s.stats.transfersCompleted).toBe(1);
-    const summary = seen.map((c) => `${c.direction}:${c.packet?.op}:${c.blockIndex ?? (c.packet as { block?: number }).block ?? ""}`);
+    const summary = seen.map(
+      (c) => `${c.direction}:${c.packet?.op}:${c.blockIndex ?? (c.packet as { block?: number }).block ?? ""}`,
+    );
     expect(summary.slice(0, 3)).toEqual(["in:RRQ:", "out:DATA:1", "in:ACK:1"]);
     expect(summary.slice(-2)).toEqual(["out:DATA:5", "in:ACK:5"]); // 4 full blocks + the empty final one
     expect(seen.every((c) => c.filename === "block-multiple.bin")).toBe(true);
@@ -60,7 +62,9 @@ describe("fault hooks", () => {
 
   it("a lost window with windowsize 8 is resent from the client's last good block", async () => {
     const s = await serve({
-      faults: { onPacket: (ctx) => (ctx.direction === "out" && ctx.blockIndex === 43 && ctx.retransmission === 0 ? "drop" : "pass") },
+      faults: {
+        onPacket: (ctx) => (ctx.direction === "out" && ctx.blockIndex === 43 && ctx.retransmission === 0 ? "drop" : "pass"),
+      },
     });
     // The client notices the gap (block 44 before 43) and ACKs 42 at once; no timeout needed.
     const started = Date.now();
@@ -103,7 +107,8 @@ describe("fault hooks", () => {
   it("replaces a packet with a chosen ERROR and ends the transfer", async () => {
     const s = await serve({
       faults: {
-        onPacket: (ctx) => (ctx.direction === "out" && ctx.blockIndex === 3 ? { error: ErrorCode.DISK_FULL, message: "injected" } : "pass"),
+        onPacket: (ctx) =>
+          ctx.direction === "out" && ctx.blockIndex === 3 ? { error: ErrorCode.DISK_FULL, message: "injected" } : "pass",
       },
     });
     await expect(tftpGet({ host: s.host, port: s.port, filename: "medium.bin" })).rejects.toMatchObject({
@@ -116,7 +121,9 @@ describe("fault hooks", () => {
 
   it("refuses a request by fault plan (login-style rejection at RRQ)", async () => {
     const s = await serve({
-      faults: { onPacket: (ctx) => (ctx.packet?.op === "RRQ" ? { error: ErrorCode.FILE_NOT_FOUND, message: "planned" } : "pass") },
+      faults: {
+        onPacket: (ctx) => (ctx.packet?.op === "RRQ" ? { error: ErrorCode.FILE_NOT_FOUND, message: "planned" } : "pass"),
+      },
     });
     await expect(tftpGet({ host: s.host, port: s.port, filename: "medium.bin" })).rejects.toMatchObject({ code: 1 });
   });
