@@ -1,7 +1,8 @@
 // One object owns one QEMU process for its whole life and guarantees it ends: on guest
 // power-off, on the deadline, on an error, and on SIGINT/SIGTERM of bootproof (reaper).
 // A launch failure carries the full command line and what QEMU printed.
-import { existsSync } from "node:fs";
+import { accessSync, constants, existsSync } from "node:fs";
+import { delimiter, isAbsolute, join } from "node:path";
 import { type ResultPromise, execa } from "execa";
 import { type QemuCommand, shellQuote } from "./argv.js";
 import { type BootPhase, type ConsoleLine, type ConsoleMarker, SerialConsole } from "./console.js";
@@ -116,6 +117,14 @@ export class QemuProcess {
    * infrastructure failure from a guest that did not boot.
    */
   static async launch(options: QemuLaunchOptions): Promise<QemuProcess> {
+    // Checked up front: behind the setpriv wrapper a missing binary would only show as exit 127.
+    if (!findExecutable(options.command.binary)) {
+      throw new QemuLaunchError(
+        `${options.command.binary} is not installed: install the Debian package qemu-system-x86 (run \`bootproof doctor --fix\`)`,
+        shellQuote([options.command.binary, ...options.command.argv]),
+        "",
+      );
+    }
     const qemu = new QemuProcess(options);
     const spawnError = await new Promise<Error | undefined>((resolve) => {
       qemu.child.once("spawn", () => resolve(undefined));
@@ -123,14 +132,7 @@ export class QemuProcess {
     });
     if (spawnError) {
       await qemu.finished.catch(() => undefined);
-      const missing = (spawnError as NodeJS.ErrnoException).code === "ENOENT";
-      throw new QemuLaunchError(
-        missing
-          ? `${options.command.binary} is not installed: install the Debian package qemu-system-x86 (run \`bootproof doctor --fix\`)`
-          : `could not start ${options.command.binary}: ${spawnError.message}`,
-        qemu.commandLine,
-        "",
-      );
+      throw new QemuLaunchError(`could not start ${options.command.binary}: ${spawnError.message}`, qemu.commandLine, "");
     }
     return qemu;
   }
@@ -172,4 +174,16 @@ export class QemuProcess {
   static isEarlyFailure(outcome: QemuOutcome, ms = 3_000): boolean {
     return outcome.reason === "exited" && outcome.exitCode !== 0 && outcome.durationMs < ms && outcome.phase === "started";
   }
+}
+
+function findExecutable(binary: string): string | undefined {
+  const candidates = isAbsolute(binary) ? [binary] : (process.env.PATH ?? "").split(delimiter).map((dir) => join(dir, binary));
+  return candidates.find((path) => {
+    try {
+      accessSync(path, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
 }
