@@ -31,7 +31,13 @@ const udpHandles = () => process.getActiveResourcesInfo().filter((r) => r === "U
 describe("fault hooks", () => {
   it("sees every packet in both directions with its block index", async () => {
     const seen: TftpPacketContext[] = [];
-    const s = await serve({ faults: { onPacket: (ctx) => (seen.push(ctx), "pass") } });
+    const recordAll: TftpFaultPlan = {
+      onPacket(ctx) {
+        seen.push(ctx);
+        return "pass";
+      },
+    };
+    const s = await serve({ faults: recordAll });
     await tftpGet({ host: s.host, port: s.port, filename: "block-multiple.bin" });
     await expect.poll(() => s.stats.transfersCompleted).toBe(1);
     const summary = seen.map(

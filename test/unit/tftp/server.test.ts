@@ -85,6 +85,8 @@ describe("serving files to real clients", () => {
   });
 
   it("serves many concurrent transfers, each from its own port", async () => {
+    // Earlier clients may exit before the server has seen their final ACK: settle first.
+    await vi.waitFor(() => expect(server.stats.transfersActive).toBe(0));
     const before = server.stats.transfersCompleted;
     const ours = Array.from({ length: 12 }, (_, i) => get("medium.bin", { blksize: 1024 + i, windowsize: 1 + (i % 4) }));
     const curls = Array.from({ length: 8 }, (_, i) => curlGet(port(), "medium.bin", join(outDir, `par-${i}.bin`), 1468));
