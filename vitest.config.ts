@@ -9,6 +9,7 @@ export default defineConfig({
         test: {
           name: "unit",
           include: ["test/unit/**/*.test.ts"],
+          globalSetup: ["test/setup/ensure-host.ts"],
           testTimeout: 60_000,
         },
       },
@@ -16,7 +17,7 @@ export default defineConfig({
         test: {
           name: "integration",
           include: ["test/integration/**/*.test.ts"],
-          globalSetup: ["test/integration/global-setup.ts"],
+          globalSetup: ["test/setup/ensure-host.ts", "test/setup/build-cli.ts"],
           fileParallelism: false,
           testTimeout: 240_000,
           hookTimeout: 900_000,

@@ -31,7 +31,7 @@ function onSignal(signal: NodeJS.Signals): void {
   if (exiting) return;
   exiting = true;
   const code = signal === "SIGINT" ? 130 : 143;
-  process.stderr.write(`\nbootproof: ${signal} received, stopping guests and servers...\n`);
+  if (cleanups.size > 0) process.stderr.write(`\nbootproof: ${signal} received, stopping guests and servers...\n`);
   // Cleanups are bounded (QEMU gets SIGKILL after a short grace), but never hang on one.
   const hardStop = setTimeout(() => process.exit(code), 5_000);
   hardStop.unref();

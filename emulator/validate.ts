@@ -3,7 +3,7 @@
 // and all problems are reported at once so an author fixes a scenario in one round.
 import { existsSync } from "node:fs";
 import type { z } from "zod";
-import { type Machine, MachineSchema, pciDevices } from "./machine.js";
+import { CONTROLLER_KINDS, DISK_KINDS, type Machine, MachineSchema, pciDevices } from "./machine.js";
 
 export interface MachineProblem {
   /** Dotted path into the machine, e.g. `disks[2].pciSlot`. */
@@ -46,7 +46,8 @@ function zodProblems(error: z.ZodError): MachineProblem[] {
   return error.issues.map((issue) => {
     let message = issue.message;
     if (issue.code === "invalid_union" && "discriminator" in issue) {
-      message = `unknown ${String(issue.discriminator)}; use one of the documented kinds`;
+      const list = issue.path[0] === "disks" ? DISK_KINDS : issue.path[0] === "controllers" ? CONTROLLER_KINDS : issue.path[0] === "firmware" ? ["seabios", "ovmf"] : [];
+      message = `unknown ${String(issue.discriminator)}${list.length ? `; use one of: ${list.join(", ")}` : ""}`;
     }
     if (issue.code === "invalid_value" && "values" in issue) {
       message = `${issue.message}; valid values: ${(issue.values as unknown[]).map(String).join(", ")}`;

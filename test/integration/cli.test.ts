@@ -1,0 +1,94 @@
+// The real CLI as a user runs it: exit codes, bad input named with its fix, nothing left
+// behind, and Ctrl-C mid-boot stopping QEMU and removing temp dirs.
+import { execFileSync } from "node:child_process";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { execa } from "execa";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const BIN = resolve("bin/bootproof.js");
+const FIXTURES = resolve("test/fixtures/scenarios");
+let scratch: string;
+
+beforeAll(async () => {
+  scratch = await mkdtemp(join(tmpdir(), "bp-cli-it-"));
+});
+afterAll(async () => {
+  await rm(scratch, { recursive: true, force: true });
+});
+
+/** QEMU processes whose command line mentions `marker` (our private TMPDIR). */
+function qemuProcessesMentioning(marker: string): string[] {
+  try {
+    return execFileSync("pgrep", ["-af", "qemu-system"], { encoding: "utf8" })
+      .split("\n")
+      .filter((l) => l.includes(marker));
+  } catch {
+    return []; // pgrep exits 1 when nothing matches
+  }
+}
+
+async function bootproof(args: string[], tmp: string) {
+  return execa("node", [BIN, ...args], { reject: false, env: { TMPDIR: tmp, CI: "true" }, timeout: 180_000 });
+}
+
+async function freshTmp(name: string): Promise<string> {
+  const dir = join(scratch, name);
+  await execa("mkdir", ["-p", dir]);
+  return dir;
+}
+
+describe("bootproof CLI", () => {
+  it("lists the built-in scenarios", async () => {
+    const result = await bootproof(["list"], await freshTmp("list"));
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toMatch(/^smoke\s+/m);
+  });
+
+  it.each([
+    ["pci-collision.mjs", /PCI slot 5 collides with device 'first'/],
+    ["unknown-device.mjs", /disks\[0\]\.kind: unknown kind; use one of: virtio-blk, scsi-hd/],
+    ["missing-image.mjs", /file not found: \/nonexistent\/bootproof\/data\.img; check the path/],
+  ])("rejects %s with a precise error, exit 2, nothing left behind", async (fixture, message) => {
+    const tmp = await freshTmp(fixture);
+    const result = await bootproof(["run", join(FIXTURES, fixture), "--artifacts", join(tmp, "artifacts")], tmp);
+    expect(result.exitCode).toBe(2);
+    expect(`${result.stdout}\n${result.stderr}`).toMatch(message);
+    expect(qemuProcessesMentioning(tmp)).toEqual([]);
+    expect((await readdir(tmp)).filter((e) => e.startsWith("bootproof-"))).toEqual([]);
+  });
+
+  it("names the scenario and the fix for an unknown scenario", async () => {
+    const result = await bootproof(["run", "no-such-scenario"], await freshTmp("unknown"));
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(/unknown scenario 'no-such-scenario': use one of smoke/);
+  });
+
+  it("SIGINT mid-boot stops QEMU and removes the run's temp dir", async () => {
+    const tmp = await freshTmp("sigint");
+    const child = execa("node", [BIN, "run", "smoke", "--example", "uefi-disk", "--artifacts", join(tmp, "artifacts")], {
+      reject: false,
+      env: { TMPDIR: tmp, CI: "true" },
+    });
+    // Wait until the guest is really running (its QMP socket lives in our TMPDIR).
+    const deadline = Date.now() + 120_000;
+    while (qemuProcessesMentioning(tmp).length === 0 && Date.now() < deadline) await sleep(100);
+    expect(qemuProcessesMentioning(tmp)).toHaveLength(1);
+    await sleep(2_000);
+    child.kill("SIGINT");
+    const result = await child;
+    expect(result.exitCode).toBe(130);
+    expect(qemuProcessesMentioning(tmp)).toEqual([]);
+    expect((await readdir(tmp)).filter((e) => e.startsWith("bootproof-"))).toEqual([]);
+  });
+
+  it("exits 0 when every case passes and prints the case table", async () => {
+    const tmp = await freshTmp("pass");
+    const result = await bootproof(["run", "smoke", "--example", "direct", "--artifacts", join(tmp, "artifacts"), "--junit", join(tmp, "junit.xml")], tmp);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toMatch(/^PASS\s+example-direct/m);
+    expect(result.stdout).toMatch(/verdict: pass/);
+  });
+});
