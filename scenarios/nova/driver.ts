@@ -22,7 +22,6 @@ import type { MachineInput } from "../../emulator/machine.js";
 import type { MediaSpec } from "../../firmware/media/spec.js";
 import type { Topology } from "../../harness/scenario.js";
 import {
-  cloneMachine,
   controllersFor,
   diskDevice,
   machineBase,
@@ -46,6 +45,8 @@ export type NovaDriver = {
 export interface LaidOutBoot {
   machine: MachineInput;
   media: Record<string, MediaSpec>;
+  /** The Nova disk mapping the machine was built from, in domain XML order. */
+  mapping: MappedDisk[];
 }
 
 /** The normal boot with every PCI slot and USB port written down, in libvirt's assignment order. */
@@ -63,7 +64,7 @@ export function layOutNormalBoot(instance: NovaInstance, machineName = "nova-nor
     media[laid.drive.id] = laid.media;
   }
   for (const device of machine.disks!) if (device.kind === "virtio-blk") device.pciSlot = nextSlot();
-  return { machine, media };
+  return { machine, media, mapping };
 }
 
 /** Highest PCI slot any device of the machine is pinned to (or the slot before the first free one). */
@@ -82,10 +83,9 @@ export function highestPinnedSlot(machine: MachineInput, floor: number): number 
  * both on slots after every existing one, the rescue device last with bootIndex 0.
  */
 export function layOutRescueBoot(instance: NovaInstance, rescueProps: NovaRescueProperties): LaidOutBoot {
-  const normal = layOutNormalBoot(instance, "nova-rescue");
-  const machine = cloneMachine(normal.machine);
-  const media = { ...normal.media };
-  const rescue: MappedDisk = rescueMappingEntry(instance, rescueProps, normalMapping(instance));
+  // A fresh normal layout (nothing shared with another topology), extended in place.
+  const { machine, media, mapping } = layOutNormalBoot(instance, "nova-rescue");
+  const rescue: MappedDisk = rescueMappingEntry(instance, rescueProps, mapping);
   const nextSlot = slotAllocator(instance.machineType, highestPinnedSlot(machine, 0) + 1);
   const controllers = machine.controllers ?? [];
   if (rescue.bus === "scsi" && !controllers.some((c) => c.id === SCSI_CONTROLLER_ID))
@@ -100,7 +100,7 @@ export function layOutRescueBoot(instance: NovaInstance, rescueProps: NovaRescue
   machine.disks!.push(laid.device);
   media[laid.drive.id] = laid.media;
   if (laid.device.kind === "floppy") machine.firmwareLog = true;
-  return { machine, media };
+  return { machine, media, mapping: [...mapping, rescue] };
 }
 
 export const libvirtDriver: NovaDriver = {

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { deviceNameIndex, deviceNameSuffix, NovaMappingError, normalMapping, rescueMappingEntry } from "../../../scenarios/nova/mapping.js";
+import {
+  deviceNameIndex,
+  deviceNameSuffix,
+  NovaMappingError,
+  normalMapping,
+  rescueMappingEntry,
+} from "../../../scenarios/nova/mapping.js";
 import type { NovaInstance } from "../../../scenarios/nova/model.js";
 
 const instance = (overrides: Partial<NovaInstance> = {}): NovaInstance => ({
@@ -49,14 +55,17 @@ describe("device names (blockinfo.find_disk_dev_for_disk_bus)", () => {
 
   it("refuses a fifth IDE device like Nova (TooManyDiskDevices)", () => {
     const ide = { bus: "ide" as const, sizeMiB: 1 };
-    expect(() => normalMapping(instance({ rootDisk: { source: "image", bus: "ide", sizeMiB: 32 }, ephemerals: [ide, ide, ide, ide] }))).toThrow(
-      NovaMappingError,
-    );
+    expect(() =>
+      normalMapping(instance({ rootDisk: { source: "image", bus: "ide", sizeMiB: 32 }, ephemerals: [ide, ide, ide, ide] })),
+    ).toThrow(NovaMappingError);
   });
 
   it("lists a boot-from-volume root among the volumes, after the local disks", () => {
     const disks = normalMapping(
-      instance({ rootDisk: { source: "volume", bus: "virtio", sizeMiB: 32, volumeId: "b0000000-5eed-4000-8000-000000000000" }, ephemerals: [{ bus: "virtio", sizeMiB: 1 }] }),
+      instance({
+        rootDisk: { source: "volume", bus: "virtio", sizeMiB: 32, volumeId: "b0000000-5eed-4000-8000-000000000000" },
+        ephemerals: [{ bus: "virtio", sizeMiB: 1 }],
+      }),
     );
     expect(summary(disks)).toEqual(["disk.eph0=vdb", "/dev/vda=vda"]);
     expect(disks[1]!.serial).toBe("b0000000-5eed-4000-8");
@@ -74,7 +83,12 @@ describe("virtio-scsi units (driver._get_guest_storage_config)", () => {
       ],
     });
     const normal = normalMapping(inst);
-    expect(normal.map((d) => `${d.mappingName}:${d.scsiUnit ?? "-"}`)).toEqual(["disk.eph0:1", "/dev/sda:0", "/dev/vda:-", "/dev/sdc:3"]);
+    expect(normal.map((d) => `${d.mappingName}:${d.scsiUnit ?? "-"}`)).toEqual([
+      "disk.eph0:1",
+      "/dev/sda:0",
+      "/dev/vda:-",
+      "/dev/sdc:3",
+    ]);
     expect(rescueMappingEntry(inst, { hw_rescue_bus: "scsi" }, normal).scsiUnit).toBe(4);
   });
 
@@ -88,10 +102,27 @@ describe("rescue device (blockinfo.get_rescue_device / get_rescue_bus)", () => {
   it("defaults to a disk on virtio, a cdrom on ide/sata and a floppy on fdc", () => {
     const inst = instance();
     const normal = normalMapping(inst);
-    expect(rescueMappingEntry(inst, { hw_rescue_device: "disk" }, normal)).toMatchObject({ bus: "virtio", dev: "vdb", type: "disk" });
-    expect(rescueMappingEntry(inst, { hw_rescue_device: "cdrom" }, normal)).toMatchObject({ bus: "ide", dev: "hda", type: "cdrom" });
-    expect(rescueMappingEntry({ ...inst, machineType: "q35" }, { hw_rescue_device: "cdrom" }, normal)).toMatchObject({ bus: "sata" });
-    expect(rescueMappingEntry(inst, { hw_rescue_device: "floppy" }, normal)).toMatchObject({ bus: "fdc", dev: "fda", type: "floppy" });
-    expect(rescueMappingEntry(inst, { hw_rescue_bus: "virtio" }, normal)).toMatchObject({ type: "disk", mappingName: "disk.rescue" });
+    expect(rescueMappingEntry(inst, { hw_rescue_device: "disk" }, normal)).toMatchObject({
+      bus: "virtio",
+      dev: "vdb",
+      type: "disk",
+    });
+    expect(rescueMappingEntry(inst, { hw_rescue_device: "cdrom" }, normal)).toMatchObject({
+      bus: "ide",
+      dev: "hda",
+      type: "cdrom",
+    });
+    expect(rescueMappingEntry({ ...inst, machineType: "q35" }, { hw_rescue_device: "cdrom" }, normal)).toMatchObject({
+      bus: "sata",
+    });
+    expect(rescueMappingEntry(inst, { hw_rescue_device: "floppy" }, normal)).toMatchObject({
+      bus: "fdc",
+      dev: "fda",
+      type: "floppy",
+    });
+    expect(rescueMappingEntry(inst, { hw_rescue_bus: "virtio" }, normal)).toMatchObject({
+      type: "disk",
+      mappingName: "disk.rescue",
+    });
   });
 });
