@@ -25,6 +25,8 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
 export const BOOT_FILES = {
   mbr: { path: "/usr/lib/syslinux/mbr/mbr.bin", package: "syslinux-common" },
   ldlinuxC32: { path: "/usr/lib/syslinux/modules/bios/ldlinux.c32", package: "syslinux-common" },
+  syslinuxEfi: { path: "/usr/lib/SYSLINUX.EFI/efi64/syslinux.efi", package: "syslinux-efi" },
+  ldlinuxE64: { path: "/usr/lib/syslinux/modules/efi64/ldlinux.e64", package: "syslinux-common" },
   isolinuxBin: { path: "/usr/lib/ISOLINUX/isolinux.bin", package: "isolinux" },
   isohybridMbr: { path: "/usr/lib/ISOLINUX/isohdpfx.bin", package: "isolinux" },
   grubEfiModules: { path: "/usr/lib/grub/x86_64-efi", package: "grub-efi-amd64-bin" },
@@ -70,13 +72,13 @@ export interface ToolResult {
 export async function runTool(
   tool: string,
   args: readonly string[],
-  options: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {},
+  options: { cwd?: string; env?: Record<string, string>; timeoutMs?: number; input?: string } = {},
 ): Promise<ToolResult> {
   const result = await execa(tool, args, {
     cwd: options.cwd,
     env: { LC_ALL: "C", ...options.env },
     reject: false,
-    stdin: "ignore",
+    ...(options.input === undefined ? { stdin: "ignore" as const } : { input: options.input }),
     timeout: options.timeoutMs ?? 300_000,
   });
   // execa reports a command that could not be spawned with the errno code on the result.
