@@ -171,8 +171,10 @@ export function buildQemuCommand(machine: Machine, paths: RunPaths, accelerator:
   const argv: string[] = [
     "-name",
     machine.name,
+    // graphics=off makes SeaBIOS mirror all text output (its own, iPXE's, loaders') to the
+    // serial port (sercon), so the console log shows how far the firmware got.
     "-machine",
-    machine.machineType,
+    `${machine.machineType},graphics=off`,
     "-accel",
     accelerator,
     "-m",

@@ -10,7 +10,9 @@ export type BootPhase = (typeof BOOT_PHASES)[number];
 export type ConsoleMarker =
   | { kind: "phase"; phase: BootPhase }
   | { kind: "panic" }
-  | { kind: "observation" };
+  | { kind: "observation" }
+  /** The firmware or iPXE reporting that a boot attempt failed (the line says why). */
+  | { kind: "boot-error" };
 
 export interface ConsoleLine {
   /** Milliseconds since QEMU was started. */
@@ -21,6 +23,7 @@ export interface ConsoleLine {
 const MARKERS: Array<[RegExp, ConsoleMarker]> = [
   [/BOOTPROOF-OBSERVATION /, { kind: "observation" }],
   [/^BOOTPROOF-PROBE start/, { kind: "phase", phase: "probe" }],
+  [/(Could not (boot|open SAN device|boot image)|No bootable device|Boot failed: )/, { kind: "boot-error" }],
   [/Kernel panic - not syncing|BUG: unable to handle|Oops: /, { kind: "panic" }],
   [/^(\[\s*\d+\.\d+\]\s*)?Linux version \d/, { kind: "phase", phase: "kernel" }],
   [/^(\[\s*\d+\.\d+\]\s*)?(Run \/init|Freeing unused kernel image)/, { kind: "phase", phase: "kernel" }],
@@ -87,7 +90,7 @@ export class SerialConsole extends EventEmitter<SerialConsoleEvents> {
 
   private emitLine(raw: string): void {
     // Firmware and kernels emit CR/LF and ANSI escapes; keep the printable text.
-    const text = raw.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "").replace(/\r/g, "").replace(/[\x00-\x08\x0b-\x1f]/g, "");
+    const text = raw.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "").replace(/\x1b[@-Z\\-_c]/g, "").replace(/\r/g, "").replace(/[\x00-\x08\x0b-\x1f]/g, "");
     const line: ConsoleLine = { atMs: Date.now() - this.startedAt, text };
     this.tail.push(line);
     if (this.tail.length > this.tailLines) this.tail.shift();

@@ -68,6 +68,7 @@ export async function runBoot(machine: Machine, options: BootOptions): Promise<B
     if (machine.firmware.kind === "ovmf" && paths.ovmfVars) await copyFile(machine.firmware.varsTemplate, paths.ovmfVars);
 
     let observationLine: string | undefined;
+    const bootErrors: string[] = [];
     let poweroffTimer: NodeJS.Timeout | undefined;
     let qemu: QemuProcess;
     try {
@@ -78,6 +79,7 @@ export async function runBoot(machine: Machine, options: BootOptions): Promise<B
         onLine: options.onLine,
         onMarker: (marker, line) => {
           if (marker.kind === "phase") options.onPhase?.(marker.phase);
+          if (marker.kind === "boot-error") bootErrors.push(line.text.trim());
           if (marker.kind === "observation" && observationLine === undefined) {
             observationLine = line.text;
             options.onPhase?.("observation");
@@ -94,7 +96,7 @@ export async function runBoot(machine: Machine, options: BootOptions): Promise<B
     clearTimeout(poweroffTimer);
     await snapshots;
     const firmwareLog = machine.firmwareLog ? await readLines(paths.firmwareLog) : [];
-    return await classifyOutcome(outcome, observationLine, firmwareLog, base(outcome.phase, outcome.durationMs, outcome.consoleTail), options.artifactDir);
+    return await classifyOutcome(outcome, observationLine, bootErrors, firmwareLog, base(outcome.phase, outcome.durationMs, outcome.consoleTail), options.artifactDir);
   } catch (error) {
     return { ...base("started", 0, []), status: "infra-error", error: describeError(error) };
   } finally {
@@ -106,6 +108,7 @@ export async function runBoot(machine: Machine, options: BootOptions): Promise<B
 async function classifyOutcome(
   outcome: QemuOutcome,
   observationLine: string | undefined,
+  bootErrors: string[],
   firmwareLog: string[],
   base: BootBase,
   artifactDir: string,
@@ -132,9 +135,11 @@ async function classifyOutcome(
     };
   }
   const panicked = base.consoleTail.some((l) => /Kernel panic/.test(l));
+  // The first boot error is the cause; later ones are the firmware trying other devices.
+  const firmwareSaid = bootErrors.length ? `; the firmware said: ${[...new Set(bootErrors)].slice(0, 3).join(" / ")}` : "";
   const reason = panicked
     ? "the guest kernel panicked"
-    : `QEMU exited (${outcome.signal ?? `status ${outcome.exitCode}`}) without an observation; the boot got as far as '${outcome.phase}'`;
+    : `QEMU exited (${outcome.signal ?? `status ${outcome.exitCode}`}) without an observation; the boot got as far as '${outcome.phase}'${firmwareSaid}`;
   return { ...base, status: "no-observation", reason, firmwareLog };
 }
 

@@ -46,6 +46,7 @@ describe("non-pass verdicts", () => {
     expect(result?.boots[0]?.status).toBe("no-observation");
     expect(result?.boots[0]?.durationMs).toBeLessThan(30_000);
     expect(result?.message).toMatch(/never reached the probe/);
+    expect(result?.message).toMatch(/the firmware said: .*No bootable device/);
   });
 
   it("a deadline that passes is a timeout naming the phase reached", async () => {

@@ -12,6 +12,7 @@ describe("buildQemuCommand", () => {
     const { binary, argv } = buildQemuCommand(machine({ name: "m" }), {});
     expect(binary).toBe("qemu-system-x86_64");
     expect(valuesOf(argv, "-accel")).toEqual(["tcg"]);
+    expect(valuesOf(argv, "-machine")).toEqual(["pc,graphics=off"]);
     expect(argv).toContain("-nodefaults");
     expect(argv).toContain("-no-reboot");
     expect(valuesOf(argv, "-boot")).toEqual(["strict=off,reboot-timeout=1000"]);

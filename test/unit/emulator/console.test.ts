@@ -12,6 +12,9 @@ describe("console markers", () => {
     expect(classifyConsoleLine("[    2.1] Kernel panic - not syncing: VFS: Unable to mount root fs")).toEqual({ kind: "panic" });
     expect(classifyConsoleLine("SYSLINUX 6.04 EDD 20190226 Copyright (C) 1994-2015 H. Peter Anvin et al")).toEqual({ kind: "phase", phase: "loader" });
     expect(classifyConsoleLine("[    3.0] reboot: Power down")).toEqual({ kind: "phase", phase: "poweroff" });
+    expect(classifyConsoleLine("Could not open SAN device: Permission denied (http://ipxe.org/0216eb3c)")).toEqual({ kind: "boot-error" });
+    expect(classifyConsoleLine("No bootable device.  Retrying in 1 seconds.")).toEqual({ kind: "boot-error" });
+    expect(classifyConsoleLine("iPXE 1.0.0+git-20190125.36a4c85-5.1 -- Open Source Network Boot Firmware")).toEqual({ kind: "phase", phase: "firmware" });
     expect(classifyConsoleLine("random text")).toBeUndefined();
   });
 
@@ -28,7 +31,7 @@ describe("SerialConsole", () => {
     const serial = new SerialConsole(Date.now() - 1500, log);
     const markers: string[] = [];
     serial.on("marker", (m) => markers.push(m.kind === "phase" ? m.phase : m.kind));
-    serial.push("\x1b[2JLinux vers");
+    serial.push("\x1bc\x1b[?7l\x1b[2JLinux vers");
     serial.push("ion 6.1.0\r\nBOOTPROOF-PROBE start\r\nBOOTPROOF-OBSERVATION {}\n");
     serial.push("tail without newline");
     await serial.end();
