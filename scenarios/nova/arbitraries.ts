@@ -23,8 +23,12 @@ const concreteBus = (bus: AbstractBus, machineType: NovaMachineType): NovaDiskBu
 
 export const INSTANCE_UUID = "5e1f00aa-7c1d-4b8e-9a55-0c0ffee00001";
 export const ROOT_VOLUME_ID = "b0000000-5eed-4000-8000-000000000000";
-/** Volume ids differ in their first 8 characters, so their 20-character serials differ too. */
-export const volumeIdFor = (index: number) => `${(0xa0000001 + index).toString(16)}-5eed-4000-8000-000000000000`;
+/**
+ * A volume id whose first 8 hex digits are 0xa0000001 + index + offset; the 20-character serial
+ * the guest sees is `<8 hex>-5eed-4000-8`. Distinct first 8 digits keep serials distinct.
+ */
+export const volumeIdFor = (index: number, offset = 0) =>
+  `${(0xa0000001 + index + offset).toString(16)}-5eed-4000-8000-000000000000`;
 
 export const busArbitrary: fc.Arbitrary<AbstractBus> = fc.constantFrom("virtio", "scsi", "ata", "usb");
 export const firmwareArbitrary: fc.Arbitrary<NovaFirmware> = fc.constantFrom("seabios", "ovmf");
@@ -73,7 +77,9 @@ const rawCase = fc.record({
   ephemerals: fc.array(localDisk, { maxLength: 3 }),
   swap: fc.option(localDisk, { nil: undefined }),
   configDrive: fc.option(fc.constantFrom<"iso9660" | "vfat">("iso9660", "vfat"), { nil: undefined }),
-  volumes: fc.array(localDisk, { maxLength: 3 }),
+  volumes: fc.array(fc.record({ bus: busArbitrary, sizeMiB: blankSizeArbitrary, idOffset: fc.nat({ max: 0xfffff }) }), {
+    maxLength: 3,
+  }),
   rescue: fc.constantFrom(...RESCUE_CHOICES),
 });
 
@@ -90,7 +96,7 @@ function toCase(raw: typeof rawCase extends fc.Arbitrary<infer T> ? T : never): 
       ...(raw.root.source === "volume" ? { volumeId: ROOT_VOLUME_ID } : {}),
     },
     ephemerals: raw.ephemerals.map((d) => ({ bus: concreteBus(d.bus, mt), sizeMiB: d.sizeMiB })),
-    volumes: raw.volumes.map((d, i) => ({ id: volumeIdFor(i), bus: concreteBus(d.bus, mt), sizeMiB: d.sizeMiB })),
+    volumes: raw.volumes.map((d, i) => ({ id: volumeIdFor(i, d.idOffset), bus: concreteBus(d.bus, mt), sizeMiB: d.sizeMiB })),
   };
   if (raw.scsiModel) instance.scsiModel = raw.scsiModel;
   if (raw.swap) instance.swap = { bus: concreteBus(raw.swap.bus, mt), sizeMiB: raw.swap.sizeMiB };
@@ -114,5 +120,9 @@ export function isExpressibleCase(input: NovaRescueCase): boolean {
   }
 }
 
-/** Instances with 1..8 disks (root, up to 3 ephemerals, optional swap, up to 3 volumes), config drive or not, and a rescue image. */
+/**
+ * Instances with 1..8 disks (root, up to 3 ephemerals, optional swap, up to 3 volumes with
+ * generated ids, hence serials), config drive or not, and a rescue image. Cases whose volume
+ * ids would collide in their first 20 characters are filtered out with the other inexpressible ones.
+ */
 export const novaCaseArbitrary: fc.Arbitrary<NovaRescueCase> = rawCase.map(toCase).filter(isExpressibleCase);

@@ -24,6 +24,7 @@ import type { Topology } from "../../harness/scenario.js";
 import {
   controllersFor,
   diskDevice,
+  FIRST_ASSIGNED_SLOT,
   machineBase,
   SCSI_CONTROLLER_ID,
   scsiControllerFor,
@@ -86,7 +87,11 @@ export function layOutRescueBoot(instance: NovaInstance, rescueProps: NovaRescue
   // A fresh normal layout (nothing shared with another topology), extended in place.
   const { machine, media, mapping } = layOutNormalBoot(instance, "nova-rescue");
   const rescue: MappedDisk = rescueMappingEntry(instance, rescueProps, mapping);
-  const nextSlot = slotAllocator(instance.machineType, highestPinnedSlot(machine, 0) + 1);
+  // Never below libvirt's first assignable slot, even when the normal boot has no PCI device.
+  const nextSlot = slotAllocator(
+    instance.machineType,
+    highestPinnedSlot(machine, FIRST_ASSIGNED_SLOT[instance.machineType] - 1) + 1,
+  );
   const controllers = machine.controllers ?? [];
   if (rescue.bus === "scsi" && !controllers.some((c) => c.id === SCSI_CONTROLLER_ID))
     controllers.push(scsiControllerFor(instance, nextSlot()));

@@ -118,6 +118,23 @@ describe("libvirtDriver.rescue", () => {
     expect(topology.media?.["drv-disk-rescue"]).toEqual({ kind: "bios-disk", role: "rescue" });
   });
 
+  it("starts at libvirt's first slot when the normal boot has no PCI device at all", () => {
+    const inst = instance({ scsiModel: undefined, rootDisk: { source: "image", bus: "ide", sizeMiB: 32 } });
+    expect(machineOf(libvirtDriver.boot(inst)).controllers).toEqual([]);
+    expect(machineOf(libvirtDriver.rescue(inst, { hw_rescue_bus: "virtio" })).disks.at(-1)).toMatchObject({
+      kind: "virtio-blk",
+      pciSlot: 3,
+    });
+    expect(
+      machineOf(
+        libvirtDriver.rescue(
+          { ...inst, machineType: "q35", rootDisk: { source: "image", bus: "sata", sizeMiB: 32 } },
+          { hw_rescue_bus: "usb" },
+        ),
+      ).controllers,
+    ).toEqual([{ kind: "qemu-xhci", id: "usb0", pciSlot: 2 }]);
+  });
+
   it("asks for the firmware log and a floppy medium when the rescue device is a floppy", () => {
     const topology = libvirtDriver.rescue(instance(), { hw_rescue_device: "floppy" });
     expect(topology.machine.firmwareLog).toBe(true);
