@@ -1,0 +1,103 @@
+// Real serial console output of probe boots under QEMU 7.2 / TCG (recorded by hand with the
+// media builders in this folder), parsed by the host exactly as the harness will.
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { FLOPPY_MARKER } from "../../../firmware/media/floppy.js";
+import { type Observation, parseObservationLine } from "../../../firmware/observation.js";
+
+const fixture = (name: string) => readFileSync(new URL(`../../fixtures/firmware/${name}`, import.meta.url), "utf8");
+const observe = (name: string): Observation => {
+  const observation = parseObservationLine(fixture(name));
+  if (!observation) throw new Error(`${name} has no observation line`);
+  return observation;
+};
+const disk = (o: Observation, name: string) => {
+  const d = o.blockDevices.find((b) => b.name === name);
+  if (!d) throw new Error(`no ${name}`);
+  return d;
+};
+
+describe("probe console fixtures", () => {
+  it("direct boot with virtio-blk, virtio-scsi (WWN), IDE disk + CD, USB disk and a virtio NIC", () => {
+    const o = observe("console-direct-devices.txt");
+    expect(o.role).toBe("direct");
+    expect(o.kernelRelease).toBe("6.1.0-56-amd64");
+    expect(o.moduleErrors).toEqual([]);
+    expect(o.modulesLoaded).toEqual(
+      expect.arrayContaining(["virtio_blk", "virtio_scsi", "ata_piix", "usb_storage", "iscsi_ibft"]),
+    );
+    expect(o.ibft).toBeNull();
+    expect(disk(o, "vda")).toMatchObject({
+      bus: "virtio",
+      pciBdf: "00:05.0",
+      serial: "ROOT1",
+      hctl: null,
+      sizeBytes: 64 * 1024 * 1024,
+    });
+    expect(disk(o, "sda")).toMatchObject({
+      bus: "scsi",
+      pciBdf: "00:06.0",
+      hctl: "0:0:2:0",
+      serial: "SCSI1",
+      naaIds: ["5000c50015ea71ac"],
+    });
+    expect(disk(o, "sdb")).toMatchObject({
+      bus: "ata",
+      pciBdf: "00:01.1",
+      hctl: "1:0:0:0",
+      serial: "IDE1",
+      model: "QEMU HARDDISK",
+    });
+    expect(disk(o, "sdc")).toMatchObject({ bus: "usb", pciBdf: "00:07.0", usbPath: "2-1", serial: "USB1" });
+    // ATAPI drives answer no VPD page 0x80: an IDE CD has no serial, only its model.
+    expect(disk(o, "sr0")).toMatchObject({
+      bus: "ata",
+      hctl: "2:0:0:0",
+      serial: null,
+      model: "QEMU DVD-ROM",
+      removable: true,
+      readOnly: true,
+    });
+    expect(o.nics).toEqual([{ name: "eth0", mac: "52:54:00:12:34:56", pciBdf: "00:08.0", driver: "virtio_net" }]);
+  });
+
+  it("legacy BIOS disk: syslinux passed the role; fw_cfg lists the disk, not a direct-kernel ROM", () => {
+    const o = observe("console-bios-disk.txt");
+    expect(o.role).toBe("root");
+    expect(o.bootOrder).toEqual(["/pci@i0cf8/scsi@2/disk@0,0"]);
+    expect(o.cmdline).toContain("console=ttyS0,115200");
+    expect(fixture("console-bios-disk.txt")).toContain("SYSLINUX 6.04");
+    expect(disk(o, "vda")).toMatchObject({ serial: "ROOT1", bus: "virtio" });
+  });
+
+  it("UEFI disk (OVMF + syslinux.efi) honours the kernel command line", () => {
+    const o = observe("console-uefi-disk.txt");
+    expect(o.role).toBe("uefi");
+    expect(fixture("console-uefi-disk.txt")).toContain("BdsDxe: starting");
+    expect(disk(o, "vda").serial).toBe("ROOT1");
+  });
+
+  it("El Torito ISO on an IDE CD", () => {
+    const o = observe("console-iso-ide-cd.txt");
+    expect(o.role).toBe("cdrom");
+    expect(o.bootOrder).toEqual(["/pci@i0cf8/ide@1,1/drive@1/disk@0"]);
+    expect(disk(o, "sr0")).toMatchObject({ bus: "ata", readOnly: true, sizeBytes: expect.any(Number) });
+  });
+
+  it("floppy first in the boot order prints its marker, then the BIOS boots the disk", () => {
+    const text = fixture("console-floppy-then-bios-disk.txt");
+    const marker = text.indexOf(`${FLOPPY_MARKER} role=fd`);
+    expect(marker).toBeGreaterThanOrEqual(0);
+    expect(marker).toBeLessThan(text.indexOf("SYSLINUX"));
+    const o = observe("console-floppy-then-bios-disk.txt");
+    expect(o.role).toBe("root");
+    expect(o.bootOrder).toEqual(["/pci@i0cf8/isa@1/fdc@03f0/floppy@0", "/pci@i0cf8/scsi@2/disk@0,0"]);
+    expect(disk(o, "fd0").bus).toBe("floppy");
+  });
+
+  it("q35: IDE devices are AHCI ports of the ICH9 controller", () => {
+    const o = observe("console-q35-ahci.txt");
+    expect(disk(o, "sda")).toMatchObject({ bus: "ata", pciBdf: "00:1f.2", serial: "AHCI1" });
+    expect(disk(o, "sr0")).toMatchObject({ bus: "ata", pciBdf: "00:1f.2", hctl: "2:0:0:0" });
+  });
+});

@@ -1,0 +1,145 @@
+// Runs the probe's real /init script (busybox sh, "collect" mode) on the host against a
+// fake sysfs/proc tree, and checks that the host parser accepts what it prints.
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { OBSERVATION_MARKER, type Observation, parseObservationLine } from "../../../firmware/observation.js";
+
+const initScript = fileURLToPath(new URL("../../../firmware/probe/init.sh", import.meta.url));
+let root: string;
+let observation: Observation;
+let rawJson: string;
+
+function file(path: string, content: string | Buffer): void {
+  const full = join(root, path);
+  mkdirSync(dirname(full), { recursive: true });
+  writeFileSync(full, content);
+}
+function link(path: string, target: string): void {
+  const full = join(root, path);
+  mkdirSync(dirname(full), { recursive: true });
+  symlinkSync(relative(dirname(full), join(root, target)), full);
+}
+
+const VIRTIO_DISK = "sys/devices/pci0000:00/0000:00:05.0/virtio0/block/vda";
+const SCSI_DEVICE = "sys/devices/pci0000:00/0000:00:06.0/virtio1/host0/target0:0:2/0:0:2:0";
+const USB_DEVICE = "sys/devices/pci0000:00/0000:00:07.0/usb2/2-1";
+const USB_SCSI = `${USB_DEVICE}/2-1:1.0/host3/target3:0:0/3:0:0:0`;
+const NIC = "sys/devices/pci0000:00/0000:00:08.0/virtio2";
+const WEIRD_SERIAL = 'we"ird\\ser\tial\u0001';
+
+beforeAll(() => {
+  root = mkdtempSync(join(tmpdir(), "bootproof-probe-"));
+  // virtio-blk disk: serial directly on the disk (with characters JSON must escape)
+  file(`${VIRTIO_DISK}/size`, "2048\n");
+  file(`${VIRTIO_DISK}/serial`, `${WEIRD_SERIAL}\n`);
+  file(`${VIRTIO_DISK}/removable`, "0\n");
+  file(`${VIRTIO_DISK}/ro`, "0\n");
+  link("sys/block/vda", VIRTIO_DISK);
+  // SCSI disk: serial and WWN only in binary VPD pages
+  file(`${SCSI_DEVICE}/block/sda/size`, "131072\n");
+  file(`${SCSI_DEVICE}/block/sda/removable`, "0\n");
+  file(`${SCSI_DEVICE}/block/sda/ro`, "1\n");
+  link(`${SCSI_DEVICE}/block/sda/device`, SCSI_DEVICE);
+  file(`${SCSI_DEVICE}/vpd_pg80`, Buffer.from("008000055343534931", "hex"));
+  file(`${SCSI_DEVICE}/vpd_pg83`, Buffer.from("00830015020000055343534931010300085000c50015ea71ac", "hex"));
+  file(`${SCSI_DEVICE}/wwid`, "naa.5000c50015ea71ac\n");
+  file(`${SCSI_DEVICE}/vendor`, "QEMU    \n");
+  file(`${SCSI_DEVICE}/model`, "QEMU HARDDISK   \n");
+  link("sys/block/sda", `${SCSI_DEVICE}/block/sda`);
+  // USB disk: the serial lives on the USB device above the SCSI device
+  file(`${USB_DEVICE}/idVendor`, "46f4\n");
+  file(`${USB_DEVICE}/serial`, "USB1\n");
+  file(`${USB_SCSI}/block/sdc/size`, "4096\n");
+  file(`${USB_SCSI}/model`, "QEMU HARDDISK   \n");
+  file(`${USB_SCSI}/vendor`, "QEMU    \n");
+  link(`${USB_SCSI}/block/sdc/device`, USB_SCSI);
+  link("sys/block/sdc", `${USB_SCSI}/block/sdc`);
+  // NICs: lo is skipped
+  file(`${NIC}/net/eth0/address`, "52:54:00:12:34:56\n");
+  link(`${NIC}/net/eth0/device`, NIC);
+  mkdirSync(join(root, "sys/bus/virtio/drivers/virtio_net"), { recursive: true });
+  link(`${NIC}/driver`, "sys/bus/virtio/drivers/virtio_net");
+  link("sys/class/net/eth0", `${NIC}/net/eth0`);
+  file("sys/devices/virtual/net/lo/address", "00:00:00:00:00:00\n");
+  link("sys/class/net/lo", "sys/devices/virtual/net/lo");
+  // firmware tables
+  file("sys/firmware/qemu_fw_cfg/by_name/bootorder/raw", "/pci@i0cf8/scsi@5/disk@0,0\n/pci@i0cf8/ide@1,1/drive@1/disk@0\0");
+  file("sys/firmware/ibft/initiator/initiator-name", "iqn.2010-04.org.ipxe:test\n");
+  file("sys/firmware/ibft/target0/target-name", "iqn.2024-01.test:disk\n");
+  file("sys/firmware/ibft/target0/lun", "0100000000000000\n");
+  file("sys/firmware/ibft/target0/chap-secret", "s3cret-value\n");
+  // proc
+  file("proc/cmdline", 'console=ttyS0,115200 bootproof.role=rescue x="q\\b"\n');
+  file("proc/sys/kernel/osrelease", "6.1.0-56-amd64\n");
+  file("proc/uptime", "12.34 5.67\n");
+  file("proc/mounts", "rootfs / rootfs rw 0 0\nproc /proc proc rw,relatime 0 0\n");
+
+  rawJson = execFileSync("busybox", ["sh", initScript], {
+    encoding: "utf8",
+    env: {
+      BOOTPROOF_PROBE_MODE: "collect",
+      BOOTPROOF_SYS: join(root, "sys"),
+      BOOTPROOF_PROC: join(root, "proc"),
+      PATH: process.env.PATH,
+    },
+  }).trim();
+  const parsed = parseObservationLine(`${OBSERVATION_MARKER}${rawJson}`);
+  if (!parsed) throw new Error("no observation parsed");
+  observation = parsed;
+});
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe("probe /init observation (host run on a fake sysfs)", () => {
+  it("prints one valid JSON object accepted by the schema", () => {
+    expect(rawJson.split("\n")).toHaveLength(1);
+    expect(() => JSON.parse(rawJson)).not.toThrow();
+    expect(observation.kernelRelease).toBe("6.1.0-56-amd64");
+    expect(observation.role).toBe("rescue");
+    expect(observation.cmdline).toBe('console=ttyS0,115200 bootproof.role=rescue x="q\\b"');
+    expect(observation.uptimeSeconds).toBe(12.34);
+    expect(observation.mounts).toEqual([
+      { source: "rootfs", target: "/", fstype: "rootfs" },
+      { source: "proc", target: "/proc", fstype: "proc" },
+    ]);
+  });
+
+  it("escapes quotes, backslashes and control characters", () => {
+    expect(observation.blockDevices.find((d) => d.name === "vda")?.serial).toBe(WEIRD_SERIAL);
+  });
+
+  it("reports each disk with sysfs path, size, serial source and identities", () => {
+    const byName = Object.fromEntries(observation.blockDevices.map((d) => [d.name, d]));
+    expect(Object.keys(byName)).toEqual(["sda", "sdc", "vda"]);
+    expect(byName.vda).toMatchObject({ bus: "virtio", pciBdf: "00:05.0", sizeBytes: 2048 * 512, model: null, readOnly: false });
+    expect(byName.vda?.sysfsPath.endsWith("/sys/devices/pci0000:00/0000:00:05.0/virtio0/block/vda")).toBe(true);
+    expect(byName.sda).toMatchObject({
+      bus: "scsi",
+      pciBdf: "00:06.0",
+      hctl: "0:0:2:0",
+      serial: "SCSI1",
+      wwid: "naa.5000c50015ea71ac",
+      naaIds: ["5000c50015ea71ac"],
+      vendor: "QEMU",
+      model: "QEMU HARDDISK",
+      readOnly: true,
+    });
+    expect(byName.sdc).toMatchObject({ bus: "usb", usbPath: "2-1", hctl: "3:0:0:0", serial: "USB1", pciBdf: "00:07.0" });
+  });
+
+  it("reports NICs with driver, skipping lo", () => {
+    expect(observation.nics).toEqual([{ name: "eth0", mac: "52:54:00:12:34:56", pciBdf: "00:08.0", driver: "virtio_net" }]);
+  });
+
+  it("reads the fw_cfg boot order and the iBFT, never printing CHAP secrets", () => {
+    expect(observation.bootOrder).toEqual(["/pci@i0cf8/scsi@5/disk@0,0", "/pci@i0cf8/ide@1,1/drive@1/disk@0"]);
+    expect(observation.ibft?.initiator?.["initiator-name"]).toBe("iqn.2010-04.org.ipxe:test");
+    expect(observation.ibft?.target0?.lun).toBe("0100000000000000");
+    expect(rawJson).not.toContain("s3cret-value");
+    const sha = execFileSync("sha256sum", { input: "s3cret-value", encoding: "utf8" }).split(" ")[0];
+    expect(observation.ibft?.target0?.["chap-secret"]).toBe(`sha256:${sha}`);
+  });
+});
