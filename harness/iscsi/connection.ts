@@ -98,6 +98,8 @@ export class Connection implements SessionConnection {
   private isid = Buffer.alloc(6);
   private readonly tasks = new Map<number, Task>();
   private readonly ahead = new Map<number, Pdu>();
+  /** Tasks ended before their data arrived, whose late Data-Out is dropped quietly. */
+  private readonly terminated = new Set<number>();
   private nextTtt = 1;
   private pduIndex = 0;
   private stalled = false;
@@ -766,8 +768,8 @@ export class Connection implements SessionConnection {
     const ttt = b.readUInt32BE(20);
     const task = this.tasks.get(tag);
     if (task === undefined || task.buffer === undefined || task.executing) {
-      // Unsolicited data for a command already answered (e.g. rejected early) is dropped quietly.
-      if (ttt === NO_TAG) return;
+      // Data for a command already answered (rejected early, or ended by a data error) is dropped quietly.
+      if (ttt === NO_TAG || this.terminated.has(tag)) return;
       this.reject(b, RejectReason.InvalidPduField, `Data-Out for unknown task 0x${tag.toString(16)}`);
       return;
     }
@@ -779,9 +781,9 @@ export class Connection implements SessionConnection {
     }
     const dataSN = b.readUInt32BE(36);
     if (ttt === NO_TAG) {
-      // At ErrorRecoveryLevel 0 a lost or reordered Data-Out cannot be recovered: end the connection.
+      // At ErrorRecoveryLevel 0 a lost or reordered Data-Out cannot be recovered: end the command.
       if (dataSN !== task.unsolicitedDataSN++) {
-        this.destroy(`Data-Out DataSN ${dataSN} out of order`);
+        this.failDataPhase(task, `Data-Out DataSN ${dataSN} out of order`);
         return;
       }
       if (task.unsolicitedDone && task.r2ts.size > 0) {
@@ -806,7 +808,7 @@ export class Connection implements SessionConnection {
         return;
       }
       if (dataSN !== r2t.nextDataSN++) {
-        this.destroy(`Data-Out DataSN ${dataSN} out of order`);
+        this.failDataPhase(task, `Data-Out DataSN ${dataSN} out of order`);
         return;
       }
       pdu.data.copy(task.buffer, offset);
@@ -819,6 +821,15 @@ export class Connection implements SessionConnection {
       return;
     }
     if (task.unsolicitedDone) this.issueR2Ts(task);
+  }
+
+  /** Ends a write whose Data-Out stream is broken: ABORTED COMMAND / DATA PHASE ERROR. */
+  private failDataPhase(task: Task, why: string): void {
+    this.host.log({ type: "reject", remote: this.remote, reason: RejectReason.ProtocolError, opcode: Op.DataOut, why });
+    task.r2ts.clear();
+    this.terminated.add(task.itt);
+    if (this.terminated.size > 256) this.terminated.delete(this.terminated.values().next().value!);
+    this.finish(task, checkCondition(SenseKey.AbortedCommand, Asc.DataPhaseError));
   }
 
   private issueR2Ts(task: Task): void {

@@ -39,6 +39,7 @@ export const Asc = {
   SavingParametersNotSupported: 0x3900,
   MediumRemovalPrevented: 0x5302,
   InternalTargetFailure: 0x4400,
+  DataPhaseError: 0x4b00,
 } as const;
 
 export interface SenseInfo {

@@ -1,0 +1,140 @@
+// Starts the two iSCSI targets the benches compare on loopback: Debian's tgtd (reference)
+// and bootproof's built-in target (run from source with tsx, in its own process so both
+// targets pay the same process and socket costs). Each returns { url, stop() }.
+import { spawn, execFileSync } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export function requireTool(name, debPackage) {
+  try {
+    execFileSync("sh", ["-c", `command -v ${name}`], { stdio: "pipe" });
+  } catch {
+    throw new Error(`${name} not found: install it with apt-get install -y ${debPackage} (bootproof doctor --fix does this)`);
+  }
+}
+
+/** A backing file of `sizeMiB` filled with a deterministic non-zero pattern. */
+export function makeImage(file, sizeMiB) {
+  const chunk = Buffer.alloc(1 << 20);
+  for (let i = 0; i < chunk.length; i += 4) chunk.writeUInt32LE((i * 2654435761) >>> 0, i);
+  const fd = fs.openSync(file, "w");
+  try {
+    for (let i = 0; i < sizeMiB; i++) fs.writeSync(fd, chunk);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function waitExit(child, ms) {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const t = setTimeout(() => {
+      child.kill("SIGKILL");
+    }, ms);
+    child.once("exit", () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+}
+
+async function waitForPort(port, ms) {
+  const until = Date.now() + ms;
+  for (;;) {
+    const ok = await new Promise((resolve) => {
+      const s = net.connect(port, "127.0.0.1", () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once("error", () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > until) throw new Error(`nothing listens on 127.0.0.1:${port} after ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** tgtd in the foreground on a free portal and a private control port. */
+export async function startTgtd({ file, iqn, lun = 1 }) {
+  requireTool("tgtd", "tgt");
+  const port = await freePort();
+  const control = 20000 + (port % 10000);
+  const child = spawn("tgtd", ["-f", "--iscsi", `portal=127.0.0.1:${port}`, "--control-port", String(control)], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let stderr = "";
+  child.stderr.on("data", (d) => {
+    stderr += d;
+  });
+  try {
+    await waitForPort(port, 5000);
+    const adm = (...args) => execFileSync("tgtadm", ["-C", String(control), "--lld", "iscsi", ...args], { stdio: "pipe" });
+    adm("--op", "new", "--mode", "target", "--tid", "1", "-T", iqn);
+    adm("--op", "new", "--mode", "logicalunit", "--tid", "1", "--lun", String(lun), "-b", file);
+    adm("--op", "bind", "--mode", "target", "--tid", "1", "-I", "ALL");
+  } catch (err) {
+    child.kill("SIGKILL");
+    throw new Error(`tgtd did not start: ${err.message}\n${stderr}`);
+  }
+  return {
+    name: "tgtd",
+    url: `iscsi://127.0.0.1:${port}/${iqn}/${lun}`,
+    async stop() {
+      child.kill("SIGTERM");
+      await waitExit(child, 3000);
+    },
+  };
+}
+
+/** The built-in target in a child process (tsx runs the TypeScript sources). */
+export async function startBuiltin({ file, iqn, lun = 1 }) {
+  const tsx = path.join(ROOT, "node_modules/.bin/tsx");
+  if (!fs.existsSync(tsx)) throw new Error(`${tsx} missing: run npm install in ${ROOT}`);
+  const spec = { port: 0, targets: [{ iqn, luns: [{ lun, backend: { kind: "file", path: file } }] }] };
+  const child = spawn(tsx, [path.join(ROOT, "harness/iscsi/standalone.ts"), JSON.stringify(spec)], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr.on("data", (d) => {
+    stderr += d;
+  });
+  const port = await new Promise((resolve, reject) => {
+    let out = "";
+    const timer = setTimeout(() => reject(new Error(`built-in target did not start within 20 s\n${stderr}`)), 20000);
+    child.stdout.on("data", (d) => {
+      out += d;
+      const line = out.split("\n").find((l) => l.includes('"listening"'));
+      if (line) {
+        clearTimeout(timer);
+        resolve(JSON.parse(line).listening.port);
+      }
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`built-in target exited with ${code}\n${stderr}`));
+    });
+  });
+  return {
+    name: "built-in",
+    url: `iscsi://127.0.0.1:${port}/${iqn}/${lun}`,
+    async stop() {
+      child.kill("SIGTERM");
+      await waitExit(child, 3000);
+    },
+  };
+}
