@@ -13,8 +13,18 @@ export interface EffectiveSlots {
   collisions: string[];
 }
 
+const slotCache = new WeakMap<Machine, EffectiveSlots>();
+
 /** Simulates QEMU's PCI slot assignment on bus 0, device by device in argv order. */
 export function effectivePciSlots(machine: Machine): EffectiveSlots {
+  const cached = slotCache.get(machine);
+  if (cached) return cached;
+  const result = assignPciSlots(machine);
+  slotCache.set(machine, result);
+  return result;
+}
+
+function assignPciSlots(machine: Machine): EffectiveSlots {
   const reserved = RESERVED_PCI_SLOTS[machine.machineType];
   const owner = new Map<number, string>();
   const slots = new Map<string, number>();
@@ -78,7 +88,17 @@ export function effectiveUsbPorts(machine: Machine): Map<string, number> {
   return ports;
 }
 
+const identityCache = new WeakMap<Machine, StaticDiskIdentity[]>();
+
 export function staticIdentities(machine: Machine): StaticDiskIdentity[] {
+  const cached = identityCache.get(machine);
+  if (cached) return cached;
+  const identities = computeIdentities(machine);
+  identityCache.set(machine, identities);
+  return identities;
+}
+
+function computeIdentities(machine: Machine): StaticDiskIdentity[] {
   const { slots } = effectivePciSlots(machine);
   const usbPorts = effectiveUsbPorts(machine);
   const controllers = new Map(machine.controllers.map((c) => [c.id, c]));
