@@ -7,8 +7,11 @@ import { TftpRefusal } from "./paths.js";
 
 export interface TransferSource {
   readonly size: number;
-  /** Bytes [offset, offset + length) clipped to the end; may share memory with a cache. */
-  read(offset: number, length: number): Promise<Buffer>;
+  /**
+   * Bytes [offset, offset + length) clipped to the end; may share memory with a cache.
+   * Synchronous when the bytes are already in memory (the common case per block).
+   */
+  read(offset: number, length: number): Buffer | Promise<Buffer>;
   close(): Promise<void>;
 }
 
@@ -21,10 +24,12 @@ export function octetSource(handle: fsp.FileHandle, size: number): TransferSourc
   let cache = Buffer.alloc(0);
   return {
     size,
-    async read(offset, length) {
+    read(offset, length) {
       const end = Math.min(offset + length, size);
       if (offset >= end) return Buffer.alloc(0);
-      if (offset < cacheOffset || end > cacheOffset + cache.length) {
+      const cached = () => cache.subarray(offset - cacheOffset, Math.min(end, cacheOffset + cache.length) - cacheOffset);
+      if (offset >= cacheOffset && end <= cacheOffset + cache.length) return cached();
+      return (async () => {
         const want = Math.min(Math.max(end - offset, READ_AHEAD_BYTES), size - offset);
         const buffer = Buffer.allocUnsafe(want);
         let filled = 0;
@@ -35,8 +40,8 @@ export function octetSource(handle: fsp.FileHandle, size: number): TransferSourc
         }
         cacheOffset = offset;
         cache = buffer.subarray(0, filled);
-      }
-      return cache.subarray(offset - cacheOffset, Math.min(end, cacheOffset + cache.length) - cacheOffset);
+        return cached();
+      })();
     },
     close: () => handle.close(),
   };
@@ -70,7 +75,7 @@ export async function netasciiSource(handle: fsp.FileHandle, size: number): Prom
   await handle.close();
   return {
     size: text.length,
-    read: async (offset, length) => text.subarray(offset, Math.min(offset + length, text.length)),
+    read: (offset, length) => text.subarray(offset, Math.min(offset + length, text.length)),
     close: async () => {},
   };
 }

@@ -4,8 +4,10 @@
 // the client, after too many timeouts, or when the server closes. Block numbers wrap at
 // 65536 to 0 (what tftp-hpa, curl and iPXE expect), so files of any size transfer.
 //
-// Every event (datagram, timer) runs through one promise chain, so the state below is only
-// ever touched by one step at a time even though file reads are asynchronous.
+// Every event (datagram, timer) runs as a step of one queue, so the state below is only
+// ever touched by one step at a time even though file reads can be asynchronous. Steps run
+// synchronously when they can (a cached block, the usual case): a lock-step transfer is
+// bounded by per-packet latency, and each microtask or timer re-arm on that path shows.
 import type { Socket } from "node:dgram";
 import type { TftpFaultDecision, TftpFaultPlan, TftpPacketContext } from "./faults.js";
 import { decodePacket, ErrorCode, encodeData, encodeError, encodeOack, type TftpPacket } from "./packets.js";
@@ -58,10 +60,11 @@ export class ReadTransfer {
   private awaitingOackAck: boolean;
   private retries = 0;
   private timer: NodeJS.Timeout | undefined;
-  private chain: Promise<void> = Promise.resolve();
+  private readonly queue: (() => void | Promise<void>)[] = [];
+  private draining = false;
   private ended = false;
-  /** Settles when the most recent datagram has left (sends complete in order). */
-  private lastSend: Promise<void> = Promise.resolve();
+  private pendingSends = 0;
+  private onSendsDrained: (() => void) | undefined;
   private resolveDone!: (outcome: TransferOutcome) => void;
 
   constructor(init: ReadTransferInit) {
@@ -74,7 +77,7 @@ export class ReadTransfer {
       this.resolveDone = resolve;
     });
     init.socket.on("message", (bytes, rinfo) => this.onDatagram(bytes, rinfo));
-    init.socket.on("error", (error) => this.enqueue(async () => this.finish({ ok: false, reason: error.message })));
+    init.socket.on("error", (error) => this.enqueue(() => this.finish({ ok: false, reason: error.message })));
   }
 
   start(): void {
@@ -83,23 +86,41 @@ export class ReadTransfer {
 
   /** Ends the transfer from outside (server close); the client gets an ERROR. */
   abort(reason: string): Promise<TransferOutcome> {
-    this.enqueue(async () => {
-      if (this.ended) return;
+    this.enqueue(() => {
       this.sendRaw(encodeError(ErrorCode.NOT_DEFINED, reason));
-      await this.finish({ ok: false, reason });
+      return this.finish({ ok: false, reason });
     });
     return this.done;
   }
 
-  private enqueue(step: () => Promise<void> | void): void {
-    this.chain = this.chain
-      .then(async () => {
-        if (!this.ended) await step();
-      })
-      .catch(async (error: unknown) => {
-        this.init.logger?.warn?.(`tftp #${this.id}: internal error: ${String(error)}`);
-        await this.finish({ ok: false, reason: `internal error: ${String(error)}` });
-      });
+  private enqueue(step: () => void | Promise<void>): void {
+    this.queue.push(step);
+    if (!this.draining) this.drain();
+  }
+
+  /** Runs queued steps in order; pauses on a step that returns a promise until it settles. */
+  private drain(): void {
+    this.draining = true;
+    while (this.queue.length > 0) {
+      const step = this.queue.shift()!;
+      if (this.ended) continue;
+      let result: void | Promise<void>;
+      try {
+        result = step();
+      } catch (error) {
+        result = this.internalError(error);
+      }
+      if (result instanceof Promise) {
+        void result.catch((error: unknown) => this.internalError(error)).finally(() => this.drain());
+        return;
+      }
+    }
+    this.draining = false;
+  }
+
+  private internalError(error: unknown): Promise<void> {
+    this.init.logger?.warn?.(`tftp #${this.id}: internal error: ${String(error)}`);
+    return this.finish({ ok: false, reason: `internal error: ${String(error)}` });
   }
 
   private onDatagram(bytes: Buffer, rinfo: { address: string; port: number }): void {
@@ -126,35 +147,31 @@ export class ReadTransfer {
       setTimeout(handle, decision.delayMs).unref();
       return true;
     }
-    this.enqueue(async () => {
+    this.enqueue(() => {
       this.sendRaw(encodeError(decision.error, decision.message));
-      await this.finish({ ok: false, reason: `fault: ERROR ${decision.error} ${decision.message}` });
+      return this.finish({ ok: false, reason: `fault: ERROR ${decision.error} ${decision.message}` });
     });
     return true;
   }
 
-  private async onPacket(packet: TftpPacket | undefined, decoded: ReturnType<typeof decodePacket>): Promise<void> {
+  private onPacket(packet: TftpPacket | undefined, decoded: ReturnType<typeof decodePacket>): void | Promise<void> {
     if (!packet) {
       const reason = decoded.ok ? "unreadable packet" : decoded.reason;
       this.sendRaw(encodeError(ErrorCode.ILLEGAL_OPERATION, `malformed packet: ${reason}`));
-      await this.finish({ ok: false, reason: `client sent a malformed packet: ${reason}` });
-      return;
+      return this.finish({ ok: false, reason: `client sent a malformed packet: ${reason}` });
     }
     if (packet.op === "ERROR") {
-      await this.finish({ ok: false, reason: `client sent ERROR ${packet.code}: ${packet.message}` });
-      return;
+      return this.finish({ ok: false, reason: `client sent ERROR ${packet.code}: ${packet.message}` });
     }
     if (packet.op !== "ACK") {
       this.sendRaw(encodeError(ErrorCode.ILLEGAL_OPERATION, `expected ACK, got ${packet.op}`));
-      await this.finish({ ok: false, reason: `client sent ${packet.op} during a read` });
-      return;
+      return this.finish({ ok: false, reason: `client sent ${packet.op} during a read` });
     }
     if (this.awaitingOackAck) {
       if (packet.block !== 0) return; // stray ACK; the OACK is retransmitted on timeout
       this.awaitingOackAck = false;
       this.retries = 0;
-      await this.sendWindow(0);
-      return;
+      return this.sendWindow(0);
     }
     // Map the 16-bit block number onto the window in flight: acked .. sentHigh.
     let target = -1;
@@ -169,31 +186,33 @@ export class ReadTransfer {
     if (target === -1) return;
     this.acked = target;
     this.retries = 0;
-    if (target === this.lastBlock) {
-      await this.finish({ ok: true });
-      return;
-    }
+    if (target === this.lastBlock) return this.finish({ ok: true });
     // A full-window ACK moves on; an ACK inside the window means the client saw a gap
     // and the next window starts right after what it has (RFC 7440 §4).
-    await this.sendWindow(0);
+    return this.sendWindow(0);
   }
 
-  private async sendCurrent(retransmission: number): Promise<void> {
+  private sendCurrent(retransmission: number): void | Promise<void> {
     if (this.awaitingOackAck) {
       const oack = encodeOack(this.init.oack!);
       this.send(oack, { op: "OACK", options: this.init.oack! }, retransmission);
       this.armTimer();
       return;
     }
-    await this.sendWindow(retransmission);
+    return this.sendWindow(retransmission);
   }
 
-  private async sendWindow(retries: number): Promise<void> {
+  private sendWindow(retries: number): void | Promise<void> {
     const { blksize, windowsize, source } = this.init;
     const first = this.acked + 1;
     const last = Math.min(this.acked + windowsize, this.lastBlock);
-    const offset = (first - 1) * blksize;
-    const bytes = await source.read(offset, (last - first + 1) * blksize);
+    const read = source.read((first - 1) * blksize, (last - first + 1) * blksize);
+    if (read instanceof Promise) return read.then((bytes) => this.emitWindow(first, last, bytes, retries));
+    this.emitWindow(first, last, read, retries);
+  }
+
+  private emitWindow(first: number, last: number, bytes: Buffer, retries: number): void {
+    const { blksize } = this.init;
     if (this.ended) return;
     for (let index = first; index <= last; index++) {
       const start = (index - first) * blksize;
@@ -207,22 +226,22 @@ export class ReadTransfer {
     this.armTimer();
   }
 
+  /** (Re)starts the retransmission timer; refresh() is much cheaper than a new timer per packet. */
   private armTimer(): void {
-    clearTimeout(this.timer);
     if (this.ended) return;
-    this.timer = setTimeout(() => this.enqueue(() => this.onTimeout()), this.init.timeoutMs);
+    if (this.timer) this.timer.refresh();
+    else this.timer = setTimeout(() => this.enqueue(() => this.onTimeout()), this.init.timeoutMs);
   }
 
-  private async onTimeout(): Promise<void> {
+  private onTimeout(): void | Promise<void> {
     this.retries++;
     if (this.retries > this.init.maxRetries) {
       const reason = `no ACK after ${this.init.maxRetries} retransmissions (${this.init.timeoutMs} ms each)`;
       this.sendRaw(encodeError(ErrorCode.NOT_DEFINED, "timed out"));
-      await this.finish({ ok: false, reason });
-      return;
+      return this.finish({ ok: false, reason });
     }
     this.init.stats.retransmissions++;
-    await this.sendCurrent(this.retries);
+    return this.sendCurrent(this.retries);
   }
 
   private context(
@@ -261,13 +280,14 @@ export class ReadTransfer {
     if (this.ended) return;
     this.init.stats.packetsSent++;
     this.init.stats.bytesSent += bytes.length;
-    this.lastSend = new Promise((resolve) => {
-      this.init.socket.send(bytes, to.port, to.address, (error) => {
-        if (error) this.init.logger?.debug?.(`tftp #${this.id}: send failed: ${error.message}`);
-        resolve();
-      });
-    });
+    this.pendingSends++;
+    this.init.socket.send(bytes, to.port, to.address, this.onSent);
   }
+
+  private readonly onSent = (error: Error | null): void => {
+    if (error) this.init.logger?.debug?.(`tftp #${this.id}: send failed: ${error.message}`);
+    if (--this.pendingSends === 0) this.onSendsDrained?.();
+  };
 
   private async finish(outcome: TransferOutcome): Promise<void> {
     if (this.ended) return;
@@ -275,7 +295,11 @@ export class ReadTransfer {
     clearTimeout(this.timer);
     await this.init.source.close().catch(() => {});
     // Let queued sends (the final ERROR, say) leave before the socket goes.
-    await this.lastSend;
+    if (this.pendingSends > 0) {
+      await new Promise<void>((resolve) => {
+        this.onSendsDrained = resolve;
+      });
+    }
     await new Promise<void>((resolve) => {
       try {
         this.init.socket.close(() => resolve());
