@@ -17,9 +17,9 @@ const IQN_BP = "iqn.2024-01.org.bootproof.bench:builtin";
 
 function runSuite(url) {
   return new Promise((resolve) => {
-    // -V would be noisy; -v prints each test name and its verdict.
-    execFile("iscsi-test-cu", ["--dataloss", "-v", url], { maxBuffer: 256 << 20, timeout: 30 * 60_000 }, (err, stdout, stderr) => {
-      resolve(`${stdout}\n${stderr}`);
+    // -v prints each test name and its verdict; 2>&1 keeps [SKIPPED] lines next to their test.
+    execFile("sh", ["-c", 'exec iscsi-test-cu --dataloss -v "$0" 2>&1', url], { maxBuffer: 256 << 20, timeout: 30 * 60_000 }, (_err, stdout) => {
+      resolve(stdout);
     });
   });
 }

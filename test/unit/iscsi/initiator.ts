@@ -196,7 +196,7 @@ export class TestInitiator {
   }
 
   /** One SCSI command, waiting for its status; handles immediate/unsolicited data and R2Ts. */
-  async scsi(lun: number, cdb: Buffer, opts: { read?: number; write?: Buffer } = {}): Promise<ScsiOutcome> {
+  async scsi(lun: number, cdb: Buffer, opts: { read?: number; write?: Buffer; timeoutMs?: number } = {}): Promise<ScsiOutcome> {
     const tag = this.itt++;
     const write = opts.write;
     const edtl = write ? write.length : (opts.read ?? 0);
@@ -229,7 +229,7 @@ export class TestInitiator {
     }
     const chunks: Buffer[] = [];
     for (;;) {
-      const p = await this.recv();
+      const p = await this.recv(opts.timeoutMs);
       const op = opcodeOf(p.bhs);
       if (p.bhs.readUInt32BE(16) !== tag) continue;
       if (op === Op.R2T && write) {
@@ -252,6 +252,19 @@ export class TestInitiator {
         return out;
       } else throw new Error(`unexpected opcode 0x${op.toString(16)} for task ${tag}`);
     }
+  }
+
+  /** Sends a no-data SCSI command with an explicit CmdSN and returns its ITT without waiting. */
+  sendCommand(lun: number, cdbBytes: Buffer, cmdSN: number): number {
+    const tag = this.itt++;
+    const bhs = newBhs(Op.ScsiCommand, 0x80 | 0x01);
+    encodeLun(lun, bhs, 8);
+    bhs.writeUInt32BE(tag, 16);
+    bhs.writeUInt32BE(cmdSN, 24);
+    bhs.writeUInt32BE(this.expStatSN, 28);
+    cdbBytes.copy(bhs, 32);
+    this.send(bhs);
+    return tag;
   }
 
   private dataOut(tag: number, ttt: number, lun: number, offset: number, data: Buffer, dataSN: number, final: boolean): void {
