@@ -67,9 +67,55 @@ export interface StaticProperty<Input> {
   check(input: Input, topologies: Record<string, Topology>): PropertyOutcome;
 }
 
+/** How the guest reaches a service bootproof started for this boot (user-mode networking). */
+export interface GuestEndpoint {
+  host: string;
+  port: number;
+}
+
+export interface GuestEndpoints {
+  tftp?: GuestEndpoint;
+  iscsi?: GuestEndpoint;
+}
+
+export interface IscsiLunPlan {
+  lun: number;
+  /** The LU's content: built like any boot medium; served through a copy-on-write overlay. */
+  media: MediaSpec;
+  readOnly?: boolean;
+  serial?: string;
+  /** 16 hex digits (NAA) for VPD page 0x83. */
+  wwn?: string;
+}
+
+export interface IscsiTargetPlan {
+  iqn: string;
+  luns: IscsiLunPlan[];
+  /** What the target demands; the initiator's side lives in the iPXE script. */
+  chap?: { username: string; secret: string; mutual?: { username: string; secret: string } };
+}
+
+/**
+ * Servers started fresh for one boot and stopped after it. The TFTP files are rendered once
+ * every server is up, so scripts can name the real ports.
+ */
+export interface ServicesPlan {
+  iscsi?: { targets: IscsiTargetPlan[]; faults?: unknown };
+  tftp?: { files: (endpoints: GuestEndpoints) => Record<string, string | Buffer>; faults?: unknown };
+}
+
 export interface BootPlan {
   name: string;
-  topology: Topology;
+  services?: ServicesPlan;
+  /** The machine; a function when it must name service endpoints (e.g. a TFTP bootfile URL). */
+  topology: Topology | ((endpoints: GuestEndpoints) => Topology);
+}
+
+/** Endpoints used where no service runs (static checks): port 0 marks "not started". */
+export const PLACEHOLDER_ENDPOINTS: GuestEndpoints = { tftp: { host: "10.0.2.2", port: 0 }, iscsi: { host: "10.0.2.2", port: 0 } };
+
+export function resolveTopology(plan: BootPlan, endpoints: GuestEndpoints = PLACEHOLDER_ENDPOINTS): Topology {
+  return typeof plan.topology === "function" ? plan.topology(endpoints) : plan.topology;
 }
 
 export interface Scenario<Input> {

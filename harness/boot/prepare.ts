@@ -5,6 +5,7 @@ import type { Machine } from "../../emulator/machine.js";
 import { MachineValidationError, parseMachine } from "../../emulator/validate.js";
 import { type GuestKernel, findGuestKernel } from "../../firmware/kernel.js";
 import { buildMedia } from "../../firmware/media/build.js";
+import type { MediaSpec } from "../../firmware/media/spec.js";
 import { ROLE_KEY } from "../../firmware/observation.js";
 import { buildProbeInitramfs } from "../../firmware/probe/initramfs.js";
 import { modulesForMachine } from "../../firmware/probe/modules.js";
@@ -39,28 +40,39 @@ export async function requireGuestKernel(): Promise<GuestKernel> {
 }
 
 export async function prepareMachine(topology: Topology): Promise<Machine> {
+  return (await prepareBoot(topology)).machine;
+}
+
+/**
+ * Builds everything one boot needs. `extraMedia` are media served from outside the
+ * machine (iSCSI LUNs): they carry a probe built for this machine's devices too.
+ */
+export async function prepareBoot(topology: Topology, extraMedia: readonly MediaSpec[] = []): Promise<{ machine: Machine; extraMediaPaths: string[] }> {
   const machine = structuredClone(parseTopologyMachine(topology));
   const media = topology.media ?? {};
+  const extraMediaPaths: string[] = [];
   for (const driveId of Object.keys(media)) {
     if (!machine.drives.some((d) => d.id === driveId)) {
       throw new InputError(`topology.media names drive '${driveId}', but machine '${machine.name}' has no such drive; add it to drives[]`);
     }
   }
-  const needsProbe = topology.directBoot !== undefined || Object.values(media).some((spec) => spec.kind !== "blank");
+  const needsProbe =
+    topology.directBoot !== undefined || [...Object.values(media), ...extraMedia].some((spec) => spec.kind !== "blank");
   if (needsProbe) {
     const kernel = await requireGuestKernel();
     const modules = [...new Set([...modulesForMachine(machine), ...(topology.extraProbeModules ?? [])])];
     const initramfs = await buildProbeInitramfs(kernel, modules).catch((error: unknown) => {
       throw new InfraError(`building the probe initramfs failed: ${describeError(error)}`, { cause: error });
     });
+    const build = (spec: MediaSpec, what: string) =>
+      buildMedia(spec, spec.kind === "blank" ? undefined : { kernel, initramfs, cmdline: guestCmdline(spec.role) }).catch((error: unknown) => {
+        throw new InfraError(`building ${spec.kind} media for ${what} failed: ${describeError(error)}`, { cause: error });
+      });
     for (const drive of machine.drives) {
       const spec = media[drive.id];
-      if (!spec) continue;
-      const payload = spec.kind === "blank" ? undefined : { kernel, initramfs, cmdline: guestCmdline(spec.role) };
-      drive.file = await buildMedia(spec, payload).catch((error: unknown) => {
-        throw new InfraError(`building ${spec.kind} media for drive '${drive.id}' failed: ${describeError(error)}`, { cause: error });
-      });
+      if (spec) drive.file = await build(spec, `drive '${drive.id}'`);
     }
+    for (const [index, spec] of extraMedia.entries()) extraMediaPaths.push(await build(spec, `served volume #${index}`));
     if (topology.directBoot) {
       machine.directKernel = {
         kernel: kernel.vmlinuz,
@@ -73,9 +85,10 @@ export async function prepareMachine(topology: Topology): Promise<Machine> {
       const spec = media[drive.id];
       if (spec?.kind === "blank") drive.file = await buildMedia(spec, undefined);
     }
+    for (const spec of extraMedia) extraMediaPaths.push(await buildMedia(spec, undefined));
   }
   try {
-    return parseMachine(machine, { checkFiles: true });
+    return { machine: parseMachine(machine, { checkFiles: true }), extraMediaPaths };
   } catch (error) {
     if (error instanceof MachineValidationError) throw new InputError(error.message);
     throw error;

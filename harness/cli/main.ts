@@ -15,7 +15,7 @@ import { renderJunit } from "../report/junit.js";
 import { createTerminalReporter, renderSummary } from "../report/terminal.js";
 import { planBoots } from "../run/run-case.js";
 import { type RunSettings, type RunSummary, runScenario } from "../run/run-scenario.js";
-import type { Scenario } from "../scenario.js";
+import { type Scenario, resolveTopology } from "../scenario.js";
 import { loadScenario } from "./load-scenario.js";
 
 const integer = (name: string, min: number) => (value: string) => {
@@ -54,7 +54,8 @@ async function printQemu(scenario: Scenario<unknown>, flags: RunFlags): Promise<
   if (examples.length === 0) throw new InputError(`scenario '${scenario.name}' has no example${flags.example ? ` '${flags.example}'` : "s"} to print`);
   for (const example of examples) {
     for (const plan of planBoots(scenario, example.input)) {
-      const machine = await prepareMachine(plan.topology);
+      if (plan.services) process.stdout.write(`# note: boot ${plan.name} needs bootproof's servers; ports below are placeholders\n`);
+      const machine = await prepareMachine(resolveTopology(plan));
       // A bare command needs a writable VARS file that outlives this process: keep one per
       // machine in the cache, fresh from the template each time it is printed.
       let ovmfVars: string | undefined;

@@ -3,10 +3,14 @@
 import { join } from "node:path";
 import type { Accelerator } from "../../emulator/argv.js";
 import type { BootPhase } from "../../emulator/console.js";
-import { prepareMachine } from "../boot/prepare.js";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { registerTempDir } from "../../emulator/reaper.js";
+import { prepareBoot } from "../boot/prepare.js";
 import { type BootResult, bootFailureDetail, runBoot } from "../boot/run-boot.js";
 import { InputError, type Verdict, describeError } from "../errors.js";
-import type { BootPlan, BootRecord, PropertyOutcome, Scenario, Topology } from "../scenario.js";
+import { type BootPlan, type BootRecord, type PropertyOutcome, type Scenario, type Topology, resolveTopology } from "../scenario.js";
+import { type ServiceLogLine, startServices } from "../services/start.js";
 
 export interface PropertyResult extends PropertyOutcome {
   name: string;
@@ -57,7 +61,7 @@ export function planBoots<Input>(scenario: Scenario<Input>, input: Input): BootP
 }
 
 export function runStaticProperties<Input>(scenario: Scenario<Input>, input: Input, plans: BootPlan[]): PropertyResult[] {
-  const topologies: Record<string, Topology> = Object.fromEntries(plans.map((p) => [p.name, p.topology]));
+  const topologies: Record<string, Topology> = Object.fromEntries(plans.map((p) => [p.name, resolveTopology(p)]));
   return (scenario.staticProperties ?? []).map((property) => {
     try {
       return { name: property.name, layer: "static" as const, ...property.check(input, topologies) };
@@ -96,15 +100,10 @@ export async function runCase<Input>(scenario: Scenario<Input>, input: Input, op
   for (const plan of plans) {
     const artifactDir = join(options.artifactDir, plan.name);
     options.onEvent?.({ kind: "boot-start", caseId: options.caseId, boot: plan.name });
-    let result: BootResult;
+    let result: BootResult & { topology: Topology };
+    let serviceLog: ServiceLogLine[] = [];
     try {
-      const machine = await prepareMachine(plan.topology);
-      result = await runBoot(machine, {
-        artifactDir,
-        accelerator: options.accelerator,
-        deadlineMs: plan.topology.deadlineMs ?? options.deadlineMs,
-        onPhase: (phase) => options.onEvent?.({ kind: "boot-phase", caseId: options.caseId, boot: plan.name, phase }),
-      });
+      ({ result, serviceLog } = await bootWithServices(plan, artifactDir, options));
     } catch (error) {
       const summary: BootSummary = { name: plan.name, status: "infra-error", durationMs: 0, phase: "started", artifactDir, detail: describeError(error) };
       options.onEvent?.({ kind: "boot-end", caseId: options.caseId, boot: plan.name, status: "infra-error", durationMs: 0 });
@@ -121,18 +120,19 @@ export async function runCase<Input>(scenario: Scenario<Input>, input: Input, op
       commandLine: result.commandLine,
       detail: result.status === "infra-error" ? result.error : result.status === "no-observation" ? result.reason : undefined,
     });
+    const services = serviceLog.length ? `\n  services:\n${serviceLog.map((l) => `    ${l.service}: ${l.text}`).join("\n")}` : "";
     if (result.status === "infra-error") {
-      return finish("infra-error", summaries, staticResults, `boot '${plan.name}': ${result.error}\n${bootFailureDetail(result)}`);
+      return finish("infra-error", summaries, staticResults, `boot '${plan.name}': ${result.error}\n${bootFailureDetail(result)}${services}`);
     }
     if (result.status === "timeout") {
-      return finish("timeout", summaries, staticResults, `boot '${plan.name}' timed out: no observation before the deadline\n${bootFailureDetail(result)}`);
+      return finish("timeout", summaries, staticResults, `boot '${plan.name}' timed out: no observation before the deadline\n${bootFailureDetail(result)}${services}`);
     }
     records[plan.name] = {
       name: plan.name,
-      topology: plan.topology,
+      topology: result.topology,
       machine: result.machine,
       observation: result.status === "observed" ? result.observation : null,
-      failure: result.status === "no-observation" ? result.reason : undefined,
+      failure: result.status === "no-observation" ? `${result.reason}${serviceFailures(serviceLog)}` : undefined,
       firmwareLog: result.firmwareLog,
     };
   }
@@ -153,4 +153,46 @@ export async function runCase<Input>(scenario: Scenario<Input>, input: Input, op
   const unobserved = Object.values(records).filter((r) => r.observation === null);
   const bootNotes = unobserved.map((r) => `boot '${r.name}' never reached the probe: ${r.failure}`);
   return finish("fail", summaries, properties, [...failures.map((f) => `${f.name}: ${f.message ?? "false"}`), ...bootNotes].join("\n"));
+}
+
+/** Service events that explain a failed boot (a refused login says more than "no observation"). */
+function serviceFailures(log: ServiceLogLine[]): string {
+  const failures = log.filter((l) => /failed|reject|fault/.test(l.text));
+  return failures.length ? `; ${failures.map((l) => `${l.service} ${l.text}`).join("; ")}` : "";
+}
+
+/**
+ * One boot with its servers: TFTP first (the machine names its port), then the media, then
+ * the iSCSI target over the built LUN images and the TFTP files, then QEMU. Servers and
+ * the service temp dir are gone when this returns, whatever happened.
+ */
+async function bootWithServices(
+  plan: BootPlan,
+  artifactDir: string,
+  options: CaseOptions,
+): Promise<{ result: BootResult & { topology: Topology }; serviceLog: ServiceLogLine[] }> {
+  const serviceDir = await mkdtemp(join(tmpdir(), "bootproof-services-"));
+  const unregisterDir = registerTempDir(serviceDir);
+  const services = await startServices(plan.services, join(serviceDir, "tftp"));
+  try {
+    const topology = resolveTopology(plan, services.endpoints);
+    const lunMedia = (plan.services?.iscsi?.targets ?? []).map((t) => t.luns.map((l) => l.media));
+    const { machine, extraMediaPaths } = await prepareBoot(topology, lunMedia.flat());
+    let next = 0;
+    await services.addIscsi(lunMedia.map((luns) => luns.map(() => extraMediaPaths[next++]!)));
+    const result = await runBoot(machine, {
+      artifactDir,
+      accelerator: options.accelerator,
+      deadlineMs: topology.deadlineMs ?? options.deadlineMs,
+      onPhase: (phase) => options.onEvent?.({ kind: "boot-phase", caseId: options.caseId, boot: plan.name, phase }),
+    });
+    if (services.log.length) {
+      await writeFile(join(artifactDir, "services.log"), services.log.map((l) => `[${(l.atMs / 1000).toFixed(3).padStart(9)}] ${l.service}: ${l.text}\n`).join(""));
+    }
+    return { result: { ...result, topology }, serviceLog: services.log };
+  } finally {
+    await services.close();
+    await rm(serviceDir, { recursive: true, force: true });
+    unregisterDir();
+  }
 }
