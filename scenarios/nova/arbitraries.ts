@@ -4,6 +4,7 @@
 // medium is built for real (and cached by content).
 import fc from "fast-check";
 import { layOutRescueBoot } from "./driver.js";
+import { firmwareGapOf } from "./firmware-gaps.js";
 import { NovaMappingError } from "./mapping.js";
 import {
   findNovaInputProblems,
@@ -126,3 +127,17 @@ export function isExpressibleCase(input: NovaRescueCase): boolean {
  * ids would collide in their first 20 characters are filtered out with the other inexpressible ones.
  */
 export const novaCaseArbitrary: fc.Arbitrary<NovaRescueCase> = rawCase.map(toCase).filter(isExpressibleCase);
+
+export interface NovaArbitraryOptions {
+  /**
+   * "include" (the default, what novaCaseArbitrary does): cases the firmware cannot boot stay
+   * in and fail at boot with the measured reason. "exclude": an explicit, named opt-out for
+   * runs that must pass on the firmware gaps listed in firmware-gaps.ts.
+   */
+  firmwareGaps?: "include" | "exclude";
+}
+
+export function novaCaseArbitraryWith(options: NovaArbitraryOptions = {}): fc.Arbitrary<NovaRescueCase> {
+  if ((options.firmwareGaps ?? "include") === "include") return novaCaseArbitrary;
+  return novaCaseArbitrary.filter((input) => firmwareGapOf(input) === null);
+}

@@ -1,7 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { novaCaseArbitrary } from "../../../scenarios/nova/arbitraries.js";
+import { novaCaseArbitrary, novaCaseArbitraryWith } from "../../../scenarios/nova/arbitraries.js";
 import { libvirtDriver, type NovaDriver } from "../../../scenarios/nova/driver.js";
+import { firmwareGapOf } from "../../../scenarios/nova/firmware-gaps.js";
 import { EXPECTED_FAILING_EXAMPLES, novaExamples } from "../../../scenarios/nova/index.js";
 import type { NovaRescueCase } from "../../../scenarios/nova/model.js";
 import {
@@ -133,5 +134,31 @@ describe("static properties catch each mutant with a shrunk counterexample", () 
     expect(diskCount(input)).toBe(1);
     expect(input.instance.rootDisk.bus).toBe("virtio");
     expect(["usb", "scsi"]).toContain(input.rescue.hw_rescue_bus);
+  });
+});
+
+describe("firmware gaps", () => {
+  it("predicts the measured gaps from the input and can exclude them only on request", () => {
+    const samples = fc.sample(novaCaseArbitrary, { seed: SEED, numRuns: 500 });
+    const gaps = new Set(samples.map(firmwareGapOf));
+    for (const gap of ["ovmf-lsi-root", "ovmf-lsi-rescue", "ovmf-floppy-rescue", "ovmf-bios-only-iso", null])
+      expect(gaps).toContain(gap);
+    const lsiExample = novaExamples.find((e) => EXPECTED_FAILING_EXAMPLES.has(e.name))!;
+    expect(firmwareGapOf(lsiExample.input)).toBe("ovmf-lsi-rescue");
+    const excluded = fc.sample(novaCaseArbitraryWith({ firmwareGaps: "exclude" }), { seed: SEED, numRuns: 300 });
+    expect(excluded.every((c) => firmwareGapOf(c) === null)).toBe(true);
+    expect(excluded.some((c) => c.instance.firmware === "ovmf")).toBe(true);
+  });
+});
+
+describe("mutant scenarios", () => {
+  it("exposes M1..M3 as scenarios that share the correct scenario's properties", async () => {
+    const { NOVA_MUTANT_SCENARIOS } = await import("../../../scenarios/nova/mutant-scenarios.js");
+    const { default: correct } = await import("../../../scenarios/nova/index.js");
+    expect(Object.keys(NOVA_MUTANT_SCENARIOS)).toEqual(["nova-rescue-m1", "nova-rescue-m2", "nova-rescue-m3"]);
+    for (const scenario of Object.values(NOVA_MUTANT_SCENARIOS)) {
+      expect(scenario.properties).toBe(correct.properties);
+      expect(scenario.staticProperties).toBe(correct.staticProperties);
+    }
   });
 });

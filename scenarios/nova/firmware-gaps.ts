@@ -1,0 +1,27 @@
+// Which generated cases the firmware cannot boot as the driver laid them out, predicted from
+// the input alone. These cases stay in the default arbitrary: at boot they fail (P1/P2) with
+// the measured reason, as failures of the driver's choice. The prediction lets a report say
+// in advance why, and lets a run opt out explicitly (never silently) with
+// novaCaseArbitraryWith({ firmwareGaps: "exclude" }).
+import { type NovaRescueCase, resolveRescueDevice } from "./model.js";
+
+export type FirmwareGap =
+  /** Measured: OVMF has no LSI 53C895A driver. Nova's default SCSI controller on x86 is LSI. */
+  | "ovmf-lsi-root"
+  | "ovmf-lsi-rescue"
+  /** Measured: OVMF does not boot floppies. */
+  | "ovmf-floppy-rescue"
+  /** bootproof's gap, not the driver's: its ISO media are El Torito + isolinux (BIOS only). */
+  | "ovmf-bios-only-iso";
+
+export function firmwareGapOf(input: NovaRescueCase): FirmwareGap | null {
+  const { instance } = input;
+  if (instance.firmware !== "ovmf") return null;
+  const lsi = instance.scsiModel !== "virtio-scsi";
+  if (lsi && instance.rootDisk.bus === "scsi") return "ovmf-lsi-root";
+  const { device, bus } = resolveRescueDevice(input.rescue, instance.machineType);
+  if (device === "floppy") return "ovmf-floppy-rescue";
+  if (lsi && bus === "scsi") return "ovmf-lsi-rescue";
+  if (device === "cdrom") return "ovmf-bios-only-iso";
+  return null;
+}
