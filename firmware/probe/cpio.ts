@@ -132,7 +132,8 @@ export function writeCpio(entries: readonly CpioEntry[]): Buffer {
 }
 
 export function gzipCpio(entries: readonly CpioEntry[]): Buffer {
-  return gzipSync(writeCpio(entries), { level: 9 });
+  // Level 6: level 9 is ten times slower for 0.3 % smaller output.
+  return gzipSync(writeCpio(entries), { level: 6 });
 }
 
 /** Reads a newc archive back into entries (the trailer is not returned). */
