@@ -23,7 +23,7 @@ export interface ConsoleLine {
 const MARKERS: Array<[RegExp, ConsoleMarker]> = [
   [/BOOTPROOF-OBSERVATION /, { kind: "observation" }],
   [/^BOOTPROOF-PROBE start/, { kind: "phase", phase: "probe" }],
-  [/(Could not (boot|open SAN device|boot image)|No bootable device|Boot failed: )/, { kind: "boot-error" }],
+  [/(Could not (boot|open SAN device|boot image)|No bootable device|Boot failed: |Failed to attach iSCSI volume)/, { kind: "boot-error" }],
   [/Kernel panic - not syncing|BUG: unable to handle|Oops: /, { kind: "panic" }],
   [/^(\[\s*\d+\.\d+\]\s*)?Linux version \d/, { kind: "phase", phase: "kernel" }],
   [/^(\[\s*\d+\.\d+\]\s*)?(Run \/init|Freeing unused kernel image)/, { kind: "phase", phase: "kernel" }],

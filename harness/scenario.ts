@@ -41,6 +41,10 @@ export interface BootRecord {
   failure?: string;
   /** SeaBIOS debug-port lines when the machine asked for `firmwareLog`. */
   firmwareLog: string[];
+  /** Where the boot's servers were, as the guest saw them. */
+  endpoints: GuestEndpoints;
+  /** What the servers saw (logins, refusals, injected faults), oldest first. */
+  serviceLog: string[];
 }
 
 export interface PropertyOutcome {

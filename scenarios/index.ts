@@ -8,4 +8,8 @@ export const BUILT_IN_SCENARIOS: Record<string, { description: string; load: Loa
     description: "direct kernel boot, SeaBIOS from a raw virtio disk, OVMF from a UEFI disk",
     load: () => import("./smoke.js") as unknown as ReturnType<Loader>,
   },
+  "ironic-iscsi": {
+    description: "Ironic boot from an iSCSI volume: iPXE + built-in TFTP and iSCSI target, BIOS and UEFI",
+    load: () => import("./ironic/index.js") as unknown as ReturnType<Loader>,
+  },
 };

@@ -9,7 +9,7 @@ import { registerTempDir } from "../../emulator/reaper.js";
 import { prepareBoot } from "../boot/prepare.js";
 import { type BootResult, bootFailureDetail, runBoot } from "../boot/run-boot.js";
 import { InputError, type Verdict, describeError } from "../errors.js";
-import { type BootPlan, type BootRecord, type PropertyOutcome, type Scenario, type Topology, resolveTopology } from "../scenario.js";
+import { type BootPlan, type BootRecord, type GuestEndpoints, type PropertyOutcome, type Scenario, type Topology, resolveTopology } from "../scenario.js";
 import { type ServiceLogLine, startServices } from "../services/start.js";
 
 export interface PropertyResult extends PropertyOutcome {
@@ -100,7 +100,7 @@ export async function runCase<Input>(scenario: Scenario<Input>, input: Input, op
   for (const plan of plans) {
     const artifactDir = join(options.artifactDir, plan.name);
     options.onEvent?.({ kind: "boot-start", caseId: options.caseId, boot: plan.name });
-    let result: BootResult & { topology: Topology };
+    let result: BootResult & { topology: Topology; endpoints: GuestEndpoints };
     let serviceLog: ServiceLogLine[] = [];
     try {
       ({ result, serviceLog } = await bootWithServices(plan, artifactDir, options));
@@ -134,6 +134,8 @@ export async function runCase<Input>(scenario: Scenario<Input>, input: Input, op
       observation: result.status === "observed" ? result.observation : null,
       failure: result.status === "no-observation" ? `${result.reason}${serviceFailures(serviceLog)}` : undefined,
       firmwareLog: result.firmwareLog,
+      endpoints: result.endpoints,
+      serviceLog: serviceLog.map((l) => `${l.service}: ${l.text}`),
     };
   }
   for (const plan of plans.slice(summaries.length)) {
@@ -170,7 +172,7 @@ async function bootWithServices(
   plan: BootPlan,
   artifactDir: string,
   options: CaseOptions,
-): Promise<{ result: BootResult & { topology: Topology }; serviceLog: ServiceLogLine[] }> {
+): Promise<{ result: BootResult & { topology: Topology; endpoints: GuestEndpoints }; serviceLog: ServiceLogLine[] }> {
   const serviceDir = await mkdtemp(join(tmpdir(), "bootproof-services-"));
   const unregisterDir = registerTempDir(serviceDir);
   const services = await startServices(plan.services, join(serviceDir, "tftp"));
@@ -189,7 +191,7 @@ async function bootWithServices(
     if (services.log.length) {
       await writeFile(join(artifactDir, "services.log"), services.log.map((l) => `[${(l.atMs / 1000).toFixed(3).padStart(9)}] ${l.service}: ${l.text}\n`).join(""));
     }
-    return { result: { ...result, topology }, serviceLog: services.log };
+    return { result: { ...result, topology, endpoints: { ...services.endpoints } }, serviceLog: services.log };
   } finally {
     await services.close();
     await rm(serviceDir, { recursive: true, force: true });

@@ -34,8 +34,8 @@ export function observed(boot: BootRecord | undefined, name: string): Observatio
   return boot.observation;
 }
 
-export function isOutcome(value: Observation | PropertyOutcome): value is PropertyOutcome {
-  return "ok" in value;
+export function isOutcome<T extends object>(value: T | PropertyOutcome): value is PropertyOutcome {
+  return typeof (value as PropertyOutcome).ok === "boolean";
 }
 
 /**
