@@ -18,9 +18,14 @@ const IQN_BP = "iqn.2024-01.org.bootproof.bench:builtin";
 function runSuite(url) {
   return new Promise((resolve) => {
     // -v prints each test name and its verdict; 2>&1 keeps [SKIPPED] lines next to their test.
-    execFile("sh", ["-c", 'exec iscsi-test-cu --dataloss -v "$0" 2>&1', url], { maxBuffer: 256 << 20, timeout: 30 * 60_000 }, (_err, stdout) => {
-      resolve(stdout);
-    });
+    execFile(
+      "sh",
+      ["-c", 'exec iscsi-test-cu --dataloss -v "$0" 2>&1', url],
+      { maxBuffer: 256 << 20, timeout: 30 * 60_000 },
+      (_err, stdout) => {
+        resolve(stdout);
+      },
+    );
   });
 }
 
@@ -74,7 +79,11 @@ console.log("\niscsi-test-cu (CUnit counts a [SKIPPED] test as passed; skipped i
 console.log("| target | tests | passed (CUnit) | of which skipped | failed | wall s |");
 console.log("| --- | ---: | ---: | ---: | ---: | ---: |");
 for (const [name, r] of Object.entries(results)) {
-  const s = r.summary ?? { total: r.verdicts.size, passed: r.verdicts.size - count(r.verdicts, "failed"), failed: count(r.verdicts, "failed") };
+  const s = r.summary ?? {
+    total: r.verdicts.size,
+    passed: r.verdicts.size - count(r.verdicts, "failed"),
+    failed: count(r.verdicts, "failed"),
+  };
   console.log(`| ${name} | ${s.total} | ${s.passed} | ${count(r.verdicts, "skipped")} | ${s.failed} | ${r.seconds.toFixed(1)} |`);
 }
 const a = results.tgtd.verdicts;
@@ -88,5 +97,7 @@ for (const n of differ) console.log(`| ${n} | ${a.get(n) ?? "-"} | ${b.get(n) ??
 const st = results.tgtd.summary;
 const sb = results["built-in"].summary;
 const ok = st && sb && sb.passed >= st.passed && sb.failed <= st.failed;
-console.log(`\nverdict: built-in ${ok ? "passes at least as many and fails at most as many tests as tgtd" : "is WORSE than tgtd"}`);
+console.log(
+  `\nverdict: built-in ${ok ? "passes at least as many and fails at most as many tests as tgtd" : "is WORSE than tgtd"}`,
+);
 process.exit(ok ? 0 : 1);

@@ -28,7 +28,10 @@ function perf(url, args) {
     execFile("iscsi-perf", ["-t", String(SECONDS), ...args, url], { timeout: (SECONDS + 20) * 1000 }, (err, stdout, stderr) => {
       const text = `${stdout}${stderr}`.replace(/\r/g, "\n");
       const all = [...text.matchAll(/iops average (\d+) \((\d+) MB\/s\)/g)];
-      if (!all.length) return reject(new Error(`iscsi-perf ${args.join(" ")} ${url} printed no average: ${err?.message ?? ""}\n${text.slice(-500)}`));
+      if (!all.length)
+        return reject(
+          new Error(`iscsi-perf ${args.join(" ")} ${url} printed no average: ${err?.message ?? ""}\n${text.slice(-500)}`),
+        );
       const last = all[all.length - 1];
       resolve({ iops: Number(last[1]), mbs: Number(last[2]) });
     });
@@ -61,7 +64,9 @@ try {
     const it = median(got.tgtd.map((x) => x.iops));
     const ib = median(got["built-in"].map((x) => x.iops));
     rows.push({ name: w.name, mt, mb, it, ib, ratio: ib / it });
-    console.error(`${w.name}: tgtd ${got.tgtd.map((x) => x.mbs).join("/")} MB/s, built-in ${got["built-in"].map((x) => x.mbs).join("/")} MB/s`);
+    console.error(
+      `${w.name}: tgtd ${got.tgtd.map((x) => x.mbs).join("/")} MB/s, built-in ${got["built-in"].map((x) => x.mbs).join("/")} MB/s`,
+    );
   }
   console.log(`\niscsi-perf, ${SECONDS} s per run, ${ROUNDS} alternating rounds, medians (ratio from IOPS)\n`);
   console.log("| workload | tgtd MB/s | tgtd IOPS | built-in MB/s | built-in IOPS | built-in / tgtd |");

@@ -1,7 +1,7 @@
 // Starts the two iSCSI targets the benches compare on loopback: Debian's tgtd (reference)
 // and bootproof's built-in target (run from source with tsx, in its own process so both
 // targets pay the same process and socket costs). Each returns { url, stop() }.
-import { spawn, execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";

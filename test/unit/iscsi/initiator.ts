@@ -2,7 +2,18 @@
 // target is checked against an independent reading of the protocol (one command at a time).
 import net from "node:net";
 import { chapResponse, decodeBinaryValue, encodeHex } from "../../../harness/iscsi/chap.js";
-import { encodeLun, encodeTextKeys, NO_TAG, newBhs, Op, opcodeOf, type Pdu, PduFramer, parseTextKeys, pduWireParts } from "../../../harness/iscsi/pdu.js";
+import {
+  encodeLun,
+  encodeTextKeys,
+  NO_TAG,
+  newBhs,
+  Op,
+  opcodeOf,
+  type Pdu,
+  PduFramer,
+  parseTextKeys,
+  pduWireParts,
+} from "../../../harness/iscsi/pdu.js";
 
 export interface LoginOptions {
   target?: string;
@@ -127,7 +138,8 @@ export class TestInitiator {
 
   private async loginReply(): Promise<LoginResult & { transit: boolean; nsg: number }> {
     const p = await this.recv();
-    if (opcodeOf(p.bhs) !== Op.LoginResponse) throw new Error(`expected Login Response, got opcode 0x${opcodeOf(p.bhs).toString(16)}`);
+    if (opcodeOf(p.bhs) !== Op.LoginResponse)
+      throw new Error(`expected Login Response, got opcode 0x${opcodeOf(p.bhs).toString(16)}`);
     const parsed = parseTextKeys(p.data);
     if ("error" in parsed) throw new Error(parsed.error);
     return {
@@ -168,7 +180,8 @@ export class TestInitiator {
       if (r.statusClass !== 0) return r;
       if (o.chap.mutual) {
         const want = encodeHex(chapResponse(77, o.chap.mutual.secret, myChallenge));
-        if (r.keys.get("CHAP_N") !== o.chap.mutual.username || r.keys.get("CHAP_R") !== want) throw new Error("target failed mutual CHAP");
+        if (r.keys.get("CHAP_N") !== o.chap.mutual.username || r.keys.get("CHAP_R") !== want)
+          throw new Error("target failed mutual CHAP");
       }
     }
     const ops: Record<string, string> = {
@@ -247,7 +260,12 @@ export class TestInitiator {
         if (p.bhs[1]! & 0x01)
           return { status: p.bhs[3]!, data: Buffer.concat(chunks), residual: p.bhs.readUInt32BE(44), flags: p.bhs[1]! };
       } else if (op === Op.ScsiResponse) {
-        const out: ScsiOutcome = { status: p.bhs[3]!, data: Buffer.concat(chunks), residual: p.bhs.readUInt32BE(44), flags: p.bhs[1]! };
+        const out: ScsiOutcome = {
+          status: p.bhs[3]!,
+          data: Buffer.concat(chunks),
+          residual: p.bhs.readUInt32BE(44),
+          flags: p.bhs[1]!,
+        };
         if (p.data.length >= 2) out.sense = p.data.subarray(2, 2 + p.data.readUInt16BE(0));
         return out;
       } else throw new Error(`unexpected opcode 0x${op.toString(16)} for task ${tag}`);

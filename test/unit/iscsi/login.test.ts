@@ -6,11 +6,20 @@ const TARGET = "iqn.2024-01.org.bootproof:disk";
 const CHAP_TARGET = "iqn.2024-01.org.bootproof:secret";
 const dir: LoginDirectory = {
   hasTarget: (n) => n === TARGET || n === CHAP_TARGET,
-  chapFor: (n) => (n === CHAP_TARGET ? { username: "alice", secret: "alice-secret-12", mutual: { username: "tgt", secret: "target-secret-1" } } : undefined),
+  chapFor: (n) =>
+    n === CHAP_TARGET
+      ? { username: "alice", secret: "alice-secret-12", mutual: { username: "tgt", secret: "target-secret-1" } }
+      : undefined,
   portalGroupTag: 1,
 };
 
-const req = (csg: number, nsg: number, transit: boolean, keys: Record<string, string>, extra: Partial<LoginRequest> = {}): LoginRequest => ({
+const req = (
+  csg: number,
+  nsg: number,
+  transit: boolean,
+  keys: Record<string, string>,
+  extra: Partial<LoginRequest> = {},
+): LoginRequest => ({
   transit,
   continue: false,
   csg,
@@ -46,7 +55,9 @@ const IPXE_KEYS = {
 describe("login negotiation", () => {
   it("negotiates iPXE's keys with the RFC 7143 result functions", () => {
     const m = new LoginMachine(dir);
-    const r1 = m.step(req(0, 1, true, { InitiatorName: "iqn.2010-04.org.ipxe:x", TargetName: TARGET, SessionType: "Normal", AuthMethod: "None" }));
+    const r1 = m.step(
+      req(0, 1, true, { InitiatorName: "iqn.2010-04.org.ipxe:x", TargetName: TARGET, SessionType: "Normal", AuthMethod: "None" }),
+    );
     expect(r1).toMatchObject({ status: 0, transit: true, nsg: 1, fullFeature: false });
     expect(keysOf(r1)).toMatchObject({ AuthMethod: "None", TargetPortalGroupTag: "1" });
     const r2 = m.step(req(1, 3, true, IPXE_KEYS));
@@ -69,21 +80,33 @@ describe("login negotiation", () => {
   it("picks CRC32C digests when offered first and answers unknown keys NotUnderstood", () => {
     const m = new LoginMachine(dir);
     m.step(req(0, 1, true, { InitiatorName: "i", TargetName: TARGET, AuthMethod: "None" }));
-    const r = m.step(req(1, 3, true, { HeaderDigest: "CRC32C,None", DataDigest: "None,CRC32C", "X-com.example.Foo": "1", MaxBurstLength: "99" }));
-    expect(keysOf(r)).toMatchObject({ HeaderDigest: "CRC32C", DataDigest: "None", "X-com.example.Foo": "NotUnderstood", MaxBurstLength: "Reject" });
+    const r = m.step(
+      req(1, 3, true, { HeaderDigest: "CRC32C,None", DataDigest: "None,CRC32C", "X-com.example.Foo": "1", MaxBurstLength: "99" }),
+    );
+    expect(keysOf(r)).toMatchObject({
+      HeaderDigest: "CRC32C",
+      DataDigest: "None",
+      "X-com.example.Foo": "NotUnderstood",
+      MaxBurstLength: "Reject",
+    });
     expect(m.params.headerDigest).toBe(true);
   });
 
   it("fails with the RFC status for each kind of bad login", () => {
-    const first = (keys: Record<string, string>, extra: Partial<LoginRequest> = {}) => new LoginMachine(dir).step(req(0, 1, true, keys, extra)).status;
+    const first = (keys: Record<string, string>, extra: Partial<LoginRequest> = {}) =>
+      new LoginMachine(dir).step(req(0, 1, true, keys, extra)).status;
     expect(first({ TargetName: TARGET })).toBe(LoginStatus.MissingParameter);
     expect(first({ InitiatorName: "i" })).toBe(LoginStatus.MissingParameter);
     expect(first({ InitiatorName: "i", TargetName: "iqn.2024-01.nope:x" })).toBe(LoginStatus.NotFound);
-    expect(first({ InitiatorName: "i", TargetName: TARGET }, { versionMin: 2, versionMax: 2 })).toBe(LoginStatus.UnsupportedVersion);
+    expect(first({ InitiatorName: "i", TargetName: TARGET }, { versionMin: 2, versionMax: 2 })).toBe(
+      LoginStatus.UnsupportedVersion,
+    );
     expect(first({ InitiatorName: "i", SessionType: "Bogus" })).toBe(LoginStatus.SessionTypeNotSupported);
     expect(first({ InitiatorName: "i", TargetName: CHAP_TARGET, AuthMethod: "None" })).toBe(LoginStatus.AuthenticationFailed);
     // Skipping security negotiation on a CHAP target.
-    expect(new LoginMachine(dir).step(req(1, 3, true, { InitiatorName: "i", TargetName: CHAP_TARGET })).status).toBe(LoginStatus.AuthenticationFailed);
+    expect(new LoginMachine(dir).step(req(1, 3, true, { InitiatorName: "i", TargetName: CHAP_TARGET })).status).toBe(
+      LoginStatus.AuthenticationFailed,
+    );
   });
 
   it("lets a discovery session in without a TargetName", () => {
@@ -105,7 +128,10 @@ describe("CHAP", () => {
     expect(k2.CHAP_A).toBe("5");
     const challenge = decodeBinaryValue(k2.CHAP_C!)!;
     expect(challenge.length).toBeGreaterThanOrEqual(16);
-    const keys: Record<string, string> = { CHAP_N: "alice", CHAP_R: encodeHex(chapResponse(Number(k2.CHAP_I), secret, challenge)) };
+    const keys: Record<string, string> = {
+      CHAP_N: "alice",
+      CHAP_R: encodeHex(chapResponse(Number(k2.CHAP_I), secret, challenge)),
+    };
     if (mutual) Object.assign(keys, { CHAP_I: String(mutual.id), CHAP_C: encodeHex(mutual.challenge) });
     return { m, r3: m.step(req(0, 1, true, keys)) };
   }

@@ -33,21 +33,25 @@ describe("PDU framing", () => {
 
   it("pads data to 4 bytes and reassembles PDUs split at any byte", () => {
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: 0, max: 70 }), { minLength: 1, maxLength: 5 }), fc.integer({ min: 1, max: 50 }), (lens, step) => {
-        const wire = Buffer.concat(lens.map(pdu));
-        const f = new PduFramer();
-        const got: number[] = [];
-        for (let i = 0; i < wire.length; i += step) {
-          f.push(wire.subarray(i, i + step));
-          for (let r = f.next(); r; r = f.next()) {
-            if ("error" in r) throw new Error(r.error.kind);
-            got.push(r.pdu.data.length);
-            expect(r.pdu.bhs.readUInt32BE(16)).toBe(0x1234);
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 70 }), { minLength: 1, maxLength: 5 }),
+        fc.integer({ min: 1, max: 50 }),
+        (lens, step) => {
+          const wire = Buffer.concat(lens.map(pdu));
+          const f = new PduFramer();
+          const got: number[] = [];
+          for (let i = 0; i < wire.length; i += step) {
+            f.push(wire.subarray(i, i + step));
+            for (let r = f.next(); r; r = f.next()) {
+              if ("error" in r) throw new Error(r.error.kind);
+              got.push(r.pdu.data.length);
+              expect(r.pdu.bhs.readUInt32BE(16)).toBe(0x1234);
+            }
           }
-        }
-        expect(got).toEqual(lens);
-        expect(f.bufferedBytes).toBe(0);
-      }),
+          expect(got).toEqual(lens);
+          expect(f.bufferedBytes).toBe(0);
+        },
+      ),
     );
   });
 
@@ -62,14 +66,14 @@ describe("PDU framing", () => {
     expect(r && "pdu" in r && r.pdu.data.toString()).toBe("hello");
 
     const badData = Buffer.from(good);
-    badData[53] ^= 1;
+    badData[53] = badData[53]! ^ 1;
     const f2 = new PduFramer();
     f2.headerDigest = f2.dataDigest = true;
     f2.push(badData);
     expect(f2.next()).toMatchObject({ error: { kind: "data-digest" } });
 
     const badHeader = Buffer.from(good);
-    badHeader[3] ^= 1;
+    badHeader[3] = badHeader[3]! ^ 1;
     const f3 = new PduFramer();
     f3.headerDigest = f3.dataDigest = true;
     f3.push(badHeader);

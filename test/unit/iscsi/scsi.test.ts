@@ -17,8 +17,14 @@ function lu(blocks = 2048, readOnly = false): LogicalUnit {
     atomicChain: Promise.resolve(),
   };
 }
-const ctxFor = (u: LogicalUnit | undefined, lun = 0): ScsiContext => ({ lu: u, lun, luns: [0, 3], nexus: { unitAttention: new Map() } });
-const sense = (r: { sense?: Buffer }) => (r.sense ? { key: r.sense[2]! & 0xf, asc: (r.sense[12]! << 8) | r.sense[13]! } : undefined);
+const ctxFor = (u: LogicalUnit | undefined, lun = 0): ScsiContext => ({
+  lu: u,
+  lun,
+  luns: [0, 3],
+  nexus: { unitAttention: new Map() },
+});
+const sense = (r: { sense?: Buffer }) =>
+  r.sense ? { key: r.sense[2]! & 0xf, asc: (r.sense[12]! << 8) | r.sense[13]! } : undefined;
 const cdb10 = (op: number, lba: number, n: number, b1 = 0) => {
   const c = Buffer.alloc(10);
   c[0] = op;
@@ -49,7 +55,8 @@ describe("SCSI command handlers", () => {
     expect(serial.data!.subarray(4).toString()).toBe("SERIAL0001");
     const ids = await executeScsi(Buffer.from([0x12, 1, 0x83, 0, 255, 0]), c, undefined);
     expect(ids.data!.subarray(8, 16).toString("hex")).toBe("3000000000000001"); // first designator: NAA
-    for (const page of [0xb0, 0xb1, 0xb2]) expect((await executeScsi(Buffer.from([0x12, 1, page, 0, 255, 0]), c, undefined)).status).toBe(0);
+    for (const page of [0xb0, 0xb1, 0xb2])
+      expect((await executeScsi(Buffer.from([0x12, 1, page, 0, 255, 0]), c, undefined)).status).toBe(0);
     const bad = await executeScsi(Buffer.from([0x12, 1, 0x99, 0, 255, 0]), c, undefined);
     expect(sense(bad)).toEqual({ key: SenseKey.IllegalRequest, asc: Asc.InvalidFieldInCdb });
     const trunc = await executeScsi(Buffer.from([0x12, 0, 0, 0, 5, 0]), c, undefined);
@@ -86,7 +93,13 @@ describe("SCSI command handlers", () => {
 
   it("refuses out-of-range LBAs with LBA OUT OF RANGE", async () => {
     const c = ctxFor(lu(100));
-    for (const cdb of [cdb10(0x28, 99, 2), cdb10(0x2a, 100, 1), cdb16(0x88, 2 ** 40, 1), cdb10(0x2f, 100, 1), cdb10(0x35, 200, 1)]) {
+    for (const cdb of [
+      cdb10(0x28, 99, 2),
+      cdb10(0x2a, 100, 1),
+      cdb16(0x88, 2 ** 40, 1),
+      cdb10(0x2f, 100, 1),
+      cdb10(0x35, 200, 1),
+    ]) {
       const r = await executeScsi(cdb, c, Buffer.alloc(1024));
       expect(sense(r)).toEqual({ key: SenseKey.IllegalRequest, asc: Asc.LbaOutOfRange });
     }
@@ -94,7 +107,10 @@ describe("SCSI command handlers", () => {
 
   it("answers unknown opcodes and missing LUNs with ILLEGAL REQUEST", async () => {
     const c = ctxFor(lu());
-    expect(sense(await executeScsi(Buffer.from([0xc7, 0, 0, 0, 0, 0]), c, undefined))).toEqual({ key: 5, asc: Asc.InvalidOpcode });
+    expect(sense(await executeScsi(Buffer.from([0xc7, 0, 0, 0, 0, 0]), c, undefined))).toEqual({
+      key: 5,
+      asc: Asc.InvalidOpcode,
+    });
     const missing = ctxFor(undefined, 7);
     expect(sense(await executeScsi(cdb10(0x28, 0, 1), missing, undefined))).toEqual({ key: 5, asc: Asc.LunNotSupported });
     const inq = await executeScsi(Buffer.from([0x12, 0, 0, 0, 36, 0]), missing, undefined);
@@ -114,7 +130,10 @@ describe("SCSI command handlers", () => {
     const c = ctxFor(lu());
     c.nexus.unitAttention.set(0, Asc.ResetOccurred);
     expect((await executeScsi(Buffer.from([0x12, 0, 0, 0, 36, 0]), c, undefined)).status).toBe(0); // INQUIRY is exempt
-    expect(sense(await executeScsi(Buffer.alloc(6), c, undefined))).toEqual({ key: SenseKey.UnitAttention, asc: Asc.ResetOccurred });
+    expect(sense(await executeScsi(Buffer.alloc(6), c, undefined))).toEqual({
+      key: SenseKey.UnitAttention,
+      asc: Asc.ResetOccurred,
+    });
     expect((await executeScsi(Buffer.alloc(6), c, undefined)).status).toBe(0);
   });
 
@@ -134,14 +153,19 @@ describe("SCSI command handlers", () => {
     expect((await executeScsi(cdb10(0x28, 10, 4), c, undefined)).data).toEqual(Buffer.alloc(2048, 7));
     // VERIFY with BYTCHK=1: same data passes, different data is a MISCOMPARE.
     expect((await executeScsi(cdb10(0x2f, 10, 1, 0x02), c, Buffer.alloc(512, 7))).status).toBe(0);
-    expect(sense(await executeScsi(cdb10(0x2f, 10, 1, 0x02), c, Buffer.alloc(512, 8)))).toEqual({ key: SenseKey.Miscompare, asc: Asc.MiscompareDuringVerify });
+    expect(sense(await executeScsi(cdb10(0x2f, 10, 1, 0x02), c, Buffer.alloc(512, 8)))).toEqual({
+      key: SenseKey.Miscompare,
+      asc: Asc.MiscompareDuringVerify,
+    });
     const param = Buffer.alloc(24);
     param.writeUInt16BE(22, 0);
     param.writeUInt16BE(16, 2);
     param.writeBigUInt64BE(10n, 8);
     param.writeUInt32BE(2, 16);
     expect((await executeScsi(Buffer.from([0x42, 0, 0, 0, 0, 0, 0, 0, 24, 0]), c, param)).status).toBe(0);
-    expect((await executeScsi(cdb10(0x28, 10, 4), c, undefined)).data).toEqual(Buffer.concat([Buffer.alloc(1024), Buffer.alloc(1024, 7)]));
+    expect((await executeScsi(cdb10(0x28, 10, 4), c, undefined)).data).toEqual(
+      Buffer.concat([Buffer.alloc(1024), Buffer.alloc(1024, 7)]),
+    );
   });
 
   it("REPORT SUPPORTED OPERATION CODES lists READ(10) and answers one-command queries", async () => {

@@ -1,10 +1,10 @@
 // Socket-level tests: a real TCP initiator (./initiator.ts) and, where installed, the
 // libiscsi command-line tools against a live target.
 import { execFile, execFileSync } from "node:child_process";
-import { promisify } from "node:util";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { IscsiEvent } from "../../../harness/iscsi/connection.js";
 import { NO_TAG, Op, opcodeOf } from "../../../harness/iscsi/pdu.js";
@@ -82,7 +82,10 @@ describe("built-in iSCSI target over TCP", () => {
   });
 
   it("writes through R2Ts only when the initiator asks for InitialR2T=Yes, ImmediateData=No (iPXE's keys)", async () => {
-    const ini = await session({ target: IQN, keys: { InitialR2T: "Yes", ImmediateData: "No", MaxRecvDataSegmentLength: "8192", MaxBurstLength: "16384" } });
+    const ini = await session({
+      target: IQN,
+      keys: { InitialR2T: "Yes", ImmediateData: "No", MaxRecvDataSegmentLength: "8192", MaxBurstLength: "16384" },
+    });
     expect(ini.negotiated.get("InitialR2T")).toBe("Yes");
     const data = Buffer.alloc(64 * 512, 0x3c);
     expect((await ini.scsi(1, cdb.write10(0, 64), { write: data })).status).toBe(0);
@@ -183,9 +186,15 @@ describe("built-in iSCSI target over TCP", () => {
     const a = await session();
     const b = await session();
     expect((await b.scsi(1, cdb.tur())).status).toBe(0);
-    a.request(Op.TaskMgmt, 0x80 | 5, (bhs) => {
-      bhs[9] = 1; // LUN 1
-    }, undefined, true);
+    a.request(
+      Op.TaskMgmt,
+      0x80 | 5,
+      (bhs) => {
+        bhs[9] = 1; // LUN 1
+      },
+      undefined,
+      true,
+    );
     const resp = await a.recv();
     expect(opcodeOf(resp.bhs)).toBe(Op.TaskMgmtResponse);
     expect(resp.bhs[2]).toBe(0);
@@ -228,7 +237,8 @@ describe("built-in iSCSI target over TCP", () => {
 
   it.skipIf(!hasTool("iscsi-inq"))("is readable by libiscsi's iscsi-inq, iscsi-readcapacity16 and iscsi-ls", async () => {
     // Async: the target runs in this process, so a blocking spawn would starve it.
-    const run = async (cmd: string, args: string[]) => (await promisify(execFile)(cmd, args, { encoding: "utf8", timeout: 10_000 })).stdout;
+    const run = async (cmd: string, args: string[]) =>
+      (await promisify(execFile)(cmd, args, { encoding: "utf8", timeout: 10_000 })).stdout;
     const inq = await run("iscsi-inq", [target.url(IQN, 0)]);
     expect(inq).toMatch(/Vendor:BOOTPRF/);
     const cap = await run("iscsi-readcapacity16", [target.url(IQN, 0)]);
@@ -245,7 +255,11 @@ describe("fault plan", () => {
       targets: [{ iqn: IQN, luns: [{ lun: 0, backend: { kind: "memory", sizeBytes: 1 << 20 } }] }],
       faults: {
         rules: [
-          { match: { opcode: Op.Login, when: (p) => p.index === 0 }, action: { kind: "login-reject", statusClass: 3, statusDetail: 1 }, times: 1 },
+          {
+            match: { opcode: Op.Login, when: (p) => p.index === 0 },
+            action: { kind: "login-reject", statusClass: 3, statusDetail: 1 },
+            times: 1,
+          },
           { match: { scsiOpcode: 0x28 }, action: { kind: "sense", key: 3, asc: 0x11, ascq: 0 }, times: 1 },
           { match: { scsiOpcode: 0x25 }, action: { kind: "stall" }, times: 1 },
           { match: { scsiOpcode: 0x35 }, action: { kind: "drop" }, times: 1 },
