@@ -84,6 +84,13 @@ describe("probe console fixtures", () => {
     expect(disk(o, "sr0")).toMatchObject({ bus: "ata", readOnly: true, sizeBytes: expect.any(Number) });
   });
 
+  it("OVMF boots the ISO's GRUB EFI entry before a bootable UEFI disk with bootindex=1", () => {
+    const o = observe("console-iso-ovmf-over-uefi-disk.txt");
+    expect(o.role).toBe("cdrom");
+    expect(o.bootOrder).toEqual(["/pci@i0cf8/ide@1,1/drive@1/disk@0", "/pci@i0cf8/scsi@2/disk@0,0"]);
+    expect(disk(o, "vda").serial).toBe("ROOT1");
+  });
+
   it("floppy first in the boot order prints its marker, then the BIOS boots the disk", () => {
     const text = fixture("console-floppy-then-bios-disk.txt");
     const marker = text.indexOf(`${FLOPPY_MARKER} role=fd`);

@@ -107,19 +107,29 @@ describe("boot media", () => {
     expect(mtools(["mtype", "-i", fat, "::/EFI/BOOT/syslinux.cfg"])).toContain("bootproof.role=rescue");
   });
 
-  it("iso: El Torito BIOS boot image isolinux.bin, isohybrid MBR, payload files", async () => {
+  it("iso: El Torito BIOS (isolinux) and UEFI (GRUB) entries, isohybrid MBR, payload files", async () => {
     const image = await buildMedia({ kind: "iso", role: "rescue" }, payload);
     const report = execFileSync("xorriso", ["-indev", image, "-report_el_torito", "plain", "-find", "/", "-type", "f"], {
       encoding: "utf8",
       stdio: ["ignore", "pipe", "pipe"],
     });
     expect(report).toMatch(/El Torito boot img :\s+1\s+BIOS\s+y\s+none/);
+    expect(report).toMatch(/El Torito boot img :\s+2\s+UEFI\s+y\s+none/);
+    expect(report).toContain("/efi/efiboot.img");
+    expect(report).toMatch(/'\/bootproof-id\/[0-9a-f]{16}'/);
     expect(report).toContain("/isolinux/isolinux.bin");
     for (const name of ["'/vmlinuz'", "'/initrd.gz'", "'/isolinux/ldlinux.c32'", "'/isolinux/isolinux.cfg'"])
       expect(report).toContain(name);
     const bytes = readFileSync(image);
     expect(bytes.readUInt16LE(510)).toBe(0xaa55); // isohybrid MBR: also boots as a disk
     expect(bytes.toString("latin1", 0x8001, 0x8006)).toBe("CD001");
+    // The GRUB loader inside the EFI boot image searches for this ISO's own marker file.
+    const efiImage = join(cache, "efiboot.img");
+    execFileSync("xorriso", ["-osirrox", "on", "-indev", image, "-extract", "/efi/efiboot.img", efiImage], { stdio: "ignore" });
+    const grub = join(cache, "grub.efi");
+    mtools(["mcopy", "-i", efiImage, "::/EFI/BOOT/BOOTX64.EFI", grub]);
+    const marker = report.match(/'(\/bootproof-id\/[0-9a-f]{16})'/)?.[1];
+    expect(readFileSync(grub).includes(Buffer.from(`search --no-floppy --file --set=root ${marker}`))).toBe(true);
   });
 
   it("floppy: 1.44 MB FAT12 with the marker boot code after the BPB", async () => {
