@@ -1,0 +1,55 @@
+// Ironic scenario 1 on real guests: iPXE (NIC ROM) → bootproof's TFTP → Ironic's script →
+// sanboot from bootproof's iSCSI target, under SeaBIOS and OVMF; and the variants that must
+// not pass: a wrong CHAP secret fails fast naming the login failure, a stalled target times
+// out with the console tail.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runScenario } from "../../harness/run/run-scenario.js";
+import ironic, { stalledTargetCase, wrongChapCase } from "../../scenarios/ironic/index.js";
+
+let artifacts: string;
+beforeAll(async () => {
+  artifacts = await mkdtemp(join(tmpdir(), "bp-ironic-it-"));
+});
+afterAll(async () => {
+  await rm(artifacts, { recursive: true, force: true });
+});
+
+const settings = (name: string) => ({ artifactsRoot: join(artifacts, name), accelerator: "tcg" as const, jobs: 1 });
+
+describe("ironic-iscsi", () => {
+  it.each(["bios", "uefi", "bios-chap-extra-volume", "uefi-mutual-chap"])("%s boots from the SAN and the iBFT matches the node", async (example) => {
+    const summary = await runScenario(ironic, { ...settings(example), example });
+    const [result] = summary.cases;
+    expect(result?.message ?? "").toBe("");
+    expect(result?.verdict).toBe("pass");
+    expect(result?.properties.filter((p) => p.ok).map((p) => p.name)).toEqual([
+      "booted-boot-index-0-volume",
+      "ibft-initiator",
+      "ibft-boot-target",
+      "extra-volumes-hooked",
+    ]);
+  });
+
+  it("a wrong CHAP secret is a fail within seconds that names the login failure", async () => {
+    const scenario = { ...ironic, examples: [{ name: "wrong-chap", input: wrongChapCase }] };
+    const summary = await runScenario(scenario, settings("wrong-chap"));
+    const [result] = summary.cases;
+    expect(result?.verdict).toBe("fail");
+    expect(result?.durationMs).toBeLessThan(30_000);
+    expect(result?.message).toMatch(/iscsi login failed: .*auth/i);
+    expect(result?.message).toMatch(/Could not open SAN device|Failed to attach iSCSI volume/);
+  });
+
+  it("a target that stalls is a timeout with the console tail, not a hang", async () => {
+    const scenario = { ...ironic, examples: [{ name: "stalled", input: stalledTargetCase }] };
+    const summary = await runScenario(scenario, settings("stalled"));
+    const [result] = summary.cases;
+    expect(result?.verdict).toBe("timeout");
+    expect(result?.message).toMatch(/reached: firmware/);
+    expect(result?.message).toMatch(/\| boot\.ipxe : \d+ bytes \[script\]/);
+    expect(result?.message).toMatch(/iscsi: fault injected: stall/);
+  });
+});
