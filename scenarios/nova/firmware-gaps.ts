@@ -5,6 +5,12 @@
 // novaCaseArbitraryWith({ firmwareGaps: "exclude" }).
 import { type NovaRescueCase, resolveRescueDevice } from "./model.js";
 
+/**
+ * True while firmware/media's "iso" kind is El Torito + isolinux only. Flip to false when the
+ * ISO builder adds its EFI El Torito entry (work in progress): OVMF then boots rescue cdroms.
+ */
+export const BOOTPROOF_ISO_IS_BIOS_ONLY = true;
+
 export type FirmwareGap =
   /** Measured: OVMF has no LSI 53C895A driver. Nova's default SCSI controller on x86 is LSI. */
   | "ovmf-lsi-root"
@@ -22,6 +28,6 @@ export function firmwareGapOf(input: NovaRescueCase): FirmwareGap | null {
   const { device, bus } = resolveRescueDevice(input.rescue, instance.machineType);
   if (device === "floppy") return "ovmf-floppy-rescue";
   if (lsi && bus === "scsi") return "ovmf-lsi-rescue";
-  if (device === "cdrom") return "ovmf-bios-only-iso";
+  if (device === "cdrom" && BOOTPROOF_ISO_IS_BIOS_ONLY) return "ovmf-bios-only-iso";
   return null;
 }

@@ -173,8 +173,8 @@ export function mediaFor(instance: NovaInstance, disk: MappedDisk): MediaSpec {
     case "root":
       return { kind: bootDisk, role: "root", sizeMiB: disk.sizeMiB };
     case "rescue":
-      // The iso kind is El Torito + isolinux: BIOS only. Under OVMF it does not boot, the
-      // firmware falls through to the root disk and P2 fails (see properties.ts).
+      // While the iso kind is BIOS-only (BOOTPROOF_ISO_IS_BIOS_ONLY), OVMF falls through to the
+      // root disk and P2 fails with a message naming bootproof's media gap.
       if (disk.type === "cdrom") return { kind: "iso", role: "rescue" };
       if (disk.type === "floppy") return { kind: "floppy", role: "rescue" };
       return { kind: bootDisk, role: "rescue" };
