@@ -17,6 +17,7 @@ import { planBoots } from "../run/run-case.js";
 import { type RunSettings, type RunSummary, runScenario } from "../run/run-scenario.js";
 import { type Scenario, resolveTopology } from "../scenario.js";
 import { loadScenario } from "./load-scenario.js";
+import type { ServeIscsiFlags } from "./serve.js";
 
 const integer = (name: string, min: number) => (value: string) => {
   const parsed = Number(value);
@@ -177,6 +178,30 @@ export function buildCli(): Command {
       const report = await runDoctor({ fix: flags.fix === true, probeAccelerator: flags.accelProbe });
       process.stdout.write(`${formatDoctorReport(report)}\n`);
       process.exitCode = report.ok ? 0 : 2;
+    });
+
+  const serve = program.command("serve").description("run a built-in server standalone (until Ctrl-C)");
+  serve
+    .command("iscsi")
+    .description("iSCSI target over image files")
+    .option("--lun <file[:ro]>", "a LUN backed by this file (repeat for LUN 0, 1, ...)", (v: string, all: string[]) => [...all, v], [])
+    .option("--iqn <iqn>", "target name", "iqn.2026-11.dev.bootproof:target")
+    .option("--host <address>", "address to bind", "127.0.0.1")
+    .option("--port <n>", "TCP port (0 = ephemeral)", integer("--port", 0), 3260)
+    .option("--chap <user:secret>", "require CHAP (the secret is never printed)")
+    .action(async (flags: ServeIscsiFlags) => {
+      const { serveIscsi } = await import("./serve.js");
+      await serveIscsi(flags);
+    });
+  serve
+    .command("tftp")
+    .description("read-only TFTP server for a directory")
+    .requiredOption("--root <dir>", "directory to serve")
+    .option("--host <address>", "address to bind", "127.0.0.1")
+    .option("--port <n>", "UDP port (0 = ephemeral)", integer("--port", 0), 0)
+    .action(async (flags: { root: string; host: string; port: number }) => {
+      const { serveTftp } = await import("./serve.js");
+      await serveTftp(flags);
     });
 
   return program;

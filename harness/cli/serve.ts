@@ -1,0 +1,63 @@
+// `bootproof serve iscsi|tftp`: the built-in servers standalone, for reproducing a boot by
+// hand or pointing another initiator at them. They bind loopback unless told otherwise
+// and run until SIGINT/SIGTERM.
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { registerCleanup } from "../../emulator/reaper.js";
+import { InputError } from "../errors.js";
+import type { IscsiEvent } from "../iscsi/connection.js";
+import { startIscsiTarget } from "../iscsi/target.js";
+import { startTftpServer } from "../tftp/server.js";
+
+export interface ServeIscsiFlags {
+  lun: string[];
+  iqn: string;
+  port: number;
+  host: string;
+  chap?: string;
+}
+
+/** `FILE[:ro]` → a file backend; without `:ro` the guest writes go to the file itself. */
+export function parseLunArgument(argument: string, index: number) {
+  const readOnly = argument.endsWith(":ro");
+  const path = resolve(readOnly ? argument.slice(0, -3) : argument);
+  if (!existsSync(path)) throw new InputError(`--lun ${argument}: file not found: ${path}`);
+  return { lun: index, backend: { kind: "file" as const, path, readOnly } };
+}
+
+/** `USER:SECRET`; the secret is used, never printed. */
+export function parseChapArgument(argument: string) {
+  const colon = argument.indexOf(":");
+  if (colon <= 0 || colon === argument.length - 1) throw new InputError("--chap must be USER:SECRET (both non-empty)");
+  return { username: argument.slice(0, colon), secret: argument.slice(colon + 1) };
+}
+
+function describe(event: IscsiEvent): string {
+  // Events never carry secrets; print them as they come.
+  return JSON.stringify(event);
+}
+
+export async function serveIscsi(flags: ServeIscsiFlags): Promise<void> {
+  if (flags.lun.length === 0) throw new InputError("give at least one --lun FILE[:ro]");
+  const handle = await startIscsiTarget({
+    host: flags.host,
+    port: flags.port,
+    targets: [{ iqn: flags.iqn, luns: flags.lun.map(parseLunArgument), chap: flags.chap ? parseChapArgument(flags.chap) : undefined }],
+    logger: (event) => process.stderr.write(`iscsi: ${describe(event)}\n`),
+  });
+  registerCleanup("iscsi target", () => handle.close());
+  process.stdout.write(`iSCSI target ${flags.iqn} listening on ${handle.host}:${handle.port}${flags.chap ? " (CHAP required)" : ""}\n`);
+  for (const target of handle.targets) {
+    for (const lun of target.luns) process.stdout.write(`  LUN ${lun.lun}: ${lun.sizeBytes} bytes${lun.readOnly ? ", read-only" : ""}  ${handle.url(target.iqn, lun.lun)}\n`);
+  }
+  await new Promise(() => {}); // until a signal; the reaper closes the target
+}
+
+export async function serveTftp(flags: { root: string; port: number; host: string }): Promise<void> {
+  const root = resolve(flags.root);
+  if (!existsSync(root)) throw new InputError(`--root ${flags.root}: directory not found`);
+  const server = await startTftpServer({ root, host: flags.host, port: flags.port, logger: { info: (m) => process.stderr.write(`tftp: ${m}\n`) } });
+  registerCleanup("tftp server", () => server.close());
+  process.stdout.write(`TFTP serving ${root} (read-only) on ${server.host}:${server.port}\n`);
+  await new Promise(() => {});
+}
