@@ -80,7 +80,8 @@ export function encodeLun(lun: number, into: Buffer, offset: number): void {
 }
 
 export function newBhs(opcode: number, flags: number): Buffer {
-  const bhs = Buffer.alloc(BHS_LENGTH);
+  // allocUnsafe draws from Node's shared pool (Buffer.alloc would not): one BHS per PDU sent.
+  const bhs = Buffer.allocUnsafe(BHS_LENGTH).fill(0);
   bhs[0] = opcode;
   bhs[1] = flags;
   return bhs;
