@@ -12,4 +12,17 @@ export const BUILT_IN_SCENARIOS: Record<string, { description: string; load: Loa
     description: "Ironic boot from an iSCSI volume: iPXE + built-in TFTP and iSCSI target, BIOS and UEFI",
     load: () => import("./ironic/index.js") as unknown as ReturnType<Loader>,
   },
+  "nova-rescue": {
+    description: "Nova rescue with stable disk devices: normal, rescue, unrescue boots of generated instances",
+    load: () => import("./nova/index.js") as unknown as ReturnType<Loader>,
+  },
+  ...Object.fromEntries(
+    (["m1", "m2", "m3"] as const).map((mutant) => [
+      `nova-rescue-${mutant}`,
+      {
+        description: `nova-rescue against deliberately wrong driver ${mutant.toUpperCase()} (must fail)`,
+        load: async () => ({ default: (await import("./nova/mutant-scenarios.js")).NOVA_MUTANT_SCENARIOS[`nova-rescue-${mutant}`]! as Scenario<never> }),
+      },
+    ]),
+  ),
 };

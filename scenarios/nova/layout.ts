@@ -171,7 +171,8 @@ export function mediaFor(instance: NovaInstance, disk: MappedDisk): MediaSpec {
   const bootDisk = instance.firmware === "ovmf" ? "uefi-disk" : "bios-disk";
   switch (disk.role) {
     case "root":
-      return { kind: bootDisk, role: "root", sizeMiB: disk.sizeMiB };
+      // The bootable image has the size the kernel and probe need; the flavor size is not modelled.
+      return { kind: bootDisk, role: "root" };
     case "rescue":
       // While the iso kind is BIOS-only (BOOTPROOF_ISO_IS_BIOS_ONLY), OVMF falls through to the
       // root disk and P2 fails with a message naming bootproof's media gap.
