@@ -168,6 +168,43 @@ usb_serial() {
   return 1
 }
 
+PRINTABLE=' !"#$%&'"'"'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~'
+
+# ATA and ATAPI devices: the serial number from the IDENTIFY data libata keeps
+# (words 10-19, two ASCII characters per word, high byte first). ATAPI CD drives answer
+# no VPD page 0x80, so this is their only serial. Sets A; fails when there is none.
+ata_serial() {
+  _ata=${1%%/host*}
+  case ${_ata##*/} in ata[0-9]*) ;; *) return 1 ;; esac
+  _hctl=${1%/block/*}
+  _hctl=${_hctl##*/}
+  _t=${_hctl#*:}
+  _t=${_t#*:}
+  _t=${_t%%:*}
+  for _id in "$_ata"/link*/dev*."$_t"/ata_device/dev*."$_t"/id; do
+    [ -f "$_id" ] || return 1
+    _words=
+    while read -r _line; do _words="$_words $_line"; done <"$_id"
+    # shellcheck disable=SC2086 # split the words on purpose
+    set -- $_words
+    [ $# -ge 20 ] || return 1
+    shift 10
+    A=
+    for _n in 1 2 3 4 5 6 7 8 9 10; do
+      for _byte in "${1%??}" "${1#??}"; do
+        _c=$((0x$_byte))
+        [ "$_c" -ge 32 ] && [ "$_c" -le 126 ] && A="$A${PRINTABLE:$((_c - 32)):1}"
+      done
+      shift
+    done
+    while [ "${A% }" != "$A" ]; do A=${A% }; done
+    while [ "${A# }" != "$A" ]; do A=${A# }; done
+    [ -n "$A" ]
+    return
+  done
+  return 1
+}
+
 collect_block_devices() {
   BLOCK=
   for _d in "$SYS"/block/*; do
@@ -182,9 +219,10 @@ collect_block_devices() {
     _j="$_j,\"sectors\":${A:-0}"
     jstr "$_path"
     _j="$_j,\"sysfsPath\":$J"
-    # virtio-blk exposes its serial directly; USB disks carry it on the USB device;
-    # SCSI and ATA disks report it in VPD page 0x80, decoded on the host.
-    if readattr "$_d/serial" || usb_serial "$_path"; then jstr "$A"; else J=null; fi
+    # virtio-blk exposes its serial directly; USB disks carry it on the USB device; ATA
+    # and ATAPI devices in their IDENTIFY data; SCSI disks report it in VPD page 0x80,
+    # which the host decodes when this field is null.
+    if readattr "$_d/serial" || usb_serial "$_path" || ata_serial "$_path"; then jstr "$A"; else J=null; fi
     _j="$_j,\"serial\":$J"
     jattr "$_d/device/wwid"
     _j="$_j,\"wwid\":$J"

@@ -49,11 +49,11 @@ describe("probe console fixtures", () => {
       model: "QEMU HARDDISK",
     });
     expect(disk(o, "sdc")).toMatchObject({ bus: "usb", pciBdf: "00:07.0", usbPath: "2-1", serial: "USB1" });
-    // ATAPI drives answer no VPD page 0x80: an IDE CD has no serial, only its model.
+    // ATAPI drives answer no VPD page 0x80: the probe reads the serial from libata's IDENTIFY data.
     expect(disk(o, "sr0")).toMatchObject({
       bus: "ata",
       hctl: "2:0:0:0",
-      serial: null,
+      serial: "CD1",
       model: "QEMU DVD-ROM",
       removable: true,
       readOnly: true,
@@ -105,6 +105,6 @@ describe("probe console fixtures", () => {
   it("q35: IDE devices are AHCI ports of the ICH9 controller", () => {
     const o = observe("console-q35-ahci.txt");
     expect(disk(o, "sda")).toMatchObject({ bus: "ata", pciBdf: "00:1f.2", serial: "AHCI1" });
-    expect(disk(o, "sr0")).toMatchObject({ bus: "ata", pciBdf: "00:1f.2", hctl: "2:0:0:0" });
+    expect(disk(o, "sr0")).toMatchObject({ bus: "ata", pciBdf: "00:1f.2", hctl: "2:0:0:0", serial: "CD2" });
   });
 });

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type MachineInput, MachineSchema } from "../../../emulator/machine.js";
-import { fetchGuestKernel, type GuestKernel } from "../../../firmware/kernel.js";
+import { fetchGuestKernel, findGuestKernel, type GuestKernel } from "../../../firmware/kernel.js";
 import { elfSection, isStaticExecutable, moduleInfo, parseModinfo } from "../../../firmware/probe/elf.js";
 import {
   moduleDependencies,
@@ -93,7 +93,8 @@ describe("ELF reading", () => {
 describe("module dependencies of the real guest kernel", () => {
   let kernel: GuestKernel;
   beforeAll(async () => {
-    kernel = await fetchGuestKernel();
+    // The cached kernel if there is one (no apt call), else download it once.
+    kernel = (await findGuestKernel()) ?? (await fetchGuestKernel());
   }, 600_000);
 
   it("reads depends= from the module's own .modinfo", async () => {

@@ -29,6 +29,19 @@ const SCSI_DEVICE = "sys/devices/pci0000:00/0000:00:06.0/virtio1/host0/target0:0
 const USB_DEVICE = "sys/devices/pci0000:00/0000:00:07.0/usb2/2-1";
 const USB_SCSI = `${USB_DEVICE}/2-1:1.0/host3/target3:0:0/3:0:0:0`;
 const NIC = "sys/devices/pci0000:00/0000:00:08.0/virtio2";
+const ATAPI_PORT = "sys/devices/pci0000:00/0000:00:01.1/ata2";
+const ATAPI_DEVICE = `${ATAPI_PORT}/host1/target1:0:0/1:0:0:0`;
+
+/** libata's sysfs "id": 256 IDENTIFY words as 4 hex digits, 8 per line; serial in words 10-19. */
+function identifyText(serial: string): string {
+  const words = new Array<string>(256).fill("0000");
+  const padded = serial.padEnd(20, " ");
+  for (let i = 0; i < 10; i++) words[10 + i] = Buffer.from(padded.slice(2 * i, 2 * i + 2), "latin1").toString("hex");
+  words[0] = "85c0";
+  const lines: string[] = [];
+  for (let i = 0; i < 256; i += 8) lines.push(words.slice(i, i + 8).join(" "));
+  return `${lines.join("\n")}\n`;
+}
 const WEIRD_SERIAL = 'we"ird\\ser\tial\u0001';
 
 beforeAll(() => {
@@ -58,6 +71,15 @@ beforeAll(() => {
   file(`${USB_SCSI}/vendor`, "QEMU    \n");
   link(`${USB_SCSI}/block/sdc/device`, USB_SCSI);
   link("sys/block/sdc", `${USB_SCSI}/block/sdc`);
+  // ATAPI CD: no VPD pages; the serial comes from libata's IDENTIFY data
+  file(`${ATAPI_DEVICE}/block/sr0/size`, "8192\n");
+  file(`${ATAPI_DEVICE}/block/sr0/removable`, "1\n");
+  file(`${ATAPI_DEVICE}/block/sr0/ro`, "1\n");
+  file(`${ATAPI_DEVICE}/model`, "QEMU DVD-ROM    \n");
+  file(`${ATAPI_DEVICE}/vendor`, "QEMU    \n");
+  link(`${ATAPI_DEVICE}/block/sr0/device`, ATAPI_DEVICE);
+  link("sys/block/sr0", `${ATAPI_DEVICE}/block/sr0`);
+  file(`${ATAPI_PORT}/link2/dev2.0/ata_device/dev2.0/id`, identifyText("CD-\\1~"));
   // NICs: lo is skipped
   file(`${NIC}/net/eth0/address`, "52:54:00:12:34:56\n");
   link(`${NIC}/net/eth0/device`, NIC);
@@ -113,7 +135,7 @@ describe("probe /init observation (host run on a fake sysfs)", () => {
 
   it("reports each disk with sysfs path, size, serial source and identities", () => {
     const byName = Object.fromEntries(observation.blockDevices.map((d) => [d.name, d]));
-    expect(Object.keys(byName)).toEqual(["sda", "sdc", "vda"]);
+    expect(Object.keys(byName)).toEqual(["sda", "sdc", "sr0", "vda"]);
     expect(byName.vda).toMatchObject({ bus: "virtio", pciBdf: "00:05.0", sizeBytes: 2048 * 512, model: null, readOnly: false });
     expect(byName.vda?.sysfsPath.endsWith("/sys/devices/pci0000:00/0000:00:05.0/virtio0/block/vda")).toBe(true);
     expect(byName.sda).toMatchObject({
@@ -127,6 +149,7 @@ describe("probe /init observation (host run on a fake sysfs)", () => {
       model: "QEMU HARDDISK",
       readOnly: true,
     });
+    expect(byName.sr0).toMatchObject({ bus: "ata", pciBdf: "00:01.1", hctl: "1:0:0:0", serial: "CD-\\1~", removable: true });
     expect(byName.sdc).toMatchObject({ bus: "usb", usbPath: "2-1", hctl: "3:0:0:0", serial: "USB1", pciBdf: "00:07.0" });
   });
 
