@@ -29,25 +29,21 @@ function runSuite(url) {
   });
 }
 
-/** Per-test verdicts from CUnit's verbose output, plus its summary line. */
+/**
+ * Per-test verdicts from CUnit's verbose output. A test's own messages sit between its
+ * "Test: NAME ..." header and the "passed"/"FAILED" that ends it; [SKIPPED] lines after that
+ * come from suite setup/teardown probes and belong to no test.
+ */
 function parse(output) {
   const verdicts = new Map();
-  let suite = "";
-  let current;
-  for (const raw of output.split("\n")) {
-    const line = raw.trimEnd();
-    const s = line.match(/^Suite: (\S+)/);
-    if (s) suite = s[1];
-    const t = line.match(/^\s+Test: (\S+) \.\.\./);
-    if (t) {
-      current = `${suite}.${t[1]}`;
-      verdicts.set(current, "passed");
-    }
-    if (current && /\[SKIPPED\]/.test(line) && verdicts.get(current) === "passed") verdicts.set(current, "skipped");
-    if (current && /(\.\.\.FAILED|^FAILED|\bFAILED$)/.test(line)) verdicts.set(current, "failed");
+  const suites = [...output.matchAll(/^Suite: (\S+)/gm)].map((m) => ({ at: m.index, name: m[1] }));
+  for (const m of output.matchAll(/Test: (\S+) \.\.\.([\s\S]*?)(passed|FAILED)/g)) {
+    const suite = suites.filter((x) => x.at < m.index).at(-1)?.name ?? "?";
+    const verdict = m[3] === "FAILED" ? "failed" : /\[SKIPPED\]/.test(m[2]) ? "skipped" : "passed";
+    verdicts.set(`${suite}.${m[1]}`, verdict);
   }
-  const m = output.match(/tests\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)/);
-  const summary = m ? { total: +m[1], ran: +m[2], passed: +m[3], failed: +m[4], inactive: +m[5] } : undefined;
+  const sum = output.match(/tests\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)/);
+  const summary = sum ? { total: +sum[1], ran: +sum[2], passed: +sum[3], failed: +sum[4], inactive: +sum[5] } : undefined;
   return { verdicts, summary };
 }
 
