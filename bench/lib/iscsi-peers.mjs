@@ -101,14 +101,19 @@ export async function startTgtd({ file, iqn, lun = 1 }) {
   };
 }
 
-/** The built-in target in a child process (tsx runs the TypeScript sources). */
+/** The built-in target in a child process (node --import tsx runs the TypeScript sources). */
 export async function startBuiltin({ file, iqn, lun = 1 }) {
-  const tsx = path.join(ROOT, "node_modules/.bin/tsx");
-  if (!fs.existsSync(tsx)) throw new Error(`${tsx} missing: run npm install in ${ROOT}`);
+  if (!fs.existsSync(path.join(ROOT, "node_modules/tsx"))) throw new Error(`tsx missing: run npm install in ${ROOT}`);
   const spec = { port: 0, targets: [{ iqn, luns: [{ lun, backend: { kind: "file", path: file } }] }] };
-  const child = spawn(tsx, [path.join(ROOT, "harness/iscsi/standalone.ts"), JSON.stringify(spec)], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  // One process (no tsx CLI wrapper), so stopping it stops the target itself.
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", path.join(ROOT, "harness/iscsi/standalone.ts"), JSON.stringify(spec)],
+    {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   let stderr = "";
   child.stderr.on("data", (d) => {
     stderr += d;

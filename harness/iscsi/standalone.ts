@@ -1,7 +1,8 @@
 // Runs one target in its own process from a JSON description (the first argument), prints
 // `{"listening":{"host":..,"port":..}}` on stdout once ready and closes on SIGTERM/SIGINT.
 // Benches and the crash-durability test drive it as a child process:
-//   npx tsx harness/iscsi/standalone.ts '{"port":0,"targets":[...]}'
+//   node --import tsx harness/iscsi/standalone.ts '{"port":0,"targets":[...]}'
+// (not the tsx CLI: its wrapper process would survive a SIGKILL meant for the target)
 import { startIscsiTarget } from "./target.js";
 
 const raw = process.argv[2];

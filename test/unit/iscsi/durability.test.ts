@@ -10,7 +10,6 @@ import { afterAll, describe, expect, it } from "vitest";
 import { cdb, TestInitiator } from "./initiator.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../../..");
-const TSX = path.join(ROOT, "node_modules/.bin/tsx");
 const IQN = "iqn.2024-01.org.bootproof.test:durable";
 const children: ChildProcess[] = [];
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bootproof-iscsi-durable-"));
@@ -22,9 +21,16 @@ afterAll(() => {
 
 async function spawnTarget(file: string): Promise<{ child: ChildProcess; port: number }> {
   const spec = { port: 0, targets: [{ iqn: IQN, luns: [{ lun: 0, backend: { kind: "file", path: file } }] }] };
-  const child = spawn(TSX, [path.join(ROOT, "harness/iscsi/standalone.ts"), JSON.stringify(spec)], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  // `node --import tsx` keeps the target in this one process: the tsx CLI would put a wrapper
+  // in between, and SIGKILL to the wrapper would leave the real target running.
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", path.join(ROOT, "harness/iscsi/standalone.ts"), JSON.stringify(spec)],
+    {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   children.push(child);
   let err = "";
   child.stderr!.on("data", (d) => {
@@ -66,6 +72,9 @@ describe("crash durability of the file backend", () => {
     first.child.kill("SIGKILL"); // the instant the acknowledgement arrived
     expect(syncDone.status).toBe(0);
     await killed(first.child);
+    expect(first.child.signalCode).toBe("SIGKILL");
+    // The killed process really was the target: its connection is gone.
+    await expect(ini.recv(2000)).rejects.toThrow(/closed/);
     ini.close();
 
     const second = await spawnTarget(file);
