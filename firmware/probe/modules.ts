@@ -13,11 +13,13 @@ export function normalizeModuleName(name: string): string {
 }
 
 /**
- * Parameters the probe passes to insmod. usb-storage waits delay_use (default 1 s) before
- * scanning a new device, for flaky real hardware; emulated devices need no wait.
+ * Parameters the probe passes to insmod. Waits meant for slow real hardware cost seconds
+ * per boot and emulated devices answer at once: usb-storage waits delay_use (default 1 s)
+ * before scanning a new device; sym53c8xx lets the SCSI bus settle 3 s after its reset.
  */
 export const MODULE_PARAMETERS: Readonly<Record<string, string>> = {
   usb_storage: "delay_use=0",
+  sym53c8xx: "settle=0",
 };
 
 /** The modules a probe needs to see every disk, CD, floppy and NIC of the machine. */

@@ -102,6 +102,14 @@ describe("probe console fixtures", () => {
     expect(disk(o, "fd0").bus).toBe("floppy");
   });
 
+  it("LSI 53C895A disk, floppy and e1000 NIC (sym53c8xx loaded with settle=0)", () => {
+    const o = observe("console-direct-lsi-floppy-e1000.txt");
+    expect(o.moduleErrors).toEqual([]);
+    expect(disk(o, "sda")).toMatchObject({ bus: "scsi", pciBdf: "00:09.0", hctl: "0:0:3:0", serial: "LSI1" });
+    expect(disk(o, "fd0")).toMatchObject({ bus: "floppy", pciBdf: null, removable: true });
+    expect(o.nics).toEqual([{ name: "eth0", mac: "52:54:00:aa:bb:cc", pciBdf: "00:0a.0", driver: "e1000" }]);
+  });
+
   it("q35: IDE devices are AHCI ports of the ICH9 controller", () => {
     const o = observe("console-q35-ahci.txt");
     expect(disk(o, "sda")).toMatchObject({ bus: "ata", pciBdf: "00:1f.2", serial: "AHCI1" });

@@ -133,6 +133,14 @@ describe("module dependencies of the real guest kernel", () => {
     );
   });
 
+  it("passes only parameters the modules declare (a typo would make insmod fail)", async () => {
+    for (const [name, parameters] of Object.entries(MODULE_PARAMETERS)) {
+      const module = (await resolveModuleLoadOrder(kernel, [name])).at(-1)!;
+      const declared = (moduleInfo(readFileSync(module.path), module.path).get("parm") ?? []).map((p) => p.split(":")[0]);
+      for (const parameter of parameters.split(" ")) expect(declared).toContain(parameter.split("=")[0]);
+    }
+  });
+
   it("finds every module modulesForMachine can ask for", async () => {
     const all = ["ahci", "ata_piix", "e1000", "floppy", "iscsi_boot_sysfs", "iscsi_ibft", "qemu_fw_cfg", "sd_mod", "sr_mod"];
     const more = ["sym53c8xx", "usb_storage", "virtio_blk", "virtio_net", "virtio_pci", "virtio_scsi", "xhci_pci"];
