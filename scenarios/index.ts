@@ -16,6 +16,10 @@ export const BUILT_IN_SCENARIOS: Record<string, { description: string; load: Loa
     description: "Nova rescue with stable disk devices: normal, rescue, unrescue boots of generated instances",
     load: () => import("./nova/index.js") as unknown as ReturnType<Loader>,
   },
+  "nova-rescue-firmware-gaps": {
+    description: "nova-rescue over the combinations the firmware cannot boot (LSI, floppy under OVMF): every case must fail",
+    load: async () => ({ default: (await import("./nova/index.js")).novaFirmwareGapsScenario as Scenario<never> }),
+  },
   ...Object.fromEntries(
     (["m1", "m2", "m3"] as const).map((mutant) => [
       `nova-rescue-${mutant}`,

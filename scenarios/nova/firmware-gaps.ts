@@ -9,7 +9,7 @@ import { type NovaRescueCase, resolveRescueDevice } from "./model.js";
  * True while firmware/media's "iso" kind is El Torito + isolinux only. Flip to false when the
  * ISO builder adds its EFI El Torito entry (work in progress): OVMF then boots rescue cdroms.
  */
-export const BOOTPROOF_ISO_IS_BIOS_ONLY = true;
+export const BOOTPROOF_ISO_IS_BIOS_ONLY = false;
 
 export type FirmwareGap =
   /** Measured: OVMF has no LSI 53C895A driver. Nova's default SCSI controller on x86 is LSI. */

@@ -3,7 +3,8 @@
 // properties compare what the guest saw. novaScenarioFor(driver) checks any driver with the
 // same shape, so the mutants and a user's own driver face exactly the same properties.
 import { defineScenario, type Scenario } from "../../harness/scenario.js";
-import { INSTANCE_UUID, novaCaseArbitrary, ROOT_VOLUME_ID, volumeIdFor } from "./arbitraries.js";
+import { INSTANCE_UUID, novaCaseArbitrary, novaCaseArbitraryWith, ROOT_VOLUME_ID, volumeIdFor } from "./arbitraries.js";
+import { firmwareGapOf } from "./firmware-gaps.js";
 import { libvirtDriver, type NovaDriver } from "./driver.js";
 import type { NovaInstance, NovaRescueCase } from "./model.js";
 import { novaBootProperties } from "./properties.js";
@@ -73,12 +74,27 @@ export const novaExamples: Array<{ name: string; input: NovaRescueCase }> = [
 /** Examples whose failure is the expected, documented outcome (the firmware cannot boot the driver's choice). */
 export const EXPECTED_FAILING_EXAMPLES = new Set(["expected-failure-lsi-rescue-under-ovmf"]);
 
-export function novaScenarioFor(driver: NovaDriver, name = "nova-rescue"): Scenario<NovaRescueCase> {
+export interface NovaScenarioOptions {
+  /**
+   * Which generated inputs: "bootable" (default) leaves out the combinations the firmware
+   * cannot boot (firmware-gaps.ts); "gaps" generates only those, and every one must come out
+   * as a fail naming the firmware's limit; "all" mixes both.
+   */
+  inputs?: "bootable" | "gaps" | "all";
+}
+
+function arbitraryFor(inputs: NonNullable<NovaScenarioOptions["inputs"]>) {
+  if (inputs === "all") return novaCaseArbitrary;
+  if (inputs === "bootable") return novaCaseArbitraryWith({ firmwareGaps: "exclude" });
+  return novaCaseArbitrary.filter((input) => firmwareGapOf(input) !== null);
+}
+
+export function novaScenarioFor(driver: NovaDriver, name = "nova-rescue", options: NovaScenarioOptions = {}): Scenario<NovaRescueCase> {
   return defineScenario<NovaRescueCase>({
     name,
     description: `Nova stable device rescue (${driver.name ?? "custom driver"}): the rescue guest sees every normal device at the same address, plus the rescue device attached last and booted first`,
     examples: novaExamples,
-    arbitrary: novaCaseArbitrary,
+    arbitrary: arbitraryFor(options.inputs ?? "bootable"),
     boots: (input) => [
       { name: "normal", topology: driver.boot(input.instance) },
       { name: "rescue", topology: driver.rescue(input.instance, input.rescue) },
@@ -91,3 +107,6 @@ export function novaScenarioFor(driver: NovaDriver, name = "nova-rescue"): Scena
 }
 
 export default novaScenarioFor(libvirtDriver);
+
+/** The combinations Nova lets through but the firmware cannot boot: each case must fail. */
+export const novaFirmwareGapsScenario = novaScenarioFor(libvirtDriver, "nova-rescue-firmware-gaps", { inputs: "gaps" });

@@ -38,7 +38,7 @@ describe("libvirtDriver.boot", () => {
     expect(volume).toMatchObject({ kind: "scsi-hd", scsiId: 0, lun: 0, serial: "a0000001-5eed-4000-8" });
     expect(machine.disks[0]).toMatchObject({ serial: "5e1f00aa-disk" });
     expect(topology.media).toMatchObject({
-      "drv-disk": { kind: "bios-disk", role: "root", sizeMiB: 32 },
+      "drv-disk": { kind: "bios-disk", role: "root" },
       "drv-disk-eph0": { kind: "blank", sizeMiB: 4 },
     });
   });
