@@ -4,6 +4,7 @@ import { type MachineInput, MachineSchema } from "../../../emulator/machine.js";
 import { fetchGuestKernel, findGuestKernel, type GuestKernel } from "../../../firmware/kernel.js";
 import { elfSection, isStaticExecutable, moduleInfo, parseModinfo } from "../../../firmware/probe/elf.js";
 import {
+  MODULE_PARAMETERS,
   moduleDependencies,
   modulesForMachine,
   normalizeModuleName,
