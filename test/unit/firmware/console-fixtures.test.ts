@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { FLOPPY_MARKER } from "../../../firmware/media/floppy.js";
 import { type Observation, parseObservationLine } from "../../../firmware/observation.js";
+import { PROBE_START_MARKER } from "../../../firmware/probe/markers.js";
 
 const fixture = (name: string) => readFileSync(new URL(`../../fixtures/firmware/${name}`, import.meta.url), "utf8");
 const observe = (name: string): Observation => {
@@ -75,6 +76,30 @@ describe("probe console fixtures", () => {
     expect(o.role).toBe("uefi");
     expect(fixture("console-uefi-disk.txt")).toContain("BdsDxe: starting");
     expect(disk(o, "vda").serial).toBe("ROOT1");
+  });
+
+  it("OVMF: a rescue UEFI disk with bootindex=0 boots its own ESP, not the root disk's", () => {
+    const o = observe("console-uefi-rescue-over-root.txt");
+    expect(o.role).toBe("rescue");
+    expect(o.bootOrder).toEqual(["/pci@i0cf8/scsi@6/disk@0,0", "/pci@i0cf8/scsi@5/disk@0,0"]);
+    expect(o.blockDevices.map((d) => [d.name, d.serial, d.pciBdf])).toEqual([
+      ["vda", "ROOT1", "00:05.0"],
+      ["vdb", "RESCUE1", "00:06.0"],
+    ]);
+  });
+
+  it("every recorded boot printed the probe's start marker before its observation", () => {
+    for (const name of [
+      "console-direct-devices.txt",
+      "console-bios-disk.txt",
+      "console-uefi-disk.txt",
+      "console-iso-ide-cd.txt",
+    ]) {
+      const text = fixture(name);
+      expect(text.indexOf(PROBE_START_MARKER)).toBeGreaterThan(0);
+      expect(text.indexOf(PROBE_START_MARKER)).toBeLessThan(text.indexOf("BOOTPROOF-OBSERVATION"));
+      expect(text.split("BOOTPROOF-OBSERVATION")).toHaveLength(2);
+    }
   });
 
   it("El Torito ISO on an IDE CD", () => {
