@@ -102,6 +102,24 @@ describe("probe console fixtures", () => {
     }
   });
 
+  it("iPXE sanboot of a bios-disk LUN (tgtd): the probe reads the iBFT iPXE left behind", () => {
+    const text = fixture("console-iscsi-sanboot-ibft.txt");
+    expect(text).toContain("Registered SAN device");
+    const o = observe("console-iscsi-sanboot-ibft.txt");
+    expect(o.role).toBe("iscsi-root");
+    expect(o.modulesLoaded).toEqual(expect.arrayContaining(["iscsi_boot_sysfs", "iscsi_ibft", "virtio_net"]));
+    expect(o.blockDevices).toEqual([]); // the probe has no iSCSI initiator: the LUN is known from the iBFT only
+    expect(o.ibft?.initiator).toMatchObject({ "initiator-name": "iqn.2024-01.test:initiator" });
+    expect(o.ibft?.target0).toMatchObject({
+      "target-name": "iqn.2024-01.test:fw",
+      "ip-addr": "10.0.2.2",
+      port: "13391",
+      lun: "01000000",
+    });
+    expect(o.ibft?.ethernet0).toMatchObject({ mac: "52:54:00:12:34:99", "ip-addr": "10.0.2.15" });
+    expect(o.nics).toEqual([{ name: "eth0", mac: "52:54:00:12:34:99", pciBdf: "00:03.0", driver: "virtio_net" }]);
+  });
+
   it("El Torito ISO on an IDE CD", () => {
     const o = observe("console-iso-ide-cd.txt");
     expect(o.role).toBe("cdrom");

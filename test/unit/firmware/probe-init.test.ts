@@ -1,12 +1,13 @@
 // Runs the probe's real /init script (busybox sh, "collect" mode) on the host against a
 // fake sysfs/proc tree, and checks that the host parser accepts what it prints.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OBSERVATION_MARKER, type Observation, parseObservationLine } from "../../../firmware/observation.js";
+import { PROBE_START_MARKER } from "../../../firmware/probe/markers.js";
 
 const initScript = fileURLToPath(new URL("../../../firmware/probe/init.sh", import.meta.url));
 let root: string;
@@ -116,6 +117,10 @@ beforeAll(() => {
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 describe("probe /init observation (host run on a fake sysfs)", () => {
+  it("announces itself with PROBE_START_MARKER", () => {
+    expect(readFileSync(initScript, "utf8")).toContain(`say "${PROBE_START_MARKER}"`);
+  });
+
   it("prints one valid JSON object accepted by the schema", () => {
     expect(rawJson.split("\n")).toHaveLength(1);
     expect(() => JSON.parse(rawJson)).not.toThrow();
