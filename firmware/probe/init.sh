@@ -18,8 +18,11 @@ SYS=${BOOTPROOF_SYS:-/sys}
 PROC=${BOOTPROOF_PROC:-/proc}
 MODULE_LIST=${BOOTPROOF_MODULE_LIST:-/etc/bootproof/modules}
 OUT=${BOOTPROOF_OUT:-/dev/ttyS0}
-# Settling: done when nothing changed for QUIET_MS (USB_QUIET_MS when a USB bus exists:
-# hub port debounce and reset leave ~0.3 s without events); never longer than CAP_MS.
+DEBUGFS=${BOOTPROOF_DEBUGFS:-/sys/kernel/debug}
+# Settling: done when no uevent and no device appeared for QUIET_MS, no SCSI disk waits for
+# its driver and no connected USB port waits for enumeration; never longer than CAP_MS.
+# Without xhci's port registers in debugfs, USB hub debounce and reset (~0.3 s without any
+# event) are covered by the longer USB_QUIET_MS instead.
 # bootproof.quiet_ms= / bootproof.settle_cap_ms= on the kernel command line override them.
 QUIET_MS=120
 USB_QUIET_MS=600
@@ -123,6 +126,31 @@ scsi_pending() {
   return 1
 }
 
+# USB is still settling while xhci reports more connected root-hub ports than Linux has
+# enumerated devices, or a usb-storage interface has no SCSI target yet.
+USB_PORTS_VISIBLE=
+usb_pending() {
+  _connected=0
+  for _p in "$DEBUGFS"/usb/xhci/*/ports/*/portsc; do
+    [ -f "$_p" ] || continue
+    USB_PORTS_VISIBLE=1
+    read -r _state <"$_p"
+    case " $_state " in *" Connected "*) _connected=$((_connected + 1)) ;; esac
+  done
+  _enumerated=0
+  for _u in "$SYS"/bus/usb/devices/*-*; do
+    case ${_u##*/} in *:* | *.*) continue ;; esac
+    [ -e "$_u" ] && _enumerated=$((_enumerated + 1))
+  done
+  [ "$_connected" -gt "$_enumerated" ] && return 0
+  for _i in "$SYS"/bus/usb/drivers/usb-storage/*:*; do
+    [ -e "$_i" ] || continue
+    set -- "$_i"/host*/target*
+    [ -e "$1" ] || return 0
+  done
+  return 1
+}
+
 SETTLE_MS=0
 settle() {
   cmdline_option bootproof.quiet_ms
@@ -135,15 +163,17 @@ settle() {
   _last=
   while :; do
     _quiet=$QUIET_MS
-    for _u in "$SYS"/bus/usb/devices/usb*; do
-      [ -e "$_u" ] && _quiet=$USB_QUIET_MS
-      break
-    done
+    if [ -z "$USB_PORTS_VISIBLE" ]; then
+      for _u in "$SYS"/bus/usb/devices/usb*; do
+        [ -e "$_u" ] && _quiet=$USB_QUIET_MS
+        break
+      done
+    fi
     read -r _seq <"$SYS/kernel/uevent_seqnum"
     set -- "$SYS"/block/* "$SYS"/class/net/*
     _sig="$_seq $*"
     now_ms
-    if [ "$_sig" != "$_last" ] || scsi_pending; then
+    if [ "$_sig" != "$_last" ] || scsi_pending || usb_pending; then
       _last=$_sig
       _since=$NOW
     elif [ $((NOW - _since)) -ge "$_quiet" ]; then
@@ -352,8 +382,12 @@ main() {
   say "BOOTPROOF-PROBE start"
   CMDLINE=
   readattr /proc/cmdline && CMDLINE=$A
+  # debugfs shows xhci's port status registers to the USB settle check; it is unmounted
+  # again so the observation's mount list shows only what the boot itself set up.
+  mount -t debugfs debugfs "$DEBUGFS" 2>/dev/null
   load_modules
   settle
+  umount "$DEBUGFS" 2>/dev/null
   OBSERVATION=$(observation_json)
   # Kernel messages printed in the middle of the line would corrupt it: from here on only
   # emergencies reach the console.
@@ -368,12 +402,14 @@ main() {
   sleep 5
 }
 
-if [ "${BOOTPROOF_PROBE_MODE:-init}" = collect ]; then
+case ${BOOTPROOF_PROBE_MODE:-init} in
+collect)
   # Host tests: print the observation for a fake tree; never insmod on the host.
   CMDLINE=
   readattr "$PROC/cmdline" && CMDLINE=$A
   observation_json
   echo
-else
-  main
-fi
+  ;;
+library) ;; # Host tests source the functions only.
+*) main ;;
+esac

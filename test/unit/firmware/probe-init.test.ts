@@ -171,3 +171,49 @@ describe("probe /init observation (host run on a fake sysfs)", () => {
     expect(observation.ibft?.target0?.["chap-secret"]).toBe(`sha256:${sha}`);
   });
 });
+
+describe("probe /init USB settle check", () => {
+  const usbPending = (tree: string): boolean => {
+    const out = execFileSync(
+      "busybox",
+      ["sh", "-c", `. "${initScript}"; if usb_pending; then echo pending; else echo settled; fi`],
+      {
+        encoding: "utf8",
+        env: {
+          BOOTPROOF_PROBE_MODE: "library",
+          BOOTPROOF_SYS: join(tree, "sys"),
+          BOOTPROOF_DEBUGFS: join(tree, "debug"),
+          PATH: process.env.PATH,
+        },
+      },
+    ).trim();
+    return out === "pending";
+  };
+
+  it("waits for connected xhci ports to be enumerated and for usb-storage to add its SCSI target", () => {
+    const tree = mkdtempSync(join(tmpdir(), "bootproof-usb-"));
+    try {
+      const put = (path: string, content: string) => {
+        mkdirSync(dirname(join(tree, path)), { recursive: true });
+        writeFileSync(join(tree, path), content);
+      };
+      const ports = "debug/usb/xhci/0000:00:07.0/ports";
+      put(`${ports}/port01/portsc`, "Powered Connected Enabled Link:U0 PortSpeed:4 Change: Wake: \n");
+      put(`${ports}/port02/portsc`, "Powered Not-connected Disabled Link:RxDetect PortSpeed:0 Change: Wake: \n");
+      mkdirSync(join(tree, "sys/bus/usb/devices/usb2"), { recursive: true });
+      mkdirSync(join(tree, "sys/bus/usb/devices/2-0:1.0"), { recursive: true });
+      expect(usbPending(tree)).toBe(true); // one port connected, nothing enumerated
+      mkdirSync(join(tree, "sys/bus/usb/devices/2-1"), { recursive: true });
+      expect(usbPending(tree)).toBe(false);
+      const iface = join(tree, "sys/devices/pci0000:00/0000:00:07.0/usb2/2-1/2-1:1.0");
+      mkdirSync(iface, { recursive: true });
+      mkdirSync(join(tree, "sys/bus/usb/drivers/usb-storage"), { recursive: true });
+      symlinkSync(iface, join(tree, "sys/bus/usb/drivers/usb-storage/2-1:1.0"));
+      expect(usbPending(tree)).toBe(true); // usb-storage bound, SCSI scan not done
+      mkdirSync(join(iface, "host3/target3:0:0"), { recursive: true });
+      expect(usbPending(tree)).toBe(false);
+    } finally {
+      rmSync(tree, { recursive: true, force: true });
+    }
+  });
+});
