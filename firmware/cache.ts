@@ -65,9 +65,8 @@ async function readEntry(entryDir: string): Promise<string | undefined> {
 }
 
 function checkProducedName(kind: string, name: string): string {
-  const normalized = normalize(name);
+  const normalized = typeof name === "string" ? normalize(name) : "";
   if (
-    typeof name !== "string" ||
     name === "" ||
     isAbsolute(name) ||
     normalized.includes(sep) ||
