@@ -63,7 +63,33 @@ export function modulesForMachine(machine: Machine): string[] {
   }
   // A NIC means the guest may have been booted over iSCSI: the iBFT must then be readable.
   if (machine.nics.length > 0) add("iscsi_boot_sysfs", "iscsi_ibft");
-  return [...names].sort();
+  const rank = hostAdapterRanks(machine);
+  return [...names].sort((a, b) => (rank.get(a) ?? -1) - (rank.get(b) ?? -1) || a.localeCompare(b));
+}
+
+/**
+ * Linux numbers SCSI hosts (the H of H:C:T:L) in the order their drivers probe. A booted
+ * system's udev loads drivers roughly in PCI order, so the probe loads host adapter drivers
+ * by the PCI slot of their first controller: adding a controller at a later slot (a rescue
+ * device's) then leaves every existing host number alone, as it does on a real guest.
+ * Unpinned controllers rank after pinned ones, in declaration order.
+ */
+function hostAdapterRanks(machine: Machine): Map<string, number> {
+  const ranks = new Map<string, number>();
+  const note = (module: string, rank: number) => ranks.set(module, Math.min(ranks.get(module) ?? rank, rank));
+  const hasIde = machine.disks.some((d) => d.kind === "ide-hd" || d.kind === "ide-cd");
+  // PIIX3's IDE function is 00:01.1 on pc; ICH9's AHCI function is 00:1f.2 on q35.
+  if (hasIde) note(machine.machineType === "q35" ? "ahci" : "ata_piix", machine.machineType === "q35" ? 31 : 1);
+  machine.controllers.forEach((controller, index) => {
+    const rank = controller.pciSlot ?? 32 + index;
+    if (controller.kind === "virtio-scsi-pci") note("virtio_scsi", rank);
+    if (controller.kind === "lsi53c895a") note("sym53c8xx", rank);
+    if (controller.kind === "qemu-xhci") {
+      note("xhci_pci", rank);
+      note("usb_storage", rank);
+    }
+  });
+  return ranks;
 }
 
 export interface ModuleFile {

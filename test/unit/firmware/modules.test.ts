@@ -34,23 +34,39 @@ describe("modulesForMachine", () => {
       ],
       nics: [{ id: "n", model: "e1000" }],
     });
-    expect(modulesForMachine(m)).toEqual(
-      [
-        "ata_piix",
-        "e1000",
-        "floppy",
-        "iscsi_boot_sysfs",
-        "iscsi_ibft",
-        "qemu_fw_cfg",
-        "sd_mod",
-        "sr_mod",
-        "usb_storage",
-        "virtio_blk",
-        "virtio_pci",
-        "virtio_scsi",
-        "xhci_pci",
-      ].sort(),
-    );
+    // Host adapter drivers come last, in PCI order: PIIX3 IDE (slot 1), then the unpinned
+    // controllers in declaration order.
+    expect(modulesForMachine(m)).toEqual([
+      "e1000",
+      "floppy",
+      "iscsi_boot_sysfs",
+      "iscsi_ibft",
+      "qemu_fw_cfg",
+      "sd_mod",
+      "sr_mod",
+      "virtio_blk",
+      "virtio_pci",
+      "ata_piix",
+      "virtio_scsi",
+      "usb_storage",
+      "xhci_pci",
+    ]);
+  });
+
+  it("loads host adapter drivers by controller PCI slot, so a later controller never renumbers earlier hosts", () => {
+    const base = {
+      drives: [{ id: "a", file: "" }, { id: "b", file: "" }],
+      controllers: [
+        { kind: "lsi53c895a" as const, id: "lsi", pciSlot: 9 },
+        { kind: "virtio-scsi-pci" as const, id: "vscsi", pciSlot: 4 },
+      ],
+      disks: [
+        { kind: "scsi-hd" as const, id: "s1", drive: "a", controller: "lsi", scsiId: 0 },
+        { kind: "scsi-hd" as const, id: "s2", drive: "b", controller: "vscsi", scsiId: 0 },
+      ],
+    };
+    const order = modulesForMachine(machine(base));
+    expect(order.indexOf("virtio_scsi")).toBeLessThan(order.indexOf("sym53c8xx"));
   });
 
   it("uses ahci for IDE devices on q35, sym53c8xx for the LSI controller, virtio_net for virtio NICs", () => {
