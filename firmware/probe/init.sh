@@ -96,6 +96,9 @@ cmdline_option() { # cmdline_option KEY: sets V to the value of KEY= on the kern
 
 MODULES_LOADED=
 MODULE_ERRORS=
+# Host adapter drivers create SCSI hosts and disks; settling after each one (with scsi_mod's
+# scan=sync) makes host numbers and sdX names follow the load order instead of a race.
+HOST_ADAPTERS=" ata_piix ahci virtio_scsi sym53c8xx xhci_pci "
 load_modules() {
   [ -f "$MODULE_LIST" ] || return 0
   while read -r _name _path _params; do
@@ -104,6 +107,7 @@ load_modules() {
     if _err=$(insmod "/$_path" $_params 2>&1); then
       jstr "$_name"
       MODULES_LOADED="$MODULES_LOADED${MODULES_LOADED:+,}$J"
+      case $HOST_ADAPTERS in *" $_name "*) settle ;; esac
     else
       jstr "$_name: ${_err:-insmod failed}"
       MODULE_ERRORS="$MODULE_ERRORS${MODULE_ERRORS:+,}$J"
@@ -182,7 +186,7 @@ settle() {
     [ $((NOW - _start)) -ge "$CAP_MS" ] && break
     usleep "$POLL_US"
   done
-  SETTLE_MS=$((NOW - _start))
+  SETTLE_MS=$((SETTLE_MS + NOW - _start))
 }
 
 # The closest USB device (a directory with idVendor) above a sysfs path: its serial string.

@@ -18,13 +18,18 @@ export function normalizeModuleName(name: string): string {
  * before scanning a new device; sym53c8xx lets the SCSI bus settle 3 s after its reset.
  */
 export const MODULE_PARAMETERS: Readonly<Record<string, string>> = {
+  // Synchronous scanning: a host's LUNs get their names in scan order, not in a race.
+  scsi_mod: "scan=sync",
   usb_storage: "delay_use=0",
   sym53c8xx: "settle=0",
 };
 
 /** The modules a probe needs to see every disk, CD, floppy and NIC of the machine. */
 export function modulesForMachine(machine: Machine): string[] {
-  const names = new Set<string>(["qemu_fw_cfg"]);
+  // The chipset's own disk controller exists whether or not a disk hangs off it, and a real
+  // guest always loads its driver: its SCSI hosts must exist in every boot of a machine.
+  const chipsetDriver = machine.machineType === "q35" ? "ahci" : "ata_piix";
+  const names = new Set<string>(["qemu_fw_cfg", chipsetDriver, "sd_mod", "sr_mod"]);
   const add = (...modules: string[]) => {
     for (const m of modules) names.add(m);
   };
@@ -77,9 +82,9 @@ export function modulesForMachine(machine: Machine): string[] {
 function hostAdapterRanks(machine: Machine): Map<string, number> {
   const ranks = new Map<string, number>();
   const note = (module: string, rank: number) => ranks.set(module, Math.min(ranks.get(module) ?? rank, rank));
-  const hasIde = machine.disks.some((d) => d.kind === "ide-hd" || d.kind === "ide-cd");
-  // PIIX3's IDE function is 00:01.1 on pc; ICH9's AHCI function is 00:1f.2 on q35.
-  if (hasIde) note(machine.machineType === "q35" ? "ahci" : "ata_piix", machine.machineType === "q35" ? 31 : 1);
+  // The chipset's controller comes first: an early-loaded driver in a real initramfs, and
+  // never renumbered by controllers a rescue adds.
+  note(machine.machineType === "q35" ? "ahci" : "ata_piix", 0);
   machine.controllers.forEach((controller, index) => {
     const rank = controller.pciSlot ?? 32 + index;
     if (controller.kind === "virtio-scsi-pci") note("virtio_scsi", rank);

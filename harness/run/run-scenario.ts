@@ -152,14 +152,15 @@ async function runGenerated<Input>(
     }
   }
 
-  // Phase 2 (or a replay): fast-check drives, shrinking through real boots. Infra errors and
-  // timeouts are not product failures, so they are skipped (fc.pre) rather than shrunk.
-  let runIndex = 0;
+  // Phase 2 (or a replay): fast-check drives, shrinking through real boots. Inputs phase 1
+  // already booted are answered from its verdicts; every new one is a shrink (or replay)
+  // candidate with its own artifact directory. Infra errors and timeouts are not product
+  // failures, so they are skipped (fc.pre) rather than shrunk.
+  let candidates = 0;
   const property = fc.asyncProperty(arbitrary, async (input) => {
-    const phase = runIndex < numRuns && !settings.path ? "run" : "shrink";
-    const caseId = phase === "run" ? `case-${String(runIndex + 1).padStart(3, "0")}` : `shrink-${String(++shrinkCount).padStart(3, "0")}`;
-    runIndex++;
-    const result = await runOne(input, caseId, runIndex, phase);
+    const known = verdictsByInput.get(stableKey(input));
+    const label = settings.path ? "replay" : "shrink";
+    const result = known ?? (await runOne(input, `${label}-${String(++candidates).padStart(3, "0")}`, candidates - 1, "shrink"));
     fc.pre(result.verdict === "pass" || result.verdict === "fail");
     return result.verdict === "pass";
   });

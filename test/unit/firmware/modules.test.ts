@@ -14,8 +14,8 @@ import {
 const machine = (input: Omit<MachineInput, "name">) => MachineSchema.parse({ name: "m", ...input });
 
 describe("modulesForMachine", () => {
-  it("always loads qemu_fw_cfg, nothing else for an empty machine", () => {
-    expect(modulesForMachine(machine({}))).toEqual(["qemu_fw_cfg"]);
+  it("always loads qemu_fw_cfg and the chipset disk controller driver, even for an empty machine", () => {
+    expect(modulesForMachine(machine({}))).toEqual(["qemu_fw_cfg", "sd_mod", "sr_mod", "ata_piix"]);
   });
 
   it("maps every device kind to its drivers", () => {
