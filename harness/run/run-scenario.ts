@@ -8,7 +8,7 @@ import fc from "fast-check";
 import type { Accelerator } from "../../emulator/argv.js";
 import type { Verdict } from "../errors.js";
 import type { Scenario } from "../scenario.js";
-import { type CaseEvent, type CaseResult, runCase } from "./run-case.js";
+import { type CaseEvent, type CaseResult, planBoots, runCase, runStaticProperties } from "./run-case.js";
 
 export interface RunSettings {
   artifactsRoot: string;
@@ -23,6 +23,8 @@ export interface RunSettings {
   example?: string;
   /** Shrink failing generated inputs (default on). */
   shrink?: boolean;
+  /** Inputs the boot-free static properties are checked on before any guest starts (default 1000). */
+  staticRuns?: number;
 }
 
 export type RunEvent =
@@ -129,7 +131,6 @@ async function runGenerated<Input>(
 
   const verdictsByInput = new Map<string, CaseResult>();
   const cases: CaseResult[] = [];
-  let shrinkCount = 0;
   const runOne = async (input: Input, caseId: string, index: number, phase: "run" | "shrink") => {
     const key = stableKey(input);
     const known = verdictsByInput.get(key);
@@ -143,13 +144,58 @@ async function runGenerated<Input>(
     return result;
   };
 
+  const toCounterexample = async (details: fc.RunDetails<[Input]>): Promise<Counterexample | undefined> => {
+    if (!details.failed || !details.counterexample) return undefined;
+    const input = details.counterexample[0];
+    const path = details.counterexamplePath ?? "";
+    const counterexample: Counterexample = {
+      caseId: verdictsByInput.get(stableKey(input))?.caseId ?? "?",
+      seed,
+      path,
+      input,
+      shrinkSteps: details.numShrinks,
+      replayCommand: `npx bootproof run ${scenario.name} --seed ${seed} --path ${path}`,
+    };
+    await writeFile(join(settings.artifactsRoot, "counterexample.json"), `${JSON.stringify(counterexample, null, 2)}\n`);
+    return counterexample;
+  };
+  const finish = (counterexample?: Counterexample): RunSummary => ({
+    scenario: scenario.name,
+    mode: "generated",
+    seed,
+    verdict: worstVerdict(cases),
+    cases,
+    counterexample,
+    durationMs: 0,
+    artifactsDir: settings.artifactsRoot,
+  });
+
+  if (!settings.path && scenario.staticProperties?.length) {
+    // Phase 0: boot-free checks over many inputs of the same seed, in milliseconds. A driver
+    // they refute is shrunk and reported without starting a single guest; the counterexample
+    // path replays through the normal route (a case runs its static checks first).
+    const staticRuns = Math.max(settings.staticRuns ?? 1000, numRuns);
+    const staticDetails = fc.check(
+      fc.property(arbitrary, (input) => {
+        try {
+          return runStaticProperties(scenario, input, planBoots(scenario, input)).every((r) => r.ok);
+        } catch {
+          return false; // the driver could not even plan the boots: a driver failure
+        }
+      }),
+      { seed, numRuns: staticRuns },
+    );
+    if (staticDetails.failed && staticDetails.counterexample) {
+      await runOne(staticDetails.counterexample[0], "static-counterexample", 0, "shrink");
+      return finish(await toCounterexample(staticDetails));
+    }
+  }
+
   if (!settings.path) {
     // Phase 1: the same inputs fast-check will generate for this seed, in parallel.
     const inputs = fc.sample(arbitrary, { seed, numRuns });
     await pool(inputs.length, settings.jobs, (index) => runOne(inputs[index]!, `case-${String(index + 1).padStart(3, "0")}`, index, "run"));
-    if (!cases.some((c) => c.verdict === "fail")) {
-      return { scenario: scenario.name, mode: "generated", seed, verdict: worstVerdict(cases), cases, durationMs: 0, artifactsDir: settings.artifactsRoot };
-    }
+    if (!cases.some((c) => c.verdict === "fail")) return finish();
   }
 
   // Phase 2 (or a replay): fast-check drives, shrinking through real boots. Inputs phase 1
@@ -170,21 +216,7 @@ async function runGenerated<Input>(
     path: settings.path,
     endOnFailure: settings.shrink === false || settings.path !== undefined,
   });
-  let counterexample: Counterexample | undefined;
-  if (details.failed && details.counterexample) {
-    const input = details.counterexample[0];
-    const failing = verdictsByInput.get(stableKey(input));
-    counterexample = {
-      caseId: failing?.caseId ?? "?",
-      seed,
-      path: details.counterexamplePath ?? "",
-      input,
-      shrinkSteps: details.numShrinks,
-      replayCommand: `npx bootproof run ${scenario.name} --seed ${seed} --path ${details.counterexamplePath ?? ""}`,
-    };
-    await writeFile(join(settings.artifactsRoot, "counterexample.json"), `${JSON.stringify(counterexample, null, 2)}\n`);
-  }
-  return { scenario: scenario.name, mode: "generated", seed, verdict: worstVerdict(cases), cases, counterexample, durationMs: 0, artifactsDir: settings.artifactsRoot };
+  return finish(await toCounterexample(details));
 }
 
 /** Each case directory gets what `bootproof replay <dir>` needs to reproduce it exactly. */
