@@ -71,7 +71,9 @@ try {
       `${w.name}: tgtd ${got.tgtd.map((x) => x.mbs).join("/")} MB/s, built-in ${got["built-in"].map((x) => x.mbs).join("/")} MB/s`,
     );
   }
-  console.log(`\niscsi-perf, ${SECONDS} s per run, ${ROUNDS} alternating rounds, medians; ratio = median of per-round built-in/tgtd IOPS ratios\n`);
+  console.log(
+    `\niscsi-perf, ${SECONDS} s per run, ${ROUNDS} alternating rounds, medians; ratio = median of per-round built-in/tgtd IOPS ratios\n`,
+  );
   console.log("| workload | tgtd MB/s | tgtd IOPS | built-in MB/s | built-in IOPS | built-in / tgtd |");
   console.log("| --- | ---: | ---: | ---: | ---: | ---: |");
   for (const r of rows) console.log(`| ${r.name} | ${r.mt} | ${r.it} | ${r.mb} | ${r.ib} | ${r.ratio.toFixed(2)} |`);

@@ -10,7 +10,9 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 
-const { values } = parseArgs({ options: { rounds: { type: "string", default: "5" }, example: { type: "string", default: "bios-disk" } } });
+const { values } = parseArgs({
+  options: { rounds: { type: "string", default: "5" }, example: { type: "string", default: "bios-disk" } },
+});
 const rounds = Number(values.rounds);
 const example = values.example;
 const bin = resolve("bin/bootproof.js");
@@ -68,12 +70,16 @@ try {
     harness.push(h.ms);
     bare.push(b.ms);
     rss.push(h.peakRssMiB);
-    console.log(`round ${round + 1}: bootproof ${(h.ms / 1000).toFixed(2)} s (peak RSS ${h.peakRssMiB.toFixed(0)} MiB), bare qemu ${(b.ms / 1000).toFixed(2)} s`);
+    console.log(
+      `round ${round + 1}: bootproof ${(h.ms / 1000).toFixed(2)} s (peak RSS ${h.peakRssMiB.toFixed(0)} MiB), bare qemu ${(b.ms / 1000).toFixed(2)} s`,
+    );
   }
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }
 const ratio = median(harness) / median(bare);
-console.log(`\nmedian bootproof ${(median(harness) / 1000).toFixed(2)} s, median bare qemu ${(median(bare) / 1000).toFixed(2)} s`);
+console.log(
+  `\nmedian bootproof ${(median(harness) / 1000).toFixed(2)} s, median bare qemu ${(median(bare) / 1000).toFixed(2)} s`,
+);
 console.log(`ratio bootproof/bare = ${ratio.toFixed(3)} (target <= 1.03)`);
 console.log(`bootproof peak RSS: max ${Math.max(...rss).toFixed(0)} MiB (target < 150 MiB)`);

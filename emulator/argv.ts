@@ -30,7 +30,8 @@ function options(head: string, fields: Record<string, string | number | boolean 
   const parts = [head];
   for (const [key, value] of Object.entries(fields)) {
     if (value === undefined) continue;
-    const rendered = typeof value === "boolean" ? (value ? "on" : "off") : typeof value === "number" ? String(value) : escapeOptionValue(value);
+    const rendered =
+      typeof value === "boolean" ? (value ? "on" : "off") : typeof value === "number" ? String(value) : escapeOptionValue(value);
     parts.push(`${key}=${rendered}`);
   }
   return parts.join(",");
@@ -62,7 +63,13 @@ function diskArgs(disk: DiskDevice, machine: Machine): string[] {
     case "virtio-blk":
       return [
         "-device",
-        options("virtio-blk-pci", { id: disk.id, drive: disk.drive, serial: disk.serial, bootindex: disk.bootIndex, addr: hexSlot(disk.pciSlot) }),
+        options("virtio-blk-pci", {
+          id: disk.id,
+          drive: disk.drive,
+          serial: disk.serial,
+          bootindex: disk.bootIndex,
+          addr: hexSlot(disk.pciSlot),
+        }),
       ];
     case "scsi-hd":
     case "scsi-cd": {
@@ -114,7 +121,15 @@ function diskArgs(disk: DiskDevice, machine: Machine): string[] {
       ];
     case "floppy":
       // The floppy's boot priority lives on the controller (bootindexA/B), not the drive.
-      return ["-device", options("floppy", { id: disk.id, drive: disk.drive, unit: disk.unit, bus: machine.machineType === "q35" ? "fdc0.0" : undefined })];
+      return [
+        "-device",
+        options("floppy", {
+          id: disk.id,
+          drive: disk.drive,
+          unit: disk.unit,
+          bus: machine.machineType === "q35" ? "fdc0.0" : undefined,
+        }),
+      ];
   }
 }
 
@@ -125,7 +140,9 @@ function floppyControllerArgs(machine: Machine): string[] {
   for (const floppy of floppies) bootIndexes[floppy.unit === 0 ? "bootindexA" : "bootindexB"] = floppy.bootIndex;
   // pc has a built-in isa-fdc; q35 has none, so add one.
   if (machine.machineType === "q35") return ["-device", options("isa-fdc", { id: "fdc0", ...bootIndexes })];
-  return Object.entries(bootIndexes).flatMap(([key, value]) => (value === undefined ? [] : ["-global", `isa-fdc.${key}=${value}`]));
+  return Object.entries(bootIndexes).flatMap(([key, value]) =>
+    value === undefined ? [] : ["-global", `isa-fdc.${key}=${value}`],
+  );
 }
 
 function nicArgs(nic: Nic): string[] {
@@ -133,10 +150,9 @@ function nicArgs(nic: Nic): string[] {
   const guestForwards = nic.user.guestForwards.map(
     (f) => `guestfwd=tcp:${f.guestAddress}:${f.guestPort}-tcp:${f.hostAddress}:${f.hostPort}`,
   );
-  const netdev = [
-    options("user", { id: netdevId, tftp: nic.user.tftpRoot, bootfile: nic.user.bootFile }),
-    ...guestForwards,
-  ].join(",");
+  const netdev = [options("user", { id: netdevId, tftp: nic.user.tftpRoot, bootfile: nic.user.bootFile }), ...guestForwards].join(
+    ",",
+  );
   return [
     "-netdev",
     netdev,
@@ -154,7 +170,8 @@ function nicArgs(nic: Nic): string[] {
 
 function firmwareArgs(machine: Machine, paths: RunPaths): string[] {
   if (machine.firmware.kind === "seabios") return [];
-  if (!paths.ovmfVars) throw new Error(`machine '${machine.name}' uses OVMF: RunPaths.ovmfVars (a per-run VARS copy) is required`);
+  if (!paths.ovmfVars)
+    throw new Error(`machine '${machine.name}' uses OVMF: RunPaths.ovmfVars (a per-run VARS copy) is required`);
   return [
     "-drive",
     options("if=pflash", { format: "raw", unit: 0, readonly: true, file: machine.firmware.code }),
@@ -201,7 +218,12 @@ export function buildQemuCommand(machine: Machine, paths: RunPaths, accelerator:
   ];
   if (paths.qmpSocket) argv.push("-qmp", `unix:${escapeOptionValue(paths.qmpSocket)},server=on,wait=off`);
   if (machine.firmwareLog && paths.firmwareLog) {
-    argv.push("-chardev", options("file", { id: "firmware-log", path: paths.firmwareLog }), "-device", "isa-debugcon,iobase=0x402,chardev=firmware-log");
+    argv.push(
+      "-chardev",
+      options("file", { id: "firmware-log", path: paths.firmwareLog }),
+      "-device",
+      "isa-debugcon,iobase=0x402,chardev=firmware-log",
+    );
   }
   if (machine.directKernel) {
     argv.push("-kernel", machine.directKernel.kernel);

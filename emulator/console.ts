@@ -1,7 +1,7 @@
 // The guest's serial console: bytes from QEMU's stdout become host-timestamped lines, and
 // lines that mark boot progress become typed events. classifyConsoleLine is pure.
 import { EventEmitter } from "node:events";
-import { type WriteStream, createWriteStream } from "node:fs";
+import { createWriteStream, type WriteStream } from "node:fs";
 
 /** Boot phases in the order a boot passes them; used to say how far a timed-out boot got. */
 export const BOOT_PHASES = ["started", "firmware", "loader", "kernel", "probe", "observation", "poweroff"] as const;
@@ -23,12 +23,21 @@ export interface ConsoleLine {
 const MARKERS: Array<[RegExp, ConsoleMarker]> = [
   [/BOOTPROOF-OBSERVATION /, { kind: "observation" }],
   [/^BOOTPROOF-PROBE start/, { kind: "phase", phase: "probe" }],
-  [/(Could not (boot|open SAN device|boot image)|No bootable device|Boot failed: |Failed to attach iSCSI volume)/, { kind: "boot-error" }],
+  [
+    /(Could not (boot|open SAN device|boot image)|No bootable device|Boot failed: |Failed to attach iSCSI volume)/,
+    { kind: "boot-error" },
+  ],
   [/Kernel panic - not syncing|BUG: unable to handle|Oops: /, { kind: "panic" }],
   [/^(\[\s*\d+\.\d+\]\s*)?Linux version \d/, { kind: "phase", phase: "kernel" }],
   [/^(\[\s*\d+\.\d+\]\s*)?(Run \/init|Freeing unused kernel image)/, { kind: "phase", phase: "kernel" }],
-  [/(reboot: Power down|reboot: Restarting system|ACPI: PM: Preparing to enter system sleep state S5)/, { kind: "phase", phase: "poweroff" }],
-  [/^(SYSLINUX|ISOLINUX|EXTLINUX|GNU GRUB|Loading (\S+)\.\.\.|Booting a command list|Welcome to GRUB)/, { kind: "phase", phase: "loader" }],
+  [
+    /(reboot: Power down|reboot: Restarting system|ACPI: PM: Preparing to enter system sleep state S5)/,
+    { kind: "phase", phase: "poweroff" },
+  ],
+  [
+    /^(SYSLINUX|ISOLINUX|EXTLINUX|GNU GRUB|Loading (\S+)\.\.\.|Booting a command list|Welcome to GRUB)/,
+    { kind: "phase", phase: "loader" },
+  ],
   [/(SeaBIOS \(version|iPXE \d|BdsDxe|UEFI Interactive Shell|Press ESC in \d+ seconds)/, { kind: "phase", phase: "firmware" }],
 ];
 
@@ -90,7 +99,11 @@ export class SerialConsole extends EventEmitter<SerialConsoleEvents> {
 
   private emitLine(raw: string): void {
     // Firmware and kernels emit CR/LF and ANSI escapes; keep the printable text.
-    const text = raw.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "").replace(/\x1b[@-Z\\-_c]/g, "").replace(/\r/g, "").replace(/[\x00-\x08\x0b-\x1f]/g, "");
+    const text = raw
+      .replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "")
+      .replace(/\x1b[@-Z\\-_c]/g, "")
+      .replace(/\r/g, "")
+      .replace(/[\x00-\x08\x0b-\x1f]/g, "");
     const line: ConsoleLine = { atMs: Date.now() - this.startedAt, text };
     this.tail.push(line);
     if (this.tail.length > this.tailLines) this.tail.shift();

@@ -127,9 +127,7 @@ export const MachineSchema = z.strictObject({
   controllers: z.array(ControllerSchema).default([]),
   disks: z.array(DiskSchema).default([]),
   nics: z.array(NicSchema).default([]),
-  directKernel: z
-    .strictObject({ kernel: z.string(), initrd: z.string().optional(), cmdline: z.string().default("") })
-    .optional(),
+  directKernel: z.strictObject({ kernel: z.string(), initrd: z.string().optional(), cmdline: z.string().default("") }).optional(),
   /** Capture SeaBIOS's debug port (0x402): its boot order and "Booting from ..." lines. */
   firmwareLog: z.boolean().default(false),
   /** After a failed boot the firmware reboots after this long; with -no-reboot QEMU then exits. */
@@ -146,15 +144,7 @@ export type Firmware = Machine["firmware"];
 export type ControllerKind = Controller["kind"];
 export type DiskKind = DiskDevice["kind"];
 
-export const DISK_KINDS: readonly DiskKind[] = [
-  "virtio-blk",
-  "scsi-hd",
-  "scsi-cd",
-  "ide-hd",
-  "ide-cd",
-  "usb-storage",
-  "floppy",
-];
+export const DISK_KINDS: readonly DiskKind[] = ["virtio-blk", "scsi-hd", "scsi-cd", "ide-hd", "ide-cd", "usb-storage", "floppy"];
 export const CONTROLLER_KINDS: readonly ControllerKind[] = ["virtio-scsi-pci", "lsi53c895a", "qemu-xhci"];
 
 /** Devices that sit directly on PCI bus 0 and can be pinned to a slot. */

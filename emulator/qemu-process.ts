@@ -3,10 +3,10 @@
 // A launch failure carries the full command line and what QEMU printed.
 import { accessSync, constants, existsSync } from "node:fs";
 import { delimiter, isAbsolute, join } from "node:path";
-import { type ResultPromise, execa } from "execa";
+import { execa, type ResultPromise } from "execa";
 import { type QemuCommand, shellQuote } from "./argv.js";
 import { type BootPhase, type ConsoleLine, type ConsoleMarker, SerialConsole } from "./console.js";
-import { type QmpClient } from "./qmp.js";
+import type { QmpClient } from "./qmp.js";
 import { registerCleanup } from "./reaper.js";
 
 export type QemuEndReason =

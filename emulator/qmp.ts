@@ -1,7 +1,7 @@
 // A minimal QMP client: greeting, capabilities negotiation, commands matched to replies by
 // id, asynchronous events. One JSON object per line in both directions.
 import { EventEmitter } from "node:events";
-import { type Socket, createConnection } from "node:net";
+import { createConnection, type Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 
 export interface QmpEvent {
@@ -154,8 +154,21 @@ export function flattenQueryPci(result: unknown): PciDeviceInfo[] {
   const devices: PciDeviceInfo[] = [];
   const visit = (list: unknown[]) => {
     for (const raw of list) {
-      const d = raw as { bus: number; slot: number; function: number; qdev_id?: string; class_info?: { desc?: string }; pci_bridge?: { devices?: unknown[] } };
-      devices.push({ bus: d.bus, slot: d.slot, function: d.function, qdevId: d.qdev_id ?? "", description: d.class_info?.desc ?? "" });
+      const d = raw as {
+        bus: number;
+        slot: number;
+        function: number;
+        qdev_id?: string;
+        class_info?: { desc?: string };
+        pci_bridge?: { devices?: unknown[] };
+      };
+      devices.push({
+        bus: d.bus,
+        slot: d.slot,
+        function: d.function,
+        qdevId: d.qdev_id ?? "",
+        description: d.class_info?.desc ?? "",
+      });
       if (d.pci_bridge?.devices) visit(d.pci_bridge.devices);
     }
   };

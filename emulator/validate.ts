@@ -16,9 +16,7 @@ export class MachineValidationError extends Error {
     readonly machineName: string,
     readonly problems: MachineProblem[],
   ) {
-    super(
-      `machine '${machineName}' is invalid:\n${problems.map((p) => `  - ${p.path}: ${p.message}`).join("\n")}`,
-    );
+    super(`machine '${machineName}' is invalid:\n${problems.map((p) => `  - ${p.path}: ${p.message}`).join("\n")}`);
     this.name = "MachineValidationError";
   }
 }
@@ -32,21 +30,31 @@ export const RESERVED_PCI_SLOTS: Record<Machine["machineType"], Record<number, s
 const SCSI_LIMITS = {
   "virtio-scsi-pci": { maxScsiId: 255, maxLun: 16383 },
   // The LSI controller itself answers at target 7 and supports LUNs 0..7.
-  "lsi53c895a": { maxScsiId: 6, maxLun: 7 },
+  lsi53c895a: { maxScsiId: 6, maxLun: 7 },
 } as const;
 
 /** xHCI with QEMU's default p2=4, p3=4: 8 root ports. */
 const XHCI_PORTS = 8;
 
 function formatZodPath(path: ReadonlyArray<PropertyKey>): string {
-  return path.reduce<string>((acc, key) => (typeof key === "number" ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)), "");
+  return path.reduce<string>(
+    (acc, key) => (typeof key === "number" ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)),
+    "",
+  );
 }
 
 function zodProblems(error: z.ZodError): MachineProblem[] {
   return error.issues.map((issue) => {
     let message = issue.message;
     if (issue.code === "invalid_union" && "discriminator" in issue) {
-      const list = issue.path[0] === "disks" ? DISK_KINDS : issue.path[0] === "controllers" ? CONTROLLER_KINDS : issue.path[0] === "firmware" ? ["seabios", "ovmf"] : [];
+      const list =
+        issue.path[0] === "disks"
+          ? DISK_KINDS
+          : issue.path[0] === "controllers"
+            ? CONTROLLER_KINDS
+            : issue.path[0] === "firmware"
+              ? ["seabios", "ovmf"]
+              : [];
       message = `unknown ${String(issue.discriminator)}${list.length ? `; use one of: ${list.join(", ")}` : ""}`;
     }
     if (issue.code === "invalid_value" && "values" in issue) {
@@ -70,13 +78,20 @@ export function findMachineProblems(machine: Machine, options: ValidateOptions =
   const idOwners = new Map<string, string>();
   const claimId = (id: string, path: string) => {
     const owner = idOwners.get(id);
-    if (owner) problem(path, `duplicate id '${id}' (already used by ${owner}); give each drive, controller, disk and NIC its own id`);
+    if (owner)
+      problem(path, `duplicate id '${id}' (already used by ${owner}); give each drive, controller, disk and NIC its own id`);
     else idOwners.set(id, path);
   };
-  machine.drives.forEach((d, i) => claimId(d.id, `drives[${i}]`));
-  machine.controllers.forEach((c, i) => claimId(c.id, `controllers[${i}]`));
-  machine.disks.forEach((d, i) => claimId(d.id, `disks[${i}]`));
-  machine.nics.forEach((n, i) => claimId(n.id, `nics[${i}]`));
+  for (const [list, items] of [
+    ["drives", machine.drives],
+    ["controllers", machine.controllers],
+    ["disks", machine.disks],
+    ["nics", machine.nics],
+  ] as const) {
+    items.forEach((item, i) => {
+      claimId(item.id, `${list}[${i}]`);
+    });
+  }
 
   // PCI slots.
   const reserved = RESERVED_PCI_SLOTS[machine.machineType];
@@ -102,7 +117,8 @@ export function findMachineProblems(machine: Machine, options: ValidateOptions =
   ]) {
     if (device.bootIndex === undefined) continue;
     const owner = bootOwners.get(device.bootIndex);
-    if (owner) problem(`${path}.bootIndex`, `bootIndex ${device.bootIndex} is already used by ${owner}; boot indexes must be unique`);
+    if (owner)
+      problem(`${path}.bootIndex`, `bootIndex ${device.bootIndex} is already used by ${owner}; boot indexes must be unique`);
     else bootOwners.set(device.bootIndex, `'${device.id}'`);
   }
 
@@ -141,13 +157,21 @@ export function findMachineProblems(machine: Machine, options: ValidateOptions =
       case "scsi-cd": {
         const controller = controllersById.get(disk.controller);
         if (!controller || controller.kind === "qemu-xhci") {
-          problem(`${path}.controller`, `'${disk.controller}' is not a SCSI controller; declare a virtio-scsi-pci or lsi53c895a controller`);
+          problem(
+            `${path}.controller`,
+            `'${disk.controller}' is not a SCSI controller; declare a virtio-scsi-pci or lsi53c895a controller`,
+          );
           return;
         }
         const limits = SCSI_LIMITS[controller.kind];
-        if (disk.scsiId > limits.maxScsiId) problem(`${path}.scsiId`, `${controller.kind} supports SCSI ids 0..${limits.maxScsiId}`);
+        if (disk.scsiId > limits.maxScsiId)
+          problem(`${path}.scsiId`, `${controller.kind} supports SCSI ids 0..${limits.maxScsiId}`);
         if (disk.lun > limits.maxLun) problem(`${path}.lun`, `${controller.kind} supports LUNs 0..${limits.maxLun}`);
-        claimBusSlot(`${disk.controller}:${disk.channel}:${disk.scsiId}:${disk.lun}`, path, `SCSI address ${disk.controller} ${disk.channel}:${disk.scsiId}:${disk.lun}`);
+        claimBusSlot(
+          `${disk.controller}:${disk.channel}:${disk.scsiId}:${disk.lun}`,
+          path,
+          `SCSI address ${disk.controller} ${disk.channel}:${disk.scsiId}:${disk.lun}`,
+        );
         return;
       }
       case "ide-hd":
@@ -161,13 +185,14 @@ export function findMachineProblems(machine: Machine, options: ValidateOptions =
       }
       case "usb-storage": {
         const controller = controllersById.get(disk.controller);
-        if (!controller || controller.kind !== "qemu-xhci") {
+        if (controller?.kind !== "qemu-xhci") {
           problem(`${path}.controller`, `'${disk.controller}' is not a USB controller; declare a qemu-xhci controller`);
           return;
         }
         const used = (usbPortsUsed.get(disk.controller) ?? 0) + 1;
         usbPortsUsed.set(disk.controller, used);
-        if (used > XHCI_PORTS) problem(path, `qemu-xhci '${disk.controller}' has only ${XHCI_PORTS} ports; add another controller`);
+        if (used > XHCI_PORTS)
+          problem(path, `qemu-xhci '${disk.controller}' has only ${XHCI_PORTS} ports; add another controller`);
         if (disk.port !== undefined) {
           if (disk.port > XHCI_PORTS) problem(`${path}.port`, `qemu-xhci has ports 1..${XHCI_PORTS}`);
           claimBusSlot(`${disk.controller}:usb:${disk.port}`, path, `USB port ${disk.controller}.${disk.port}`);
@@ -187,7 +212,9 @@ export function findMachineProblems(machine: Machine, options: ValidateOptions =
       ...machine.drives.map((d, i) => [`drives[${i}].file`, d.file] as [string, string]),
       ["directKernel.kernel", machine.directKernel?.kernel],
       ["directKernel.initrd", machine.directKernel?.initrd],
-      ...machine.nics.map((n, i) => [`nics[${i}].romFile`, n.romFile === "none" ? undefined : n.romFile] as [string, string | undefined]),
+      ...machine.nics.map(
+        (n, i) => [`nics[${i}].romFile`, n.romFile === "none" ? undefined : n.romFile] as [string, string | undefined],
+      ),
       ...(machine.firmware.kind === "ovmf"
         ? ([
             ["firmware.code", machine.firmware.code],

@@ -157,7 +157,11 @@ export function serialFromVpd80(hex: string | null): string | null {
   if (!hex) return null;
   const bytes = Buffer.from(hex.replace(/[^0-9a-fA-F]/g, ""), "hex");
   if (bytes.length < 4 || bytes[1] !== 0x80) return null;
-  const text = bytes.subarray(4, 4 + bytes.readUInt16BE(2)).toString("latin1").replace(/\0/g, "").trim();
+  const text = bytes
+    .subarray(4, 4 + bytes.readUInt16BE(2))
+    .toString("latin1")
+    .replace(/\0/g, "")
+    .trim();
   return text || null;
 }
 
@@ -174,7 +178,8 @@ const blank = (value: string | null): string | null => {
 };
 
 export function deriveObservation(wire: WireObservation): Observation {
-  const rootMount = wire.mounts.find((m) => m.target === "/" && m.source !== "rootfs") ?? wire.mounts.find((m) => m.target === "/");
+  const rootMount =
+    wire.mounts.find((m) => m.target === "/" && m.source !== "rootfs") ?? wire.mounts.find((m) => m.target === "/");
   return {
     schema: wire.schema,
     kernelRelease: wire.kernelRelease,
@@ -201,7 +206,12 @@ export function deriveObservation(wire: WireObservation): Observation {
       .sort((a, b) => a.name.localeCompare(b.name)),
     nics: wire.nics
       .filter((n) => n.name !== "lo")
-      .map((n) => ({ name: n.name, mac: n.mac.toLowerCase(), pciBdf: pciBdfFromSysfs(`${n.sysfsPath}/`), driver: blank(n.driver) })),
+      .map((n) => ({
+        name: n.name,
+        mac: n.mac.toLowerCase(),
+        pciBdf: pciBdfFromSysfs(`${n.sysfsPath}/`),
+        driver: blank(n.driver),
+      })),
     bootOrder: wire.bootOrder?.map((l) => l.trim()).filter((l) => l.length > 0) ?? null,
     ibft: wire.ibft,
     mounts: wire.mounts,
@@ -214,7 +224,10 @@ export function deriveObservation(wire: WireObservation): Observation {
 }
 
 export class ObservationParseError extends Error {
-  constructor(message: string, readonly line: string) {
+  constructor(
+    message: string,
+    readonly line: string,
+  ) {
     super(message);
     this.name = "ObservationParseError";
   }
@@ -237,7 +250,10 @@ export function parseObservationLine(consoleText: string): Observation | undefin
   const parsed = WireObservationSchema.safeParse(raw);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
-    throw new ObservationParseError(`the probe's observation does not match schema ${OBSERVATION_SCHEMA_VERSION}: ${issues}`, line);
+    throw new ObservationParseError(
+      `the probe's observation does not match schema ${OBSERVATION_SCHEMA_VERSION}: ${issues}`,
+      line,
+    );
   }
   return deriveObservation(parsed.data);
 }

@@ -116,7 +116,10 @@ export interface BootPlan {
 }
 
 /** Endpoints used where no service runs (static checks): port 0 marks "not started". */
-export const PLACEHOLDER_ENDPOINTS: GuestEndpoints = { tftp: { host: "10.0.2.2", port: 0 }, iscsi: { host: "10.0.2.2", port: 0 } };
+export const PLACEHOLDER_ENDPOINTS: GuestEndpoints = {
+  tftp: { host: "10.0.2.2", port: 0 },
+  iscsi: { host: "10.0.2.2", port: 0 },
+};
 
 export function resolveTopology(plan: BootPlan, endpoints: GuestEndpoints = PLACEHOLDER_ENDPOINTS): Topology {
   return typeof plan.topology === "function" ? plan.topology(endpoints) : plan.topology;

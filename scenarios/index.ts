@@ -25,7 +25,11 @@ export const BUILT_IN_SCENARIOS: Record<string, { description: string; load: Loa
       `nova-rescue-${mutant}`,
       {
         description: `nova-rescue against deliberately wrong driver ${mutant.toUpperCase()} (must fail)`,
-        load: async () => ({ default: (await import("./nova/mutant-scenarios.js")).NOVA_MUTANT_SCENARIOS[`nova-rescue-${mutant}`]! as Scenario<never> }),
+        load: async () => ({
+          default: (await import("./nova/mutant-scenarios.js")).NOVA_MUTANT_SCENARIOS[
+            `nova-rescue-${mutant}`
+          ]! as Scenario<never>,
+        }),
       },
     ]),
   ),

@@ -9,9 +9,7 @@ export type SmokeVariant = "direct" | "bios-disk" | "uefi-disk";
 
 function machineFor(variant: SmokeVariant): MachineInput {
   const dataDisk = [{ id: "data", file: "" }];
-  const disks: MachineInput["disks"] = [
-    { kind: "virtio-blk", id: "data-disk", drive: "data", serial: "BP-DATA-1", pciSlot: 6 },
-  ];
+  const disks: MachineInput["disks"] = [{ kind: "virtio-blk", id: "data-disk", drive: "data", serial: "BP-DATA-1", pciSlot: 6 }];
   if (variant === "direct") {
     return { name: "smoke-direct", drives: dataDisk, disks };
   }
@@ -51,7 +49,9 @@ export default defineScenario<SmokeVariant>({
       check: (_variant, boots) => {
         const observation = observed(boots.boot, "boot");
         if (isOutcome(observation)) return observation;
-        return observation.role === "root" ? { ok: true } : { ok: false, message: `booted role '${observation.role}', expected 'root'` };
+        return observation.role === "root"
+          ? { ok: true }
+          : { ok: false, message: `booted role '${observation.role}', expected 'root'` };
       },
     },
     {

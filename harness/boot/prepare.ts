@@ -3,13 +3,13 @@
 // medium, and fill in the file paths. All side effects are cache writes.
 import type { Machine } from "../../emulator/machine.js";
 import { MachineValidationError, parseMachine } from "../../emulator/validate.js";
-import { type GuestKernel, findGuestKernel } from "../../firmware/kernel.js";
+import { findGuestKernel, type GuestKernel } from "../../firmware/kernel.js";
 import { buildMedia } from "../../firmware/media/build.js";
 import type { MediaSpec } from "../../firmware/media/spec.js";
 import { ROLE_KEY } from "../../firmware/observation.js";
 import { buildProbeInitramfs } from "../../firmware/probe/initramfs.js";
 import { modulesForMachine } from "../../firmware/probe/modules.js";
-import { InfraError, InputError, describeError } from "../errors.js";
+import { describeError, InfraError, InputError } from "../errors.js";
 import type { Topology } from "../scenario.js";
 
 /** `panic=-1` turns a guest panic into a reboot, which -no-reboot turns into a fast exit. */
@@ -47,13 +47,18 @@ export async function prepareMachine(topology: Topology): Promise<Machine> {
  * Builds everything one boot needs. `extraMedia` are media served from outside the
  * machine (iSCSI LUNs): they carry a probe built for this machine's devices too.
  */
-export async function prepareBoot(topology: Topology, extraMedia: readonly MediaSpec[] = []): Promise<{ machine: Machine; extraMediaPaths: string[] }> {
+export async function prepareBoot(
+  topology: Topology,
+  extraMedia: readonly MediaSpec[] = [],
+): Promise<{ machine: Machine; extraMediaPaths: string[] }> {
   const machine = structuredClone(parseTopologyMachine(topology));
   const media = topology.media ?? {};
   const extraMediaPaths: string[] = [];
   for (const driveId of Object.keys(media)) {
     if (!machine.drives.some((d) => d.id === driveId)) {
-      throw new InputError(`topology.media names drive '${driveId}', but machine '${machine.name}' has no such drive; add it to drives[]`);
+      throw new InputError(
+        `topology.media names drive '${driveId}', but machine '${machine.name}' has no such drive; add it to drives[]`,
+      );
     }
   }
   const needsProbe =
@@ -65,9 +70,11 @@ export async function prepareBoot(topology: Topology, extraMedia: readonly Media
       throw new InfraError(`building the probe initramfs failed: ${describeError(error)}`, { cause: error });
     });
     const build = (spec: MediaSpec, what: string) =>
-      buildMedia(spec, spec.kind === "blank" ? undefined : { kernel, initramfs, cmdline: guestCmdline(spec.role) }).catch((error: unknown) => {
-        throw new InfraError(`building ${spec.kind} media for ${what} failed: ${describeError(error)}`, { cause: error });
-      });
+      buildMedia(spec, spec.kind === "blank" ? undefined : { kernel, initramfs, cmdline: guestCmdline(spec.role) }).catch(
+        (error: unknown) => {
+          throw new InfraError(`building ${spec.kind} media for ${what} failed: ${describeError(error)}`, { cause: error });
+        },
+      );
     for (const drive of machine.drives) {
       const spec = media[drive.id];
       if (spec) drive.file = await build(spec, `drive '${drive.id}'`);

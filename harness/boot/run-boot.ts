@@ -8,7 +8,7 @@ import { type Accelerator, buildQemuCommand, shellQuote } from "../../emulator/a
 import type { BootPhase, ConsoleLine } from "../../emulator/console.js";
 import type { Machine } from "../../emulator/machine.js";
 import { QemuLaunchError, type QemuOutcome, QemuProcess } from "../../emulator/qemu-process.js";
-import { QmpClient, flattenQueryPci } from "../../emulator/qmp.js";
+import { flattenQueryPci, QmpClient } from "../../emulator/qmp.js";
 import { registerTempDir } from "../../emulator/reaper.js";
 import { type Observation, ObservationParseError, parseObservationLine } from "../../firmware/observation.js";
 import { describeError } from "../errors.js";
@@ -96,7 +96,14 @@ export async function runBoot(machine: Machine, options: BootOptions): Promise<B
     clearTimeout(poweroffTimer);
     await snapshots;
     const firmwareLog = machine.firmwareLog ? await readLines(paths.firmwareLog) : [];
-    return await classifyOutcome(outcome, observationLine, bootErrors, firmwareLog, base(outcome.phase, outcome.durationMs, outcome.consoleTail), options.artifactDir);
+    return await classifyOutcome(
+      outcome,
+      observationLine,
+      bootErrors,
+      firmwareLog,
+      base(outcome.phase, outcome.durationMs, outcome.consoleTail),
+      options.artifactDir,
+    );
   } catch (error) {
     return { ...base("started", 0, []), status: "infra-error", error: describeError(error) };
   } finally {
@@ -166,7 +173,9 @@ async function readLines(path: string): Promise<string[]> {
 }
 
 export function bootFailureDetail(result: BootResult): string {
-  const tail = result.consoleTail.slice(-15).map((l) => `    | ${l}`).join("\n");
+  const tail = result.consoleTail
+    .slice(-15)
+    .map((l) => `    | ${l}`)
+    .join("\n");
   return `  command: ${result.commandLine}\n  reached: ${result.phase} after ${(result.durationMs / 1000).toFixed(1)} s\n  console tail:\n${tail || "    | (no console output)"}`;
 }
-

@@ -12,12 +12,16 @@ export async function loadScenario(nameOrPath: string): Promise<Scenario<unknown
   if (builtIn) return (await builtIn.load()).default as Scenario<unknown>;
   const path = resolve(nameOrPath);
   if (!/[/\\.]/.test(nameOrPath) || !existsSync(path)) {
-    throw new InputError(`unknown scenario '${nameOrPath}': use one of ${Object.keys(BUILT_IN_SCENARIOS).join(", ")} (see \`bootproof list\`) or a path to a scenario module (.js)`);
+    throw new InputError(
+      `unknown scenario '${nameOrPath}': use one of ${Object.keys(BUILT_IN_SCENARIOS).join(", ")} (see \`bootproof list\`) or a path to a scenario module (.js)`,
+    );
   }
   const module = (await import(pathToFileURL(path).href)) as { default?: Scenario<unknown> };
   const scenario = module.default;
   if (!scenario || typeof scenario.boots !== "function" || !Array.isArray(scenario.properties)) {
-    throw new InputError(`${path} does not default-export a scenario: export default defineScenario({ name, boots, properties, ... })`);
+    throw new InputError(
+      `${path} does not default-export a scenario: export default defineScenario({ name, boots, properties, ... })`,
+    );
   }
   return scenario;
 }

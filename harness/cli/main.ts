@@ -10,12 +10,12 @@ import { cacheRoot } from "../../firmware/cache.js";
 import { BUILT_IN_SCENARIOS } from "../../scenarios/index.js";
 import { prepareMachine } from "../boot/prepare.js";
 import { cachedAccelerator, formatDoctorReport, runDoctor } from "../doctor/doctor.js";
-import { InfraError, InputError, describeError, exitCodeFor } from "../errors.js";
+import { describeError, exitCodeFor, InfraError, InputError } from "../errors.js";
 import { renderJunit } from "../report/junit.js";
 import { createTerminalReporter, renderSummary } from "../report/terminal.js";
 import { planBoots } from "../run/run-case.js";
 import { type RunSettings, type RunSummary, runScenario } from "../run/run-scenario.js";
-import { type Scenario, resolveTopology } from "../scenario.js";
+import { resolveTopology, type Scenario } from "../scenario.js";
 import { loadScenario } from "./load-scenario.js";
 import type { ServeIscsiFlags } from "./serve.js";
 
@@ -52,10 +52,12 @@ async function ensureReady(): Promise<void> {
 async function printQemu(scenario: Scenario<unknown>, flags: RunFlags): Promise<void> {
   const accelerator = await resolveAccelerator(flags.accel);
   const examples = (scenario.examples ?? []).filter((e) => !flags.example || e.name === flags.example);
-  if (examples.length === 0) throw new InputError(`scenario '${scenario.name}' has no example${flags.example ? ` '${flags.example}'` : "s"} to print`);
+  if (examples.length === 0)
+    throw new InputError(`scenario '${scenario.name}' has no example${flags.example ? ` '${flags.example}'` : "s"} to print`);
   for (const example of examples) {
     for (const plan of planBoots(scenario, example.input)) {
-      if (plan.services) process.stdout.write(`# note: boot ${plan.name} needs bootproof's servers; ports below are placeholders\n`);
+      if (plan.services)
+        process.stdout.write(`# note: boot ${plan.name} needs bootproof's servers; ports below are placeholders\n`);
       const machine = await prepareMachine(resolveTopology(plan));
       // A bare command needs a writable VARS file that outlives this process: keep one per
       // machine in the cache, fresh from the template each time it is printed.
@@ -66,7 +68,9 @@ async function printQemu(scenario: Scenario<unknown>, flags: RunFlags): Promise<
         await copyFile(machine.firmware.varsTemplate, ovmfVars);
       }
       const command = buildQemuCommand(machine, { ovmfVars }, accelerator);
-      process.stdout.write(`# ${scenario.name} example ${example.name}, boot ${plan.name}\n${shellQuote([command.binary, ...command.argv])}\n`);
+      process.stdout.write(
+        `# ${scenario.name} example ${example.name}, boot ${plan.name}\n${shellQuote([command.binary, ...command.argv])}\n`,
+      );
     }
   }
 }
@@ -105,12 +109,17 @@ async function finishReports(summary: RunSummary, junit: string | undefined): Pr
 
 async function replayCommand(artifactDir: string, flags: Pick<RunFlags, "accel" | "junit" | "deadline">): Promise<number> {
   const recordPath = join(artifactDir, "case.json");
-  if (!existsSync(recordPath)) throw new InputError(`${recordPath} not found: pass a case directory from a run's artifacts (it holds case.json)`);
+  if (!existsSync(recordPath))
+    throw new InputError(`${recordPath} not found: pass a case directory from a run's artifacts (it holds case.json)`);
   const record = JSON.parse(await readFile(recordPath, "utf8")) as { scenario: string; example?: string; input: unknown };
   const scenario = await loadScenario(record.scenario);
   await ensureReady();
   // Replaying the recorded input itself reproduces the case exactly, generated or not.
-  const replayScenario: Scenario<unknown> = { ...scenario, arbitrary: undefined, examples: [{ name: `replay-${record.example ?? "case"}`, input: record.input }] };
+  const replayScenario: Scenario<unknown> = {
+    ...scenario,
+    arbitrary: undefined,
+    examples: [{ name: `replay-${record.example ?? "case"}`, input: record.input }],
+  };
   const summary = await runScenario(
     replayScenario,
     {
@@ -130,7 +139,9 @@ export function buildCli(): Command {
     .description("Proves machines really boot from volumes: real QEMU guests, real firmware, built-in storage servers.")
     .showHelpAfterError();
   const accel = () =>
-    new Option("--accel <accel>", "accelerator: tcg, kvm, or auto (the last `doctor` decision)").choices(["tcg", "kvm", "auto"]).default("tcg");
+    new Option("--accel <accel>", "accelerator: tcg, kvm, or auto (the last `doctor` decision)")
+      .choices(["tcg", "kvm", "auto"])
+      .default("tcg");
 
   program
     .command("run")
@@ -166,7 +177,8 @@ export function buildCli(): Command {
     .command("list")
     .description("list the built-in scenarios")
     .action(() => {
-      for (const [name, entry] of Object.entries(BUILT_IN_SCENARIOS)) process.stdout.write(`${name.padEnd(16)} ${entry.description}\n`);
+      for (const [name, entry] of Object.entries(BUILT_IN_SCENARIOS))
+        process.stdout.write(`${name.padEnd(16)} ${entry.description}\n`);
     });
 
   program
@@ -184,7 +196,12 @@ export function buildCli(): Command {
   serve
     .command("iscsi")
     .description("iSCSI target over image files")
-    .option("--lun <file[:ro]>", "a LUN backed by this file (repeat for LUN 0, 1, ...)", (v: string, all: string[]) => [...all, v], [])
+    .option(
+      "--lun <file[:ro]>",
+      "a LUN backed by this file (repeat for LUN 0, 1, ...)",
+      (v: string, all: string[]) => [...all, v],
+      [],
+    )
     .option("--iqn <iqn>", "target name", "iqn.2026-11.dev.bootproof:target")
     .option("--host <address>", "address to bind", "127.0.0.1")
     .option("--port <n>", "TCP port (0 = ephemeral)", integer("--port", 0), 3260)

@@ -42,13 +42,20 @@ export async function serveIscsi(flags: ServeIscsiFlags): Promise<void> {
   const handle = await startIscsiTarget({
     host: flags.host,
     port: flags.port,
-    targets: [{ iqn: flags.iqn, luns: flags.lun.map(parseLunArgument), chap: flags.chap ? parseChapArgument(flags.chap) : undefined }],
+    targets: [
+      { iqn: flags.iqn, luns: flags.lun.map(parseLunArgument), chap: flags.chap ? parseChapArgument(flags.chap) : undefined },
+    ],
     logger: (event) => process.stderr.write(`iscsi: ${describe(event)}\n`),
   });
   registerCleanup("iscsi target", () => handle.close());
-  process.stdout.write(`iSCSI target ${flags.iqn} listening on ${handle.host}:${handle.port}${flags.chap ? " (CHAP required)" : ""}\n`);
+  process.stdout.write(
+    `iSCSI target ${flags.iqn} listening on ${handle.host}:${handle.port}${flags.chap ? " (CHAP required)" : ""}\n`,
+  );
   for (const target of handle.targets) {
-    for (const lun of target.luns) process.stdout.write(`  LUN ${lun.lun}: ${lun.sizeBytes} bytes${lun.readOnly ? ", read-only" : ""}  ${handle.url(target.iqn, lun.lun)}\n`);
+    for (const lun of target.luns)
+      process.stdout.write(
+        `  LUN ${lun.lun}: ${lun.sizeBytes} bytes${lun.readOnly ? ", read-only" : ""}  ${handle.url(target.iqn, lun.lun)}\n`,
+      );
   }
   await new Promise(() => {}); // until a signal; the reaper closes the target
 }
@@ -56,7 +63,12 @@ export async function serveIscsi(flags: ServeIscsiFlags): Promise<void> {
 export async function serveTftp(flags: { root: string; port: number; host: string }): Promise<void> {
   const root = resolve(flags.root);
   if (!existsSync(root)) throw new InputError(`--root ${flags.root}: directory not found`);
-  const server = await startTftpServer({ root, host: flags.host, port: flags.port, logger: { info: (m) => process.stderr.write(`tftp: ${m}\n`) } });
+  const server = await startTftpServer({
+    root,
+    host: flags.host,
+    port: flags.port,
+    logger: { info: (m) => process.stderr.write(`tftp: ${m}\n`) },
+  });
   registerCleanup("tftp server", () => server.close());
   process.stdout.write(`TFTP serving ${root} (read-only) on ${server.host}:${server.port}\n`);
   await new Promise(() => {});

@@ -7,13 +7,22 @@ import type { Accelerator } from "../../emulator/argv.js";
 import { prepareMachine } from "../boot/prepare.js";
 import { runBoot } from "../boot/run-boot.js";
 
-export async function probeBoot(accelerator: Accelerator, deadlineMs: number): Promise<{ ok: boolean; durationMs: number; detail: string }> {
+export async function probeBoot(
+  accelerator: Accelerator,
+  deadlineMs: number,
+): Promise<{ ok: boolean; durationMs: number; detail: string }> {
   const machine = await prepareMachine({ machine: { name: "accel-probe" }, directBoot: { role: "accel-probe" } });
   const artifactDir = await mkdtemp(join(tmpdir(), "bootproof-accel-"));
   try {
     const result = await runBoot(machine, { artifactDir, accelerator, deadlineMs });
-    if (result.status === "observed" && result.observation.role === "accel-probe") return { ok: true, durationMs: result.durationMs, detail: "observed" };
-    const detail = result.status === "infra-error" ? result.error : result.status === "no-observation" ? result.reason : `no observation within ${deadlineMs / 1000} s (reached ${result.phase})`;
+    if (result.status === "observed" && result.observation.role === "accel-probe")
+      return { ok: true, durationMs: result.durationMs, detail: "observed" };
+    const detail =
+      result.status === "infra-error"
+        ? result.error
+        : result.status === "no-observation"
+          ? result.reason
+          : `no observation within ${deadlineMs / 1000} s (reached ${result.phase})`;
     return { ok: false, durationMs: result.durationMs, detail };
   } finally {
     await rm(artifactDir, { recursive: true, force: true });

@@ -6,9 +6,9 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { execa } from "execa";
 import { cacheRoot } from "../../firmware/cache.js";
-import { type GuestKernel, fetchGuestKernel, findGuestKernel } from "../../firmware/kernel.js";
+import { fetchGuestKernel, findGuestKernel, type GuestKernel } from "../../firmware/kernel.js";
 import { describeError } from "../errors.js";
-import { type SystemRequirement, aptInstallCommand, missingRequirements } from "./requirements.js";
+import { aptInstallCommand, missingRequirements, type SystemRequirement } from "./requirements.js";
 
 export interface AcceleratorDecision {
   accelerator: "tcg" | "kvm";
@@ -127,7 +127,11 @@ export function formatDoctorReport(report: DoctorReport): string {
   if (report.installed.length) lines.push(`installed: ${report.installed.join(" ")}`);
   if (report.missing.length === 0) lines.push("system packages: all present");
   for (const r of report.missing) lines.push(`MISSING ${r.debianPackage} (${r.probeFile}): ${r.why}`);
-  lines.push(report.kernel ? `guest kernel: ${report.kernel.release} (${report.kernel.vmlinuz})` : `MISSING guest kernel${report.kernelError ? `: ${report.kernelError}` : ""}`);
+  lines.push(
+    report.kernel
+      ? `guest kernel: ${report.kernel.release} (${report.kernel.vmlinuz})`
+      : `MISSING guest kernel${report.kernelError ? `: ${report.kernelError}` : ""}`,
+  );
   if (report.accelerator) lines.push(`accelerator: ${report.accelerator.accelerator} (${report.accelerator.reason})`);
   if (report.fixCommands.length) lines.push("to fix, run:", ...report.fixCommands.map((c) => `  ${c}`));
   lines.push(report.ok ? "doctor: ok" : "doctor: not ready");

@@ -20,13 +20,20 @@ export function renderJunit(summary: RunSummary): string {
   ];
   if (summary.seed !== undefined) lines.push(`    <properties><property name="seed" value="${summary.seed}"/></properties>`);
   for (const result of summary.cases) {
-    lines.push(`    <testcase classname="${escapeXml(summary.scenario)}" name="${escapeXml(result.caseId)}" time="${(result.durationMs / 1000).toFixed(3)}">`);
+    lines.push(
+      `    <testcase classname="${escapeXml(summary.scenario)}" name="${escapeXml(result.caseId)}" time="${(result.durationMs / 1000).toFixed(3)}">`,
+    );
     const message = escapeXml(result.message ?? result.verdict);
     const firstLine = escapeXml((result.message ?? result.verdict).split("\n")[0] ?? "");
     if (result.verdict === "fail") lines.push(`      <failure message="${firstLine}" type="fail">${message}</failure>`);
-    if (result.verdict === "infra-error" || result.verdict === "timeout") lines.push(`      <error message="${firstLine}" type="${result.verdict}">${message}</error>`);
-    const props = result.properties.map((p) => `${p.ok ? "PASS" : "FAIL"} [${p.layer}] ${p.name}${p.message ? `: ${p.message}` : ""}`);
-    const boots = result.boots.map((b) => `boot ${b.name}: ${b.status} (${(b.durationMs / 1000).toFixed(1)} s, reached ${b.phase}) ${b.artifactDir}`);
+    if (result.verdict === "infra-error" || result.verdict === "timeout")
+      lines.push(`      <error message="${firstLine}" type="${result.verdict}">${message}</error>`);
+    const props = result.properties.map(
+      (p) => `${p.ok ? "PASS" : "FAIL"} [${p.layer}] ${p.name}${p.message ? `: ${p.message}` : ""}`,
+    );
+    const boots = result.boots.map(
+      (b) => `boot ${b.name}: ${b.status} (${(b.durationMs / 1000).toFixed(1)} s, reached ${b.phase}) ${b.artifactDir}`,
+    );
     lines.push(`      <system-out>${escapeXml([...boots, ...props].join("\n"))}</system-out>`);
     lines.push("    </testcase>");
   }

@@ -9,12 +9,17 @@ import type { RunEvent, RunSummary } from "../run/run-scenario.js";
 const ICON: Record<string, string> = { pass: "PASS", fail: "FAIL", "infra-error": "INFRA", timeout: "TIME" };
 
 export function caseLine(result: CaseResult): string {
-  const boots = result.boots.map((b) => `${b.name}:${b.status}${b.durationMs ? `/${(b.durationMs / 1000).toFixed(1)}s` : ""}`).join(" ");
+  const boots = result.boots
+    .map((b) => `${b.name}:${b.status}${b.durationMs ? `/${(b.durationMs / 1000).toFixed(1)}s` : ""}`)
+    .join(" ");
   return `${(ICON[result.verdict] ?? result.verdict).padEnd(5)} ${result.caseId.padEnd(24)} ${(result.durationMs / 1000).toFixed(1).padStart(6)} s  ${boots}`;
 }
 
 export function renderSummary(summary: RunSummary): string {
-  const lines = ["", `scenario ${summary.scenario} (${summary.mode}${summary.seed !== undefined ? `, seed ${summary.seed}` : ""})`];
+  const lines = [
+    "",
+    `scenario ${summary.scenario} (${summary.mode}${summary.seed !== undefined ? `, seed ${summary.seed}` : ""})`,
+  ];
   lines.push("verdict case                        time  boots");
   for (const result of summary.cases) {
     lines.push(caseLine(result));
@@ -22,7 +27,9 @@ export function renderSummary(summary: RunSummary): string {
       for (const l of result.message.split("\n").slice(0, 30)) lines.push(`        ${l}`);
     }
   }
-  const counts = ["pass", "fail", "infra-error", "timeout"].map((v) => `${summary.cases.filter((c) => c.verdict === v).length} ${v}`);
+  const counts = ["pass", "fail", "infra-error", "timeout"].map(
+    (v) => `${summary.cases.filter((c) => c.verdict === v).length} ${v}`,
+  );
   lines.push(`${counts.join(", ")} in ${(summary.durationMs / 1000).toFixed(1)} s; artifacts: ${summary.artifactsDir}`);
   if (summary.counterexample) {
     const c = summary.counterexample;
@@ -49,7 +56,9 @@ export function createTerminalReporter(stream: NodeJS.WriteStream = process.stde
   let total = 0;
   const render = () => {
     if (!live) return;
-    const rows = [...running.entries()].map(([caseId, r]) => `  ${caseId} ${r.boot}: ${r.phase} (${((Date.now() - r.since) / 1000).toFixed(0)} s)`);
+    const rows = [...running.entries()].map(
+      ([caseId, r]) => `  ${caseId} ${r.boot}: ${r.phase} (${((Date.now() - r.since) / 1000).toFixed(0)} s)`,
+    );
     logUpdate(`case ${Math.min(done + running.size, total)} of ${total}, ${done} done\n${rows.join("\n")}`);
   };
   const timer = live ? setInterval(render, 500) : undefined;
@@ -58,11 +67,14 @@ export function createTerminalReporter(stream: NodeJS.WriteStream = process.stde
     switch (event.kind) {
       case "run-start":
         total = event.total;
-        stream.write(`bootproof: ${event.scenario}: ${event.total} ${event.mode === "generated" ? `generated case(s), seed ${event.seed}` : "example(s)"}\n`);
+        stream.write(
+          `bootproof: ${event.scenario}: ${event.total} ${event.mode === "generated" ? `generated case(s), seed ${event.seed}` : "example(s)"}\n`,
+        );
         break;
       case "case-start":
         if (event.phase === "shrink") total++;
-        if (!live) stream.write(`  [${event.index + 1}/${total}] ${event.caseId}${event.phase === "shrink" ? " (shrinking)" : ""} ...\n`);
+        if (!live)
+          stream.write(`  [${event.index + 1}/${total}] ${event.caseId}${event.phase === "shrink" ? " (shrinking)" : ""} ...\n`);
         break;
       case "boot-start":
         running.set(event.caseId, { boot: event.boot, phase: "started", since: Date.now() });
@@ -73,7 +85,10 @@ export function createTerminalReporter(stream: NodeJS.WriteStream = process.stde
         break;
       }
       case "boot-end":
-        if (!live) stream.write(`      ${event.caseId} boot ${event.boot}: ${event.status} in ${(event.durationMs / 1000).toFixed(1)} s\n`);
+        if (!live)
+          stream.write(
+            `      ${event.caseId} boot ${event.boot}: ${event.status} in ${(event.durationMs / 1000).toFixed(1)} s\n`,
+          );
         break;
       case "case-end":
         running.delete(event.result.caseId);

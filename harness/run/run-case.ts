@@ -1,15 +1,24 @@
 // One case: an input → its boots (each prepared, booted, observed) → properties → verdict.
 // Static properties run first: a case they refute never boots a guest.
+
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Accelerator } from "../../emulator/argv.js";
 import type { BootPhase } from "../../emulator/console.js";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { registerTempDir } from "../../emulator/reaper.js";
 import { prepareBoot } from "../boot/prepare.js";
 import { type BootResult, bootFailureDetail, runBoot } from "../boot/run-boot.js";
-import { InputError, type Verdict, describeError } from "../errors.js";
-import { type BootPlan, type BootRecord, type GuestEndpoints, type PropertyOutcome, type Scenario, type Topology, resolveTopology } from "../scenario.js";
+import { describeError, InputError, type Verdict } from "../errors.js";
+import {
+  type BootPlan,
+  type BootRecord,
+  type GuestEndpoints,
+  type PropertyOutcome,
+  resolveTopology,
+  type Scenario,
+  type Topology,
+} from "../scenario.js";
 import { type ServiceLogLine, startServices } from "../services/start.js";
 
 export interface PropertyResult extends PropertyOutcome {
@@ -105,12 +114,25 @@ export async function runCase<Input>(scenario: Scenario<Input>, input: Input, op
     try {
       ({ result, serviceLog } = await bootWithServices(plan, artifactDir, options));
     } catch (error) {
-      const summary: BootSummary = { name: plan.name, status: "infra-error", durationMs: 0, phase: "started", artifactDir, detail: describeError(error) };
+      const summary: BootSummary = {
+        name: plan.name,
+        status: "infra-error",
+        durationMs: 0,
+        phase: "started",
+        artifactDir,
+        detail: describeError(error),
+      };
       options.onEvent?.({ kind: "boot-end", caseId: options.caseId, boot: plan.name, status: "infra-error", durationMs: 0 });
       summaries.push(summary);
       return finish("infra-error", summaries, staticResults, `boot '${plan.name}': ${describeError(error)}`);
     }
-    options.onEvent?.({ kind: "boot-end", caseId: options.caseId, boot: plan.name, status: result.status, durationMs: result.durationMs });
+    options.onEvent?.({
+      kind: "boot-end",
+      caseId: options.caseId,
+      boot: plan.name,
+      status: result.status,
+      durationMs: result.durationMs,
+    });
     summaries.push({
       name: plan.name,
       status: result.status,
@@ -122,10 +144,20 @@ export async function runCase<Input>(scenario: Scenario<Input>, input: Input, op
     });
     const services = serviceLog.length ? `\n  services:\n${serviceLog.map((l) => `    ${l.service}: ${l.text}`).join("\n")}` : "";
     if (result.status === "infra-error") {
-      return finish("infra-error", summaries, staticResults, `boot '${plan.name}': ${result.error}\n${bootFailureDetail(result)}${services}`);
+      return finish(
+        "infra-error",
+        summaries,
+        staticResults,
+        `boot '${plan.name}': ${result.error}\n${bootFailureDetail(result)}${services}`,
+      );
     }
     if (result.status === "timeout") {
-      return finish("timeout", summaries, staticResults, `boot '${plan.name}' timed out: no observation before the deadline\n${bootFailureDetail(result)}${services}`);
+      return finish(
+        "timeout",
+        summaries,
+        staticResults,
+        `boot '${plan.name}' timed out: no observation before the deadline\n${bootFailureDetail(result)}${services}`,
+      );
     }
     records[plan.name] = {
       name: plan.name,
@@ -139,7 +171,13 @@ export async function runCase<Input>(scenario: Scenario<Input>, input: Input, op
     };
   }
   for (const plan of plans.slice(summaries.length)) {
-    summaries.push({ name: plan.name, status: "not-run", durationMs: 0, phase: "started", artifactDir: join(options.artifactDir, plan.name) });
+    summaries.push({
+      name: plan.name,
+      status: "not-run",
+      durationMs: 0,
+      phase: "started",
+      artifactDir: join(options.artifactDir, plan.name),
+    });
   }
 
   const bootResults: PropertyResult[] = scenario.properties.map((property) => {
@@ -154,7 +192,12 @@ export async function runCase<Input>(scenario: Scenario<Input>, input: Input, op
   if (failures.length === 0) return finish("pass", summaries, properties);
   const unobserved = Object.values(records).filter((r) => r.observation === null);
   const bootNotes = unobserved.map((r) => `boot '${r.name}' never reached the probe: ${r.failure}`);
-  return finish("fail", summaries, properties, [...failures.map((f) => `${f.name}: ${f.message ?? "false"}`), ...bootNotes].join("\n"));
+  return finish(
+    "fail",
+    summaries,
+    properties,
+    [...failures.map((f) => `${f.name}: ${f.message ?? "false"}`), ...bootNotes].join("\n"),
+  );
 }
 
 /** Service events that explain a failed boot (a refused login says more than "no observation"). */
@@ -189,7 +232,10 @@ async function bootWithServices(
       onPhase: (phase) => options.onEvent?.({ kind: "boot-phase", caseId: options.caseId, boot: plan.name, phase }),
     });
     if (services.log.length) {
-      await writeFile(join(artifactDir, "services.log"), services.log.map((l) => `[${(l.atMs / 1000).toFixed(3).padStart(9)}] ${l.service}: ${l.text}\n`).join(""));
+      await writeFile(
+        join(artifactDir, "services.log"),
+        services.log.map((l) => `[${(l.atMs / 1000).toFixed(3).padStart(9)}] ${l.service}: ${l.text}\n`).join(""),
+      );
     }
     return { result: { ...result, topology, endpoints: { ...services.endpoints } }, serviceLog: services.log };
   } finally {

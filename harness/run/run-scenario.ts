@@ -77,7 +77,11 @@ export function worstVerdict(results: readonly CaseResult[]): Verdict {
   return order.find((v) => results.some((r) => r.verdict === v)) ?? "pass";
 }
 
-export async function runScenario<Input>(scenario: Scenario<Input>, settings: RunSettings, emit: Emit = () => {}): Promise<RunSummary> {
+export async function runScenario<Input>(
+  scenario: Scenario<Input>,
+  settings: RunSettings,
+  emit: Emit = () => {},
+): Promise<RunSummary> {
   const started = Date.now();
   await mkdir(settings.artifactsRoot, { recursive: true });
   const caseOptions = (caseId: string) => ({
@@ -87,7 +91,9 @@ export async function runScenario<Input>(scenario: Scenario<Input>, settings: Ru
     deadlineMs: settings.deadlineMs,
     onEvent: emit,
   });
-  const generated = scenario.arbitrary !== undefined && (settings.runs !== undefined || settings.seed !== undefined || !scenario.examples?.length);
+  const generated =
+    scenario.arbitrary !== undefined &&
+    (settings.runs !== undefined || settings.seed !== undefined || !scenario.examples?.length);
   let summary: RunSummary;
   if (!generated) {
     const examples = (scenario.examples ?? []).filter((e) => !settings.example || e.name === settings.example);
@@ -108,7 +114,14 @@ export async function runScenario<Input>(scenario: Scenario<Input>, settings: Ru
       emit({ kind: "case-end", result, phase: "run" });
       return result;
     });
-    summary = { scenario: scenario.name, mode: "examples", verdict: worstVerdict(cases), cases, durationMs: Date.now() - started, artifactsDir: settings.artifactsRoot };
+    summary = {
+      scenario: scenario.name,
+      mode: "examples",
+      verdict: worstVerdict(cases),
+      cases,
+      durationMs: Date.now() - started,
+      artifactsDir: settings.artifactsRoot,
+    };
   } else {
     summary = await runGenerated(scenario, settings, emit, caseOptions);
     summary.durationMs = Date.now() - started;
@@ -194,7 +207,9 @@ async function runGenerated<Input>(
   if (!settings.path) {
     // Phase 1: the same inputs fast-check will generate for this seed, in parallel.
     const inputs = fc.sample(arbitrary, { seed, numRuns });
-    await pool(inputs.length, settings.jobs, (index) => runOne(inputs[index]!, `case-${String(index + 1).padStart(3, "0")}`, index, "run"));
+    await pool(inputs.length, settings.jobs, (index) =>
+      runOne(inputs[index]!, `case-${String(index + 1).padStart(3, "0")}`, index, "run"),
+    );
     if (!cases.some((c) => c.verdict === "fail")) return finish();
   }
 
@@ -220,7 +235,11 @@ async function runGenerated<Input>(
 }
 
 /** Each case directory gets what `bootproof replay <dir>` needs to reproduce it exactly. */
-async function writeCaseRecord(root: string, result: CaseResult, origin: { scenario: string; example?: string; seed?: number }): Promise<void> {
+async function writeCaseRecord(
+  root: string,
+  result: CaseResult,
+  origin: { scenario: string; example?: string; seed?: number },
+): Promise<void> {
   const dir = join(root, result.caseId);
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, "case.json"), `${JSON.stringify({ ...origin, ...result }, null, 2)}\n`);

@@ -8,7 +8,7 @@ import type { FaultPlan as IscsiFaultPlan } from "../iscsi/faults.js";
 import { type IscsiTargetHandle, startIscsiTarget } from "../iscsi/target.js";
 import type { GuestEndpoints, ServicesPlan } from "../scenario.js";
 import type { TftpFaultPlan } from "../tftp/faults.js";
-import { type TftpServer, startTftpServer } from "../tftp/server.js";
+import { startTftpServer, type TftpServer } from "../tftp/server.js";
 
 /** The host as QEMU's user-mode network shows it to the guest. */
 export const GUEST_HOST_ADDRESS = "10.0.2.2";
@@ -18,7 +18,6 @@ export interface ServiceLogLine {
   service: "iscsi" | "tftp";
   text: string;
 }
-
 
 function describeIscsiEvent(event: IscsiEvent): string | undefined {
   switch (event.type) {
@@ -42,7 +41,12 @@ function describeIscsiEvent(event: IscsiEvent): string | undefined {
 export async function startServices(
   plan: ServicesPlan | undefined,
   tftpRoot: string,
-): Promise<{ endpoints: GuestEndpoints; log: ServiceLogLine[]; addIscsi(lunFiles: string[][]): Promise<void>; close(): Promise<void> }> {
+): Promise<{
+  endpoints: GuestEndpoints;
+  log: ServiceLogLine[];
+  addIscsi(lunFiles: string[][]): Promise<void>;
+  close(): Promise<void>;
+}> {
   const started = Date.now();
   const log: ServiceLogLine[] = [];
   const endpoints: GuestEndpoints = {};

@@ -20,7 +20,6 @@ export class TftpRefusal extends Error {
 /** Lexical check; returns the path segments relative to the root. */
 export function requestSegments(filename: string): string[] {
   if (filename.length === 0) throw new TftpRefusal(ErrorCode.FILE_NOT_FOUND, "empty filename");
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control bytes is the point
   if (/[\x00-\x1f\x7f]/.test(filename)) {
     throw new TftpRefusal(ErrorCode.ACCESS_VIOLATION, "filename contains NUL or control characters");
   }

@@ -1,7 +1,7 @@
 // Pure helpers that relate a declared machine to what the guest observed: where a declared
 // disk must appear (PCI BDF, SCSI target/LUN, serial) and which observed device it is.
 import type { DiskDevice, Machine } from "../../emulator/machine.js";
-import type { ObservedBlockDevice, Observation } from "../../firmware/observation.js";
+import type { Observation, ObservedBlockDevice } from "../../firmware/observation.js";
 import type { BootRecord, PropertyOutcome } from "../../harness/scenario.js";
 
 /** "00:05.0" for a device pinned to slot 5 on bus 0. */
@@ -30,7 +30,8 @@ export function findBySerial(observation: Observation, serial: string): Observed
 /** Requires an observation; a boot that never reached the probe fails every guest-level property. */
 export function observed(boot: BootRecord | undefined, name: string): Observation | PropertyOutcome {
   if (!boot) return { ok: false, message: `the case has no boot named '${name}'` };
-  if (!boot.observation) return { ok: false, message: `boot '${name}' never reached the probe: ${boot.failure ?? "no observation"}` };
+  if (!boot.observation)
+    return { ok: false, message: `boot '${name}' never reached the probe: ${boot.failure ?? "no observation"}` };
   return boot.observation;
 }
 
@@ -54,12 +55,16 @@ export function checkDeclaredDisks(machine: Machine, observation: Observation): 
     }
     const slot = expectedPciSlot(machine, disk);
     if (slot !== undefined && device.pciBdf !== bdfForSlot(slot)) {
-      problems.push(`disk '${disk.id}' (serial ${disk.serial}) is at PCI ${device.pciBdf ?? "none"}, declared ${bdfForSlot(slot)}`);
+      problems.push(
+        `disk '${disk.id}' (serial ${disk.serial}) is at PCI ${device.pciBdf ?? "none"}, declared ${bdfForSlot(slot)}`,
+      );
     }
     if ((disk.kind === "scsi-hd" || disk.kind === "scsi-cd") && device.hctl) {
       const [, channel, target, lun] = device.hctl.split(":").map(Number);
       if (channel !== disk.channel || target !== disk.scsiId || lun !== disk.lun) {
-        problems.push(`disk '${disk.id}' is at SCSI ${device.hctl}, declared channel ${disk.channel} target ${disk.scsiId} LUN ${disk.lun}`);
+        problems.push(
+          `disk '${disk.id}' is at SCSI ${device.hctl}, declared channel ${disk.channel} target ${disk.scsiId} LUN ${disk.lun}`,
+        );
       }
     }
   }

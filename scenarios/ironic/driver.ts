@@ -47,7 +47,8 @@ export function storageTargets(testCase: IronicCase): IscsiTargetPlan[] {
           ? {
               username: p.authUsername,
               secret,
-              mutual: p.reverseUsername && p.reversePassword ? { username: p.reverseUsername, secret: p.reversePassword } : undefined,
+              mutual:
+                p.reverseUsername && p.reversePassword ? { username: p.reverseUsername, secret: p.reversePassword } : undefined,
             }
           : undefined,
     };

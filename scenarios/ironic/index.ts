@@ -9,7 +9,12 @@ import { ironicProperties } from "./properties.js";
 
 const INITIATOR = "iqn.2010-04.org.openstack:node-0a1b2c3d";
 
-const volume = (volumeId: string, bootIndex: number, lun: number, auth?: Partial<IronicVolumeTarget["properties"]>): IronicVolumeTarget => ({
+const volume = (
+  volumeId: string,
+  bootIndex: number,
+  lun: number,
+  auth?: Partial<IronicVolumeTarget["properties"]>,
+): IronicVolumeTarget => ({
   volumeId,
   bootIndex,
   volumeType: "iscsi",
@@ -43,7 +48,11 @@ export const wrongChapCase: IronicCase = {
 };
 
 /** Must not pass: the target accepts TCP and never answers (iPXE would wait forever). */
-export const stalledTargetCase: IronicCase = { node: node("bios", [volume(BOOT, 0, 1)]), storage: { stallLogin: true }, deadlineSeconds: 25 };
+export const stalledTargetCase: IronicCase = {
+  node: node("bios", [volume(BOOT, 0, 1)]),
+  storage: { stallLogin: true },
+  deadlineSeconds: 25,
+};
 
 export default defineScenario<IronicCase>({
   name: "ironic-iscsi",

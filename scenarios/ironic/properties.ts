@@ -27,7 +27,8 @@ function expectedChapType(testCase: IronicCase): string {
 function ibftOf(boots: Record<string, BootRecord>) {
   const observation = observed(boots.boot, "boot");
   if (isOutcome(observation)) return observation;
-  if (!observation.ibft) return { ok: false, message: "the guest found no iBFT (/sys/firmware/ibft is empty)" } satisfies PropertyOutcome;
+  if (!observation.ibft)
+    return { ok: false, message: "the guest found no iBFT (/sys/firmware/ibft is empty)" } satisfies PropertyOutcome;
   return observation.ibft;
 }
 
@@ -44,7 +45,9 @@ export const ironicProperties: Array<Property<IronicCase>> = [
       const observation = observed(boots.boot, "boot");
       if (isOutcome(observation)) return observation;
       const want = volumeRole(bootVolume(testCase.node));
-      return observation.role === want ? { ok: true } : { ok: false, message: `booted '${observation.role}', expected '${want}'` };
+      return observation.role === want
+        ? { ok: true }
+        : { ok: false, message: `booted '${observation.role}', expected '${want}'` };
     },
   },
   {
@@ -67,7 +70,11 @@ export const ironicProperties: Array<Property<IronicCase>> = [
       const p = bootVolume(testCase.node).properties;
       const targets = Object.entries(ibft).filter(([section]) => section.startsWith("target"));
       const target = targets.find(([, attrs]) => attrs["target-name"] === p.targetIqn)?.[1];
-      if (!target) return { ok: false, message: `no iBFT target names ${p.targetIqn}; targets: ${targets.map(([, a]) => a["target-name"]).join(", ") || "none"}` };
+      if (!target)
+        return {
+          ok: false,
+          message: `no iBFT target names ${p.targetIqn}; targets: ${targets.map(([, a]) => a["target-name"]).join(", ") || "none"}`,
+        };
       const portal = boots.boot!.endpoints.iscsi;
       const checks: Array<[string, string | undefined, string]> = [
         ["ip-addr", target["ip-addr"], portal?.host ?? "?"],
@@ -87,8 +94,15 @@ export const ironicProperties: Array<Property<IronicCase>> = [
       const log = boots.boot?.serviceLog ?? [];
       const missing = testCase.node.volumeTargets
         .filter((t) => t.bootIndex !== 0)
-        .filter((t) => !log.some((line) => line.includes(`login: initiator ${testCase.node.volumeConnector.connectorId} → ${t.properties.targetIqn}`)));
-      return missing.length === 0 ? { ok: true } : { ok: false, message: `never hooked: ${missing.map((t) => t.properties.targetIqn).join(", ")}` };
+        .filter(
+          (t) =>
+            !log.some((line) =>
+              line.includes(`login: initiator ${testCase.node.volumeConnector.connectorId} → ${t.properties.targetIqn}`),
+            ),
+        );
+      return missing.length === 0
+        ? { ok: true }
+        : { ok: false, message: `never hooked: ${missing.map((t) => t.properties.targetIqn).join(", ")}` };
     },
   },
 ];

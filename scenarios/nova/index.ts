@@ -4,8 +4,8 @@
 // same shape, so the mutants and a user's own driver face exactly the same properties.
 import { defineScenario, type Scenario } from "../../harness/scenario.js";
 import { INSTANCE_UUID, novaCaseArbitrary, novaCaseArbitraryWith, ROOT_VOLUME_ID, volumeIdFor } from "./arbitraries.js";
-import { firmwareGapOf } from "./firmware-gaps.js";
 import { libvirtDriver, type NovaDriver } from "./driver.js";
+import { firmwareGapOf } from "./firmware-gaps.js";
 import type { NovaInstance, NovaRescueCase } from "./model.js";
 import { novaBootProperties } from "./properties.js";
 import { novaStaticProperties } from "./static-properties.js";
@@ -89,7 +89,11 @@ function arbitraryFor(inputs: NonNullable<NovaScenarioOptions["inputs"]>) {
   return novaCaseArbitrary.filter((input) => firmwareGapOf(input) !== null);
 }
 
-export function novaScenarioFor(driver: NovaDriver, name = "nova-rescue", options: NovaScenarioOptions = {}): Scenario<NovaRescueCase> {
+export function novaScenarioFor(
+  driver: NovaDriver,
+  name = "nova-rescue",
+  options: NovaScenarioOptions = {},
+): Scenario<NovaRescueCase> {
   return defineScenario<NovaRescueCase>({
     name,
     description: `Nova stable device rescue (${driver.name ?? "custom driver"}): the rescue guest sees every normal device at the same address, plus the rescue device attached last and booted first`,

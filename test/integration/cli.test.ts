@@ -86,7 +86,10 @@ describe("bootproof CLI", () => {
 
   it("exits 0 when every case passes and prints the case table", async () => {
     const tmp = await freshTmp("pass");
-    const result = await bootproof(["run", "smoke", "--example", "direct", "--artifacts", join(tmp, "artifacts"), "--junit", join(tmp, "junit.xml")], tmp);
+    const result = await bootproof(
+      ["run", "smoke", "--example", "direct", "--artifacts", join(tmp, "artifacts"), "--junit", join(tmp, "junit.xml")],
+      tmp,
+    );
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toMatch(/^PASS\s+example-direct/m);
     expect(result.stdout).toMatch(/verdict: pass/);

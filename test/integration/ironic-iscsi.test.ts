@@ -20,18 +20,21 @@ afterAll(async () => {
 const settings = (name: string) => ({ artifactsRoot: join(artifacts, name), accelerator: "tcg" as const, jobs: 1 });
 
 describe("ironic-iscsi", () => {
-  it.each(["bios", "uefi", "bios-chap-extra-volume", "uefi-mutual-chap"])("%s boots from the SAN and the iBFT matches the node", async (example) => {
-    const summary = await runScenario(ironic, { ...settings(example), example });
-    const [result] = summary.cases;
-    expect(result?.message ?? "").toBe("");
-    expect(result?.verdict).toBe("pass");
-    expect(result?.properties.filter((p) => p.ok).map((p) => p.name)).toEqual([
-      "booted-boot-index-0-volume",
-      "ibft-initiator",
-      "ibft-boot-target",
-      "extra-volumes-hooked",
-    ]);
-  });
+  it.each(["bios", "uefi", "bios-chap-extra-volume", "uefi-mutual-chap"])(
+    "%s boots from the SAN and the iBFT matches the node",
+    async (example) => {
+      const summary = await runScenario(ironic, { ...settings(example), example });
+      const [result] = summary.cases;
+      expect(result?.message ?? "").toBe("");
+      expect(result?.verdict).toBe("pass");
+      expect(result?.properties.filter((p) => p.ok).map((p) => p.name)).toEqual([
+        "booted-boot-index-0-volume",
+        "ibft-initiator",
+        "ibft-boot-target",
+        "extra-volumes-hooked",
+      ]);
+    },
+  );
 
   it("a wrong CHAP secret is a fail within seconds that names the login failure", async () => {
     const scenario = { ...ironic, examples: [{ name: "wrong-chap", input: wrongChapCase }] };

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildQemuCommand } from "../../emulator/argv.js";
 import { MachineSchema } from "../../emulator/machine.js";
 import { QemuLaunchError, QemuProcess } from "../../emulator/qemu-process.js";
-import { QmpClient, flattenQueryPci } from "../../emulator/qmp.js";
+import { flattenQueryPci, QmpClient } from "../../emulator/qmp.js";
 
 let dir: string;
 beforeAll(async () => {
@@ -69,7 +69,10 @@ describe("QemuProcess with real QEMU", () => {
 
   it("reports a bad device argument with the command line and QEMU's message", async () => {
     const command = buildQemuCommand(MachineSchema.parse({ name: "bad" }), {});
-    const qemu = await QemuProcess.launch({ command: { ...command, argv: [...command.argv, "-device", "no-such-device"] }, deadlineMs: 10_000 });
+    const qemu = await QemuProcess.launch({
+      command: { ...command, argv: [...command.argv, "-device", "no-such-device"] },
+      deadlineMs: 10_000,
+    });
     const outcome = await qemu.wait();
     expect(QemuProcess.isEarlyFailure(outcome)).toBe(true);
     expect(outcome.stderr).toMatch(/no-such-device/);
@@ -78,6 +81,8 @@ describe("QemuProcess with real QEMU", () => {
 
   it("names the Debian package when the QEMU binary is missing", async () => {
     const command = buildQemuCommand(MachineSchema.parse({ name: "missing" }), {});
-    await expect(QemuProcess.launch({ command: { ...command, binary: "qemu-system-does-not-exist" }, deadlineMs: 5_000 })).rejects.toThrow(QemuLaunchError);
+    await expect(
+      QemuProcess.launch({ command: { ...command, binary: "qemu-system-does-not-exist" }, deadlineMs: 5_000 }),
+    ).rejects.toThrow(QemuLaunchError);
   });
 });

@@ -40,7 +40,12 @@ const blankBootDisk = defineScenario<null>({
 
 describe("non-pass verdicts", () => {
   it("a firmware with nothing to boot ends the run quickly as a fail, not a hang", async () => {
-    const summary = await runScenario(blankBootDisk, { artifactsRoot: join(artifacts, "blank"), accelerator: "tcg", jobs: 1, deadlineMs: 60_000 });
+    const summary = await runScenario(blankBootDisk, {
+      artifactsRoot: join(artifacts, "blank"),
+      accelerator: "tcg",
+      jobs: 1,
+      deadlineMs: 60_000,
+    });
     const [result] = summary.cases;
     expect(result?.verdict).toBe("fail");
     expect(result?.boots[0]?.status).toBe("no-observation");
@@ -50,7 +55,13 @@ describe("non-pass verdicts", () => {
   });
 
   it("a deadline that passes is a timeout naming the phase reached", async () => {
-    const summary = await runScenario(smoke, { artifactsRoot: join(artifacts, "timeout"), accelerator: "tcg", jobs: 1, example: "direct", deadlineMs: 4_000 });
+    const summary = await runScenario(smoke, {
+      artifactsRoot: join(artifacts, "timeout"),
+      accelerator: "tcg",
+      jobs: 1,
+      example: "direct",
+      deadlineMs: 4_000,
+    });
     const [result] = summary.cases;
     expect(result?.verdict).toBe("timeout");
     expect(result?.message).toMatch(/timed out: no observation before the deadline/);

@@ -71,11 +71,19 @@ describe("buildQemuCommand", () => {
   it("puts floppy boot priority on the controller: -global on pc, an isa-fdc on q35", () => {
     const floppy = (machineType: "pc" | "q35") =>
       buildQemuCommand(
-        machine({ name: "m", machineType, drives: [{ id: "f", file: "/f" }], disks: [{ kind: "floppy", id: "fd0", drive: "f", bootIndex: 0 }] }),
+        machine({
+          name: "m",
+          machineType,
+          drives: [{ id: "f", file: "/f" }],
+          disks: [{ kind: "floppy", id: "fd0", drive: "f", bootIndex: 0 }],
+        }),
         {},
       ).argv;
     expect(valuesOf(floppy("pc"), "-global")).toEqual(["isa-fdc.bootindexA=0"]);
-    expect(valuesOf(floppy("q35"), "-device")).toEqual(["isa-fdc,id=fdc0,bootindexA=0", "floppy,id=fd0,drive=f,unit=0,bus=fdc0.0"]);
+    expect(valuesOf(floppy("q35"), "-device")).toEqual([
+      "isa-fdc,id=fdc0,bootindexA=0",
+      "floppy,id=fd0,drive=f,unit=0,bus=fdc0.0",
+    ]);
   });
 
   it("emits controllers before disks before NICs, in declaration order (QEMU assigns free slots in argv order)", () => {

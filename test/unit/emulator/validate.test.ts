@@ -43,7 +43,9 @@ describe("machine validation", () => {
 
   it("reports an unknown device kind with its path", () => {
     const problems = problemsOf({ name: "m", disks: [{ kind: "nvme", id: "n", drive: "a" }] });
-    expect(problems.join("\n")).toMatch(/disks\[0\]\.kind: unknown kind; use one of: virtio-blk, scsi-hd, scsi-cd, ide-hd, ide-cd, usb-storage, floppy/);
+    expect(problems.join("\n")).toMatch(
+      /disks\[0\]\.kind: unknown kind; use one of: virtio-blk, scsi-hd, scsi-cd, ide-hd, ide-cd, usb-storage, floppy/,
+    );
   });
 
   it("reports duplicate ids, duplicate boot indexes and undeclared drives together", () => {

@@ -55,7 +55,10 @@ describe("modulesForMachine", () => {
 
   it("loads host adapter drivers by controller PCI slot, so a later controller never renumbers earlier hosts", () => {
     const base = {
-      drives: [{ id: "a", file: "" }, { id: "b", file: "" }],
+      drives: [
+        { id: "a", file: "" },
+        { id: "b", file: "" },
+      ],
       controllers: [
         { kind: "lsi53c895a" as const, id: "lsi", pciSlot: 9 },
         { kind: "virtio-scsi-pci" as const, id: "vscsi", pciSlot: 4 },

@@ -4,14 +4,20 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { prepareMachine } from "../../../harness/boot/prepare.js";
 import { formatDoctorReport } from "../../../harness/doctor/doctor.js";
-import { SYSTEM_REQUIREMENTS, aptInstallCommand, missingRequirements } from "../../../harness/doctor/requirements.js";
+import { aptInstallCommand, missingRequirements, SYSTEM_REQUIREMENTS } from "../../../harness/doctor/requirements.js";
 import { InfraError } from "../../../harness/errors.js";
 
 describe("doctor requirements", () => {
   it("names the Debian package when QEMU is not installed", () => {
     const missing = missingRequirements((path) => path !== "/usr/bin/qemu-system-x86_64");
     expect(missing.map((r) => r.debianPackage)).toEqual(["qemu-system-x86"]);
-    const text = formatDoctorReport({ missing, installed: [], kernel: undefined, ok: false, fixCommands: [aptInstallCommand(["qemu-system-x86"]).join(" ")] });
+    const text = formatDoctorReport({
+      missing,
+      installed: [],
+      kernel: undefined,
+      ok: false,
+      fixCommands: [aptInstallCommand(["qemu-system-x86"]).join(" ")],
+    });
     expect(text).toContain("MISSING qemu-system-x86 (/usr/bin/qemu-system-x86_64): runs the guests");
     expect(text).toContain("apt-get install -y --no-install-recommends qemu-system-x86");
     expect(text).toContain("MISSING guest kernel");

@@ -31,7 +31,11 @@ describe("JUnit", () => {
       mode: "generated",
       seed: 7,
       verdict: "infra-error",
-      cases: [result("a", "pass"), result("b", "fail", 'role was "rescue" <not root> & more'), result("c", "infra-error", "QEMU missing")],
+      cases: [
+        result("a", "pass"),
+        result("b", "fail", 'role was "rescue" <not root> & more'),
+        result("c", "infra-error", "QEMU missing"),
+      ],
       durationMs: 4000,
       artifactsDir: "/tmp/x",
     };

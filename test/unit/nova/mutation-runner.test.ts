@@ -29,7 +29,11 @@ describe.each(Object.keys(NOVA_MUTANT_SCENARIOS))("%s", (name) => {
     const failing = summary.cases.find((c) => c.verdict === "fail")!;
     expect(failing.properties.some((p) => p.layer === "static" && !p.ok)).toBe(true);
 
-    const replay = await runScenario(scenario, { ...settings, path: counterexample.path, artifactsRoot: join(artifacts, `${name}-replay`) });
+    const replay = await runScenario(scenario, {
+      ...settings,
+      path: counterexample.path,
+      artifactsRoot: join(artifacts, `${name}-replay`),
+    });
     expect(replay.verdict).toBe("fail");
     expect(replay.counterexample?.input).toEqual(counterexample.input);
     expect(replay.cases[0]?.message).toBe(failing.message);

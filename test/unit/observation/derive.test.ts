@@ -64,8 +64,29 @@ describe("observation line", () => {
     schema: 1,
     kernelRelease: "6.1.0-56-amd64",
     cmdline: "console=ttyS0,115200 bootproof.role=rescue panic=-1",
-    blockDevices: [{ name: "vda", sectors: "2048", sysfsPath: VIRTIO, serial: "ROOT-1", wwid: null, vpd80: null, vpd83: null, vendor: "0x1af4", model: null, removable: "0", readOnly: "0" }],
-    nics: [{ name: "eth0", mac: "52:54:00:12:34:56", sysfsPath: "/sys/devices/pci0000:00/0000:00:03.0/virtio0/net/eth0", driver: "virtio_net" }],
+    blockDevices: [
+      {
+        name: "vda",
+        sectors: "2048",
+        sysfsPath: VIRTIO,
+        serial: "ROOT-1",
+        wwid: null,
+        vpd80: null,
+        vpd83: null,
+        vendor: "0x1af4",
+        model: null,
+        removable: "0",
+        readOnly: "0",
+      },
+    ],
+    nics: [
+      {
+        name: "eth0",
+        mac: "52:54:00:12:34:56",
+        sysfsPath: "/sys/devices/pci0000:00/0000:00:03.0/virtio0/net/eth0",
+        driver: "virtio_net",
+      },
+    ],
     mounts: [{ source: "rootfs", target: "/", fstype: "rootfs" }],
   };
 
@@ -73,7 +94,13 @@ describe("observation line", () => {
     const console = `noise\r\nBOOTPROOF-OBSERVATION ${JSON.stringify(wire)}\r\nreboot: Power down\n`;
     const observation = parseObservationLine(console)!;
     expect(observation.role).toBe("rescue");
-    expect(observation.blockDevices[0]).toMatchObject({ name: "vda", sizeBytes: 1048576, pciBdf: "00:05.0", bus: "virtio", serial: "ROOT-1" });
+    expect(observation.blockDevices[0]).toMatchObject({
+      name: "vda",
+      sizeBytes: 1048576,
+      pciBdf: "00:05.0",
+      bus: "virtio",
+      serial: "ROOT-1",
+    });
     expect(observation.nics[0]).toMatchObject({ name: "eth0", pciBdf: "00:03.0" });
     expect(observation.rootSource).toBe("rootfs");
   });
