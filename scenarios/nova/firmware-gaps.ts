@@ -18,16 +18,32 @@ export type FirmwareGap =
   /** Measured: OVMF does not boot floppies. */
   | "ovmf-floppy-rescue"
   /** bootproof's gap, not the driver's: its ISO media are El Torito + isolinux (BIOS only). */
-  | "ovmf-bios-only-iso";
+  | "ovmf-bios-only-iso"
+  /**
+   * Measured: after OVMF on the i440fx (pc) machine, Linux's ata_piix finds no device on the
+   * PIIX3 IDE channels (an ide-cd seen under SeaBIOS is absent after 12 s of settling), so
+   * every IDE device, including Nova's default config drive on pc, is invisible to the guest.
+   */
+  | "ovmf-pc-ide-invisible";
 
 export function firmwareGapOf(input: NovaRescueCase): FirmwareGap | null {
   const { instance } = input;
   if (instance.firmware !== "ovmf") return null;
   const lsi = instance.scsiModel !== "virtio-scsi";
+  if (instance.machineType === "pc" && usesIde(input)) return "ovmf-pc-ide-invisible";
   if (lsi && instance.rootDisk.bus === "scsi") return "ovmf-lsi-root";
   const { device, bus } = resolveRescueDevice(input.rescue, instance.machineType);
   if (device === "floppy") return "ovmf-floppy-rescue";
   if (lsi && bus === "scsi") return "ovmf-lsi-rescue";
   if (device === "cdrom" && BOOTPROOF_ISO_IS_BIOS_ONLY) return "ovmf-bios-only-iso";
   return null;
+}
+
+/** Any device on the PIIX3 IDE bus: an IDE disk, the iso9660 config drive, an IDE rescue. */
+function usesIde(input: NovaRescueCase): boolean {
+  const { instance } = input;
+  const disks = [instance.rootDisk, ...instance.ephemerals, ...(instance.swap ? [instance.swap] : []), ...instance.volumes];
+  if (disks.some((d) => d.bus === "ide")) return true;
+  if (instance.configDrive?.format === "iso9660") return true;
+  return resolveRescueDevice(input.rescue, instance.machineType).bus === "ide";
 }
