@@ -6,13 +6,17 @@
 //   node bench/property-jobs.mjs [--runs 10] [--seed 1] [--scenario nova-rescue]
 // --jobs 2 runs first, on a cold media cache, so the speedup is not flattered by caching.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 
 const { values } = parseArgs({
-  options: { runs: { type: "string", default: "10" }, seed: { type: "string", default: "1" }, scenario: { type: "string", default: "nova-rescue" } },
+  options: {
+    runs: { type: "string", default: "10" },
+    seed: { type: "string", default: "1" },
+    scenario: { type: "string", default: "nova-rescue" },
+  },
 });
 const bin = resolve("bin/bootproof.js");
 const scratch = mkdtempSync(join(tmpdir(), "bp-bench-jobs-"));
@@ -26,10 +30,27 @@ const median = (xs) => {
 function run(jobs) {
   const artifacts = join(scratch, `jobs-${jobs}`);
   const started = process.hrtime.bigint();
-  const result = spawnSync("node", [bin, "run", values.scenario, "--runs", values.runs, "--seed", values.seed, "--jobs", String(jobs), "--no-shrink", "--artifacts", artifacts], {
-    stdio: ["ignore", "pipe", "inherit"],
-    encoding: "utf8",
-  });
+  const result = spawnSync(
+    "node",
+    [
+      bin,
+      "run",
+      values.scenario,
+      "--runs",
+      values.runs,
+      "--seed",
+      values.seed,
+      "--jobs",
+      String(jobs),
+      "--no-shrink",
+      "--artifacts",
+      artifacts,
+    ],
+    {
+      stdio: ["ignore", "pipe", "inherit"],
+      encoding: "utf8",
+    },
+  );
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const summary = JSON.parse(readFileSync(join(artifacts, "summary.json"), "utf8"));
   return { jobs, seconds, exitCode: result.status, summary, artifacts };
@@ -53,13 +74,19 @@ try {
   const parallel = run(2);
   const serial = run(1);
   for (const r of [parallel, serial]) {
-    const counts = ["pass", "fail", "infra-error", "timeout"].map((v) => `${r.summary.cases.filter((c) => c.verdict === v).length} ${v}`).join(", ");
+    const counts = ["pass", "fail", "infra-error", "timeout"]
+      .map((v) => `${r.summary.cases.filter((c) => c.verdict === v).length} ${v}`)
+      .join(", ");
     console.log(`--jobs ${r.jobs}: ${r.seconds.toFixed(1)} s, exit ${r.exitCode}, ${counts}`);
   }
   console.log(`speedup jobs 2 vs jobs 1: ${(serial.seconds / parallel.seconds).toFixed(2)}x (target >= 1.8)`);
-  for (const [label, r] of [["--jobs 1 (one guest at a time)", serial], ["--jobs 2", parallel]]) {
+  for (const [label, r] of [
+    ["--jobs 1 (one guest at a time)", serial],
+    ["--jobs 2", parallel],
+  ]) {
     console.log(`median wall time per boot, ${label}:`);
-    for (const [key, times] of [...bootTimes(r)].sort()) console.log(`  ${key.padEnd(12)} ${median(times).toFixed(2)} s over ${times.length} boots`);
+    for (const [key, times] of [...bootTimes(r)].sort())
+      console.log(`  ${key.padEnd(12)} ${median(times).toFixed(2)} s over ${times.length} boots`);
   }
 } finally {
   if (!process.env.BOOTPROOF_BENCH_KEEP) rmSync(scratch, { recursive: true, force: true });

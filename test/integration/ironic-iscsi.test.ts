@@ -2,22 +2,14 @@
 // sanboot from bootproof's iSCSI target, under SeaBIOS and OVMF; and the variants that must
 // not pass: a wrong CHAP secret fails fast naming the login failure, a stalled target times
 // out with the console tail.
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { runScenario } from "../../harness/run/run-scenario.js";
 import ironic, { stalledTargetCase, wrongChapCase } from "../../scenarios/ironic/index.js";
+import { useTempArtifacts } from "./temp-artifacts.js";
 
-let artifacts: string;
-beforeAll(async () => {
-  artifacts = await mkdtemp(join(tmpdir(), "bp-ironic-it-"));
-});
-afterAll(async () => {
-  await rm(artifacts, { recursive: true, force: true });
-});
+const artifactsDir = useTempArtifacts("bp-ironic-it");
 
-const settings = (name: string) => ({ artifactsRoot: join(artifacts, name), accelerator: "tcg" as const, jobs: 1 });
+const settings = (name: string) => ({ artifactsRoot: artifactsDir(name), accelerator: "tcg" as const, jobs: 1 });
 
 describe("ironic-iscsi", () => {
   it.each(["bios", "uefi", "bios-chap-extra-volume", "uefi-mutual-chap"])(

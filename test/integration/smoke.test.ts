@@ -1,24 +1,18 @@
 // The smoke scenario on real guests (TCG): direct kernel, SeaBIOS + raw virtio disk,
 // OVMF + UEFI disk. Each must pass and leave complete artifacts.
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Observation } from "../../firmware/observation.js";
 import { runScenario } from "../../harness/run/run-scenario.js";
 import smoke from "../../scenarios/smoke.js";
+import { useTempArtifacts } from "./temp-artifacts.js";
 
-let artifacts: string;
-beforeAll(async () => {
-  artifacts = await mkdtemp(join(tmpdir(), "bp-smoke-it-"));
-});
-afterAll(async () => {
-  await rm(artifacts, { recursive: true, force: true });
-});
+const artifactsDir = useTempArtifacts("bp-smoke-it");
 
 describe.each(["direct", "bios-disk", "uefi-disk"] as const)("smoke %s", (variant) => {
   it("boots, observes the declared medium and disks, and writes artifacts", async () => {
-    const root = join(artifacts, variant);
+    const root = artifactsDir(variant);
     const summary = await runScenario(smoke, { artifactsRoot: root, accelerator: "tcg", jobs: 1, example: variant });
     const [result] = summary.cases;
     expect(result?.message ?? "").toBe("");

@@ -1,21 +1,10 @@
-// Verdicts other than pass, on real guests: a machine whose firmware finds nothing to boot
-// is a `fail` (QEMU exits through -no-reboot, no observation), a deadline that is too short
-// is a `timeout` that says how far the boot got.
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { runScenario } from "../../harness/run/run-scenario.js";
 import { defineScenario } from "../../harness/scenario.js";
 import smoke from "../../scenarios/smoke.js";
+import { useTempArtifacts } from "./temp-artifacts.js";
 
-let artifacts: string;
-beforeAll(async () => {
-  artifacts = await mkdtemp(join(tmpdir(), "bp-verdicts-it-"));
-});
-afterAll(async () => {
-  await rm(artifacts, { recursive: true, force: true });
-});
+const artifactsDir = useTempArtifacts("bp-verdicts-it");
 
 const blankBootDisk = defineScenario<null>({
   name: "blank-boot-disk",
@@ -41,7 +30,7 @@ const blankBootDisk = defineScenario<null>({
 describe("non-pass verdicts", () => {
   it("a firmware with nothing to boot ends the run quickly as a fail, not a hang", async () => {
     const summary = await runScenario(blankBootDisk, {
-      artifactsRoot: join(artifacts, "blank"),
+      artifactsRoot: artifactsDir("blank"),
       accelerator: "tcg",
       jobs: 1,
       deadlineMs: 60_000,
@@ -56,7 +45,7 @@ describe("non-pass verdicts", () => {
 
   it("a deadline that passes is a timeout naming the phase reached", async () => {
     const summary = await runScenario(smoke, {
-      artifactsRoot: join(artifacts, "timeout"),
+      artifactsRoot: artifactsDir("timeout"),
       accelerator: "tcg",
       jobs: 1,
       example: "direct",
