@@ -130,6 +130,17 @@ scsi_pending() {
   return 1
 }
 
+# libata probes ports asynchronously (link reset, IDENTIFY); until a port's devices are
+# classified, their class reads "unknown" and their disks do not exist yet.
+ata_pending() {
+  for _c in "$SYS"/class/ata_device/*/class; do
+    [ -f "$_c" ] || continue
+    read -r _class <"$_c"
+    [ "$_class" = unknown ] && return 0
+  done
+  return 1
+}
+
 # USB is still settling while xhci reports more connected root-hub ports than Linux has
 # enumerated devices, or a usb-storage interface has no SCSI target yet.
 USB_PORTS_VISIBLE=
@@ -177,7 +188,7 @@ settle() {
     set -- "$SYS"/block/* "$SYS"/class/net/*
     _sig="$_seq $*"
     now_ms
-    if [ "$_sig" != "$_last" ] || scsi_pending || usb_pending; then
+    if [ "$_sig" != "$_last" ] || scsi_pending || usb_pending || ata_pending; then
       _last=$_sig
       _since=$NOW
     elif [ $((NOW - _since)) -ge "$_quiet" ]; then

@@ -217,3 +217,29 @@ describe("probe /init USB settle check", () => {
     }
   });
 });
+
+describe("probe /init ATA settle check", () => {
+  const ataPending = (tree: string): boolean =>
+    execFileSync("busybox", ["sh", "-c", `. "${initScript}"; if ata_pending; then echo pending; else echo settled; fi`], {
+      encoding: "utf8",
+      env: { BOOTPROOF_PROBE_MODE: "library", BOOTPROOF_SYS: join(tree, "sys"), PATH: process.env.PATH },
+    }).trim() === "pending";
+
+  it("waits while libata has not classified a port's devices yet", () => {
+    const tree = mkdtempSync(join(tmpdir(), "bootproof-ata-"));
+    try {
+      const setClass = (device: string, value: string) => {
+        mkdirSync(join(tree, "sys/class/ata_device", device), { recursive: true });
+        writeFileSync(join(tree, "sys/class/ata_device", device, "class"), `${value}\n`);
+      };
+      expect(ataPending(tree)).toBe(false); // no libata at all
+      setClass("dev1.0", "ata");
+      setClass("dev2.0", "unknown");
+      expect(ataPending(tree)).toBe(true);
+      setClass("dev2.0", "none");
+      expect(ataPending(tree)).toBe(false);
+    } finally {
+      rmSync(tree, { recursive: true, force: true });
+    }
+  });
+});
