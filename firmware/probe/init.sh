@@ -130,13 +130,17 @@ scsi_pending() {
   return 1
 }
 
-# libata probes ports asynchronously (link reset, IDENTIFY); until a port's devices are
-# classified, their class reads "unknown" and their disks do not exist yet.
+# libata probes ports in each host's SCSI error-handler thread (link reset, IDENTIFY) while
+# insmod has long returned; an absent device's class reads "unknown" forever, so the thread
+# itself is the signal: busy (running or in an uninterruptible wait) means still probing.
 ata_pending() {
-  for _c in "$SYS"/class/ata_device/*/class; do
-    [ -f "$_c" ] || continue
-    read -r _class <"$_c"
-    [ "$_class" = unknown ] && return 0
+  for _comm in "$PROC"/[0-9]*/comm; do
+    read -r _name <"$_comm" 2>/dev/null || continue
+    case $_name in scsi_eh_*) ;; *) continue ;; esac
+    read -r _stat <"${_comm%/comm}/stat" 2>/dev/null || continue
+    # /proc/PID/stat: "PID (comm) STATE ..."; comm has no spaces for kernel threads.
+    set -- $_stat
+    case $3 in R | D) return 0 ;; esac
   done
   return 1
 }

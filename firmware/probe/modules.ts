@@ -85,6 +85,11 @@ function hostAdapterRanks(machine: Machine): Map<string, number> {
   // The chipset's controller comes first: an early-loaded driver in a real initramfs, and
   // never renumbered by controllers a rescue adds.
   note(machine.machineType === "q35" ? "ahci" : "ata_piix", 0);
+  // The upper drivers come last: by then every host has scanned (the probe settles after each
+  // adapter), and sd/sr bind to the SCSI devices in their bus order. Loaded earlier, sd's
+  // asynchronous probes race with the other ports' scans and sdX names follow the race.
+  note("sd_mod", 1000);
+  note("sr_mod", 1000);
   machine.controllers.forEach((controller, index) => {
     const rank = controller.pciSlot ?? 32 + index;
     if (controller.kind === "virtio-scsi-pci") note("virtio_scsi", rank);

@@ -15,7 +15,7 @@ const machine = (input: Omit<MachineInput, "name">) => MachineSchema.parse({ nam
 
 describe("modulesForMachine", () => {
   it("always loads qemu_fw_cfg and the chipset disk controller driver, even for an empty machine", () => {
-    expect(modulesForMachine(machine({}))).toEqual(["qemu_fw_cfg", "sd_mod", "sr_mod", "ata_piix"]);
+    expect(modulesForMachine(machine({}))).toEqual(["qemu_fw_cfg", "ata_piix", "sd_mod", "sr_mod"]);
   });
 
   it("maps every device kind to its drivers", () => {
@@ -34,22 +34,22 @@ describe("modulesForMachine", () => {
       ],
       nics: [{ id: "n", model: "e1000" }],
     });
-    // Host adapter drivers come last, in PCI order: PIIX3 IDE (slot 1), then the unpinned
-    // controllers in declaration order.
+    // Host adapter drivers in PCI order (the chipset's PIIX3 IDE first, then the unpinned
+    // controllers in declaration order), and the SCSI upper drivers after all of them.
     expect(modulesForMachine(m)).toEqual([
       "e1000",
       "floppy",
       "iscsi_boot_sysfs",
       "iscsi_ibft",
       "qemu_fw_cfg",
-      "sd_mod",
-      "sr_mod",
       "virtio_blk",
       "virtio_pci",
       "ata_piix",
       "virtio_scsi",
       "usb_storage",
       "xhci_pci",
+      "sd_mod",
+      "sr_mod",
     ]);
   });
 

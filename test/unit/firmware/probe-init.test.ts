@@ -222,21 +222,24 @@ describe("probe /init ATA settle check", () => {
   const ataPending = (tree: string): boolean =>
     execFileSync("busybox", ["sh", "-c", `. "${initScript}"; if ata_pending; then echo pending; else echo settled; fi`], {
       encoding: "utf8",
-      env: { BOOTPROOF_PROBE_MODE: "library", BOOTPROOF_SYS: join(tree, "sys"), PATH: process.env.PATH },
+      env: { BOOTPROOF_PROBE_MODE: "library", BOOTPROOF_PROC: join(tree, "proc"), PATH: process.env.PATH },
     }).trim() === "pending";
 
-  it("waits while libata has not classified a port's devices yet", () => {
+  it("waits while a SCSI error-handler thread (libata's port probing) is busy", () => {
     const tree = mkdtempSync(join(tmpdir(), "bootproof-ata-"));
     try {
-      const setClass = (device: string, value: string) => {
-        mkdirSync(join(tree, "sys/class/ata_device", device), { recursive: true });
-        writeFileSync(join(tree, "sys/class/ata_device", device, "class"), `${value}\n`);
+      const thread = (pid: number, comm: string, state: string) => {
+        mkdirSync(join(tree, "proc", String(pid)), { recursive: true });
+        writeFileSync(join(tree, "proc", String(pid), "comm"), `${comm}\n`);
+        writeFileSync(join(tree, "proc", String(pid), "stat"), `${pid} (${comm}) ${state} 2 0 0 0 -1\n`);
       };
-      expect(ataPending(tree)).toBe(false); // no libata at all
-      setClass("dev1.0", "ata");
-      setClass("dev2.0", "unknown");
-      expect(ataPending(tree)).toBe(true);
-      setClass("dev2.0", "none");
+      expect(ataPending(tree)).toBe(false); // no SCSI hosts at all
+      thread(81, "scsi_eh_0", "S");
+      thread(90, "kworker/0:1", "D");
+      expect(ataPending(tree)).toBe(false); // idle error handler; other threads do not count
+      thread(83, "scsi_eh_1", "D");
+      expect(ataPending(tree)).toBe(true); // probing: waiting on the device
+      thread(83, "scsi_eh_1", "S");
       expect(ataPending(tree)).toBe(false);
     } finally {
       rmSync(tree, { recursive: true, force: true });
