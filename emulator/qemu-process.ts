@@ -1,9 +1,10 @@
 // One object owns one QEMU process for its whole life and guarantees it ends: on guest
 // power-off, on the deadline, on an error, and on SIGINT/SIGTERM of bootproof (reaper).
 // A launch failure carries the full command line and what QEMU printed.
+
+import { type ChildProcess, spawn } from "node:child_process";
 import { accessSync, constants, existsSync } from "node:fs";
 import { delimiter, isAbsolute, join } from "node:path";
-import { execa, type ResultPromise } from "execa";
 import { type QemuCommand, shellQuote } from "./argv.js";
 import { type BootPhase, type ConsoleLine, type ConsoleMarker, SerialConsole } from "./console.js";
 import type { QmpClient } from "./qmp.js";
@@ -59,7 +60,7 @@ const SETPRIV = "/usr/bin/setpriv";
 export class QemuProcess {
   readonly console: SerialConsole;
   readonly startedAt: number;
-  private readonly child: ResultPromise;
+  private readonly child: ChildProcess;
   private stderr = "";
   private endReason: QemuEndReason | undefined;
   private readonly unregister: () => void;
@@ -78,22 +79,21 @@ export class QemuProcess {
 
     const usePdeathsig = existsSync(SETPRIV);
     const [file, args] = usePdeathsig ? [SETPRIV, ["--pdeathsig", "KILL", "--", binary, ...argv]] : [binary, argv];
-    this.child = execa(file, args, {
-      stdin: "ignore",
-      stdout: "pipe",
-      stderr: "pipe",
-      buffer: false,
-      reject: false,
-      cleanup: true,
-      forceKillAfterDelay: 2_000,
-    });
+    // Plain child_process rather than execa: spawn, two pipes and a kill are all this needs,
+    // and every millisecond of start-up is counted against the boot (bench/smoke-overhead).
+    this.child = spawn(file, args, { stdio: ["ignore", "pipe", "pipe"] });
     this.child.stdout?.on("data", (chunk: Buffer) => this.console.push(chunk));
     this.child.stderr?.on("data", (chunk: Buffer) => {
       if (this.stderr.length < STDERR_LIMIT) this.stderr += chunk.toString("utf8");
     });
     this.unregister = registerCleanup(`qemu ${this.child.pid ?? "?"}`, () => this.kill("stopped"));
     this.deadlineTimer = setTimeout(() => this.kill("deadline"), options.deadlineMs);
-    this.finished = this.child.then(async (result) => {
+    const exited = new Promise<{ exitCode: number | undefined; signal: string | undefined }>((resolve) => {
+      this.child.once("close", (code, signal) => resolve({ exitCode: code ?? undefined, signal: signal ?? undefined }));
+      // A spawn failure emits "error" and may never emit "close".
+      this.child.once("error", () => resolve({ exitCode: undefined, signal: undefined }));
+    });
+    this.finished = exited.then(async (result) => {
       clearTimeout(this.deadlineTimer);
       this.unregister();
       this.qmp?.close();
@@ -131,7 +131,7 @@ export class QemuProcess {
       qemu.child.once("error", (error) => resolve(error));
     });
     if (spawnError) {
-      await qemu.finished.catch(() => undefined);
+      await qemu.finished;
       throw new QemuLaunchError(`could not start ${options.command.binary}: ${spawnError.message}`, qemu.commandLine, "");
     }
     return qemu;

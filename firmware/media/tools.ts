@@ -2,7 +2,6 @@
 // installers, apt). A missing tool or data file becomes an error that names the Debian
 // package providing it, so `bootproof doctor --fix` and humans know what to install.
 import { access } from "node:fs/promises";
-import { execa } from "execa";
 
 /** Command → Debian package that provides it. */
 export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
@@ -74,6 +73,8 @@ export async function runTool(
   args: readonly string[],
   options: { cwd?: string; env?: Record<string, string>; timeoutMs?: number; input?: string } = {},
 ): Promise<ToolResult> {
+  // Loaded on first use: a run whose media are all cached never spawns a tool.
+  const { execa } = await import("execa");
   const result = await execa(tool, args, {
     cwd: options.cwd,
     env: { LC_ALL: "C", ...options.env },

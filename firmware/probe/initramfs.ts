@@ -9,10 +9,10 @@ import type { GuestKernel } from "../kernel.js";
 import { requireBootFile, runTool } from "../media/tools.js";
 import { type CpioEntry, gzipCpio } from "./cpio.js";
 import { isStaticExecutable } from "./elf.js";
-import { MODULE_PARAMETERS, type ModuleFile, moduleGuestPath, resolveModuleLoadOrder } from "./modules.js";
+import { MODULE_PARAMETERS, type ModuleFile, moduleGuestPath, normalizeModuleName, resolveModuleLoadOrder } from "./modules.js";
 
 /** Bump when the image layout changes in a way the key does not capture. */
-const INITRAMFS_BUILDER_VERSION = 1;
+const INITRAMFS_BUILDER_VERSION = 2;
 export const PROBE_INITRAMFS_FILE = "probe.cpio.gz";
 /** Inside the initramfs: one "name path [parameters]" line per module, in load order. */
 export const MODULE_LIST_PATH = "etc/bootproof/modules";
@@ -49,17 +49,21 @@ async function busyboxApplets(busybox: string): Promise<string[]> {
 }
 
 export async function buildProbeInitramfs(kernel: GuestKernel, moduleNames: string[]): Promise<string> {
-  const modules = await resolveModuleLoadOrder(kernel, moduleNames);
   const initScript = await probeInitScript();
   const busybox = await requireBootFile("busybox");
+  // The key holds only what is cheap to know: the requested names (their load order follows
+  // from them and the kernel), the parameters, the script and busybox. Resolving the
+  // dependencies reads hundreds of module files, so it happens only when building.
   const key = {
     builder: INITRAMFS_BUILDER_VERSION,
     kernel: { packageName: kernel.packageName, packageVersion: kernel.packageVersion, release: kernel.release },
-    modules: modules.map((m) => ({ name: m.name, parameters: MODULE_PARAMETERS[m.name] ?? "" })),
+    modules: moduleNames.map(normalizeModuleName),
+    parameters: MODULE_PARAMETERS,
     init: createHash("sha256").update(initScript).digest("hex"),
     busybox: await fileDigest(busybox),
   };
   return contentAddressed("probe-initramfs", key, async (workDir) => {
+    const modules = await resolveModuleLoadOrder(kernel, moduleNames);
     const busyboxBytes = await readFile(busybox);
     if (!isStaticExecutable(busyboxBytes, busybox)) {
       throw new Error(`${busybox} is dynamically linked; the probe needs the static one: apt-get install -y busybox-static`);

@@ -4,7 +4,6 @@
 import { accessSync, constants, existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { execa } from "execa";
 import { cacheRoot } from "../../firmware/cache.js";
 import { fetchGuestKernel, findGuestKernel, type GuestKernel } from "../../firmware/kernel.js";
 import { describeError } from "../errors.js";
@@ -37,6 +36,7 @@ export interface DoctorOptions {
 const isRoot = () => process.getuid?.() === 0;
 
 async function aptInstall(packages: string[], log: (line: string) => void): Promise<void> {
+  const { execa } = await import("execa");
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
   log(`doctor: apt-get update`);
   await execa("apt-get", ["update"], { env, stdio: "inherit" });

@@ -1,7 +1,6 @@
 // Terminal reporter: consumes run events. On a TTY it keeps a live status block (case k of
 // N, the boot phase of each running guest); elsewhere (CI logs) it prints one line per event
 // that matters. The final table and the replay command are printed in both modes.
-import { createLogUpdate } from "log-update";
 import type { BootPhase } from "../../emulator/console.js";
 import type { CaseResult } from "../run/run-case.js";
 import type { RunEvent, RunSummary } from "../run/run-scenario.js";
@@ -51,7 +50,12 @@ function replayHint(summary: RunSummary): string | undefined {
 export function createTerminalReporter(stream: NodeJS.WriteStream = process.stderr): (event: RunEvent) => void {
   const live = stream.isTTY === true && !process.env.CI;
   const running = new Map<string, { boot: string; phase: BootPhase; since: number }>();
-  const logUpdate = createLogUpdate(stream);
+  // The live display is loaded only for a terminal; CI logs and benches never pay for it.
+  let logUpdate: ReturnType<typeof import("log-update").createLogUpdate> | undefined;
+  if (live)
+    void import("log-update").then((m) => {
+      logUpdate = m.createLogUpdate(stream);
+    });
   let done = 0;
   let total = 0;
   const render = () => {
@@ -59,7 +63,7 @@ export function createTerminalReporter(stream: NodeJS.WriteStream = process.stde
     const rows = [...running.entries()].map(
       ([caseId, r]) => `  ${caseId} ${r.boot}: ${r.phase} (${((Date.now() - r.since) / 1000).toFixed(0)} s)`,
     );
-    logUpdate(`case ${Math.min(done + running.size, total)} of ${total}, ${done} done\n${rows.join("\n")}`);
+    logUpdate?.(`case ${Math.min(done + running.size, total)} of ${total}, ${done} done\n${rows.join("\n")}`);
   };
   const timer = live ? setInterval(render, 500) : undefined;
   timer?.unref();
@@ -93,13 +97,13 @@ export function createTerminalReporter(stream: NodeJS.WriteStream = process.stde
       case "case-end":
         running.delete(event.result.caseId);
         done++;
-        if (live) logUpdate.clear();
+        logUpdate?.clear();
         stream.write(`${caseLine(event.result)}\n`);
         render();
         break;
       case "run-end":
         if (timer) clearInterval(timer);
-        if (live) logUpdate.clear();
+        logUpdate?.clear();
         break;
     }
   };

@@ -4,7 +4,7 @@
 // the shrink candidates boot new guests. Reporters receive events; they never reach in here.
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import fc from "fast-check";
+import type fc from "fast-check";
 import type { Accelerator } from "../../emulator/argv.js";
 import type { Verdict } from "../errors.js";
 import type { Scenario } from "../scenario.js";
@@ -137,6 +137,8 @@ async function runGenerated<Input>(
   emit: Emit,
   caseOptions: (caseId: string) => Parameters<typeof runCase>[2],
 ): Promise<RunSummary> {
+  // fast-check is needed only here: example runs do not pay for loading it.
+  const fc: typeof import("fast-check").default = (await import("fast-check")).default;
   const arbitrary = scenario.arbitrary!;
   const seed = settings.seed ?? Date.now() % 2 ** 31;
   const numRuns = settings.runs ?? 10;
