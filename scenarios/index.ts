@@ -17,7 +17,7 @@ export const BUILT_IN_SCENARIOS: Record<string, { description: string; load: Loa
     load: () => import("./nova/index.js") as unknown as ReturnType<Loader>,
   },
   "nova-rescue-firmware-gaps": {
-    description: "nova-rescue over the combinations the firmware cannot boot (LSI, floppy under OVMF): every case must fail",
+    description: "nova-rescue over what the firmware cannot boot (LSI, floppy, IDE on pc under OVMF): every case must fail",
     load: async () => ({ default: (await import("./nova/index.js")).novaFirmwareGapsScenario as Scenario<never> }),
   },
   ...Object.fromEntries(
