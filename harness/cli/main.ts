@@ -177,8 +177,9 @@ export function buildCli(): Command {
     .command("list")
     .description("list the built-in scenarios")
     .action(() => {
+      const width = Math.max(...Object.keys(BUILT_IN_SCENARIOS).map((name) => name.length)) + 2;
       for (const [name, entry] of Object.entries(BUILT_IN_SCENARIOS))
-        process.stdout.write(`${name.padEnd(16)} ${entry.description}\n`);
+        process.stdout.write(`${name.padEnd(width)}${entry.description}\n`);
     });
 
   program
