@@ -4,7 +4,8 @@
 // speedup (target >= 1.8 on 2 cores), each run's verdict, and the median time per boot per
 // firmware/machine type, read from the runs' own summaries.
 //   node bench/property-jobs.mjs [--runs 10] [--seed 1] [--scenario nova-rescue]
-// --jobs 2 runs first, on a cold media cache, so the speedup is not flattered by caching.
+// A first, untimed --jobs 2 run warms the media cache, so both timed runs measure booting and
+// checking only (building a medium once is not what --jobs parallelises).
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -27,8 +28,8 @@ const median = (xs) => {
   return s.length === 0 ? Number.NaN : s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 };
 
-function run(jobs) {
-  const artifacts = join(scratch, `jobs-${jobs}`);
+function run(jobs, label = `jobs-${jobs}`) {
+  const artifacts = join(scratch, label);
   const started = process.hrtime.bigint();
   const result = spawnSync(
     "node",
@@ -71,8 +72,10 @@ function bootTimes(runResult) {
 }
 
 try {
-  const parallel = run(2);
+  const warm = run(2, "warm-up");
+  console.log(`warm-up (--jobs 2, cold cache): ${warm.seconds.toFixed(1)} s`);
   const serial = run(1);
+  const parallel = run(2);
   for (const r of [parallel, serial]) {
     const counts = ["pass", "fail", "infra-error", "timeout"]
       .map((v) => `${r.summary.cases.filter((c) => c.verdict === v).length} ${v}`)
