@@ -17,7 +17,8 @@ describe("nova-rescue", () => {
     expect(failures).toEqual([]);
     expect(summary.cases).toHaveLength(3);
     for (const result of summary.cases) expect(result.boots.map((b) => b.status)).toEqual(["observed", "observed", "observed"]);
-  });
+    // Nine boots plus, on a fresh cache, building every distinct medium once.
+  }, 900_000);
 
   it("a floppy rescue is proven at the firmware level", async () => {
     const summary = await runScenario(nova, { ...settings("floppy"), example: "floppy-rescue-seabios" });
