@@ -35,13 +35,20 @@ export interface DoctorOptions {
 
 const isRoot = () => process.getuid?.() === 0;
 
+const aptEnv = () => ({ ...process.env, DEBIAN_FRONTEND: "noninteractive" });
+
+async function aptUpdate(log: (line: string) => void): Promise<void> {
+  const { execa } = await import("execa");
+  log("doctor: apt-get update");
+  await execa("apt-get", ["update"], { env: aptEnv(), stdio: "inherit" });
+}
+
 async function aptInstall(packages: string[], log: (line: string) => void): Promise<void> {
   const { execa } = await import("execa");
-  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  log(`doctor: apt-get update`);
-  await execa("apt-get", ["update"], { env, stdio: "inherit" });
-  log(`doctor: ${aptInstallCommand(packages).join(" ")}`);
-  await execa(aptInstallCommand(packages)[0]!, aptInstallCommand(packages).slice(1), { env, stdio: "inherit" });
+  await aptUpdate(log);
+  const [command, ...args] = aptInstallCommand(packages);
+  log(`doctor: ${[command, ...args].join(" ")}`);
+  await execa(command!, args, { env: aptEnv(), stdio: "inherit" });
 }
 
 export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
@@ -68,11 +75,21 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   let kernel = await findGuestKernel();
   let kernelError: string | undefined;
   if (!kernel && options.fix && !missing.some((r) => r.group === "run")) {
+    log("doctor: downloading the guest kernel (apt-get download linux-image-amd64, unpacked into the cache)");
     try {
-      log("doctor: downloading the guest kernel (apt-get download linux-image-amd64, unpacked into the cache)");
       kernel = await fetchGuestKernel();
     } catch (error) {
       kernelError = describeError(error);
+      // A fresh machine whose packages were all present may still have no package lists.
+      if (isRoot()) {
+        try {
+          await aptUpdate(log);
+          kernel = await fetchGuestKernel();
+          kernelError = undefined;
+        } catch (retryError) {
+          kernelError = describeError(retryError);
+        }
+      }
     }
   }
   if (!kernel) fixCommands.push("bootproof doctor --fix   # downloads the guest kernel into the cache");
