@@ -94,4 +94,33 @@ describe("bootproof CLI", () => {
     expect(result.stdout).toMatch(/^PASS\s+example-direct/m);
     expect(result.stdout).toMatch(/verdict: pass/);
   });
+
+  it("serves an image over iSCSI standalone, demands CHAP and never prints the secret", async () => {
+    const tmp = await freshTmp("serve-iscsi");
+    const image = join(tmp, "lun0.img");
+    await execa("truncate", ["-s", "8M", image]);
+    const secret = "never-print-this-42";
+    const server = execa("node", [BIN, "serve", "iscsi", "--lun", image, "--port", "0", "--chap", `alice:${secret}`], {
+      reject: false,
+      env: { CI: "true" },
+    });
+    let banner = "";
+    server.stdout?.on("data", (chunk: Buffer) => {
+      banner += chunk.toString();
+    });
+    const deadline = Date.now() + 20_000;
+    while (!/listening on 127\.0\.0\.1:\d+/.test(banner) && Date.now() < deadline) await sleep(50);
+    const port = banner.match(/127\.0\.0\.1:(\d+)/)?.[1];
+    expect(port).toBeDefined();
+    const url = (user: string) => `iscsi://${user}@127.0.0.1:${port}/iqn.2026-11.dev.bootproof:target/0`;
+    const good = await execa("iscsi-inq", ["-i", "iqn.2026-11.dev.bootproof:test", url(`alice%${secret}`)], { reject: false });
+    expect(good.stdout).toMatch(/DIRECT_ACCESS/);
+    const bad = await execa("iscsi-inq", ["-i", "iqn.2026-11.dev.bootproof:test", url("alice%wrong")], { reject: false });
+    expect(bad.exitCode).not.toBe(0);
+    server.kill("SIGINT");
+    const result = await server;
+    expect(result.exitCode).toBe(130);
+    expect(`${result.stdout}${result.stderr}`).toMatch(/login failed: |"login-failed"/);
+    expect(`${result.stdout}${result.stderr}`).not.toContain(secret);
+  });
 });
