@@ -108,11 +108,32 @@ load_modules() {
       jstr "$_name"
       MODULES_LOADED="$MODULES_LOADED${MODULES_LOADED:+,}$J"
       case $HOST_ADAPTERS in *" $_name "*) settle ;; esac
+      # From here on the SCSI bus binds nothing by itself: bind_scsi_in_order does it.
+      [ "$_name" = scsi_mod ] && echo 0 >"$SYS/bus/scsi/drivers_autoprobe"
     else
       jstr "$_name: ${_err:-insmod failed}"
       MODULE_ERRORS="$MODULE_ERRORS${MODULE_ERRORS:+,}$J"
     fi
   done <"$MODULE_LIST"
+}
+
+# sd and sr probe asynchronously, so left alone they name disks in the order of a race. The
+# probe binds every SCSI device itself, synchronously, in H:C:T:L order: sdX/srN names then
+# follow the bus, as in a guest that scans in order, and differ only when the layout does.
+bind_scsi_in_order() {
+  [ -d "$SYS/bus/scsi/devices" ] || return 0
+  for _s in "$SYS"/bus/scsi/devices/*:*:*:*; do
+    [ -f "$_s/type" ] && echo "${_s##*/}"
+  done | sort -t: -k1,1n -k2,2n -k3,3n -k4,4n | while read -r _hctl; do
+    read -r _type <"$SYS/bus/scsi/devices/$_hctl/type"
+    case $_type in
+    0 | 7 | 14) _driver=sd ;;
+    5) _driver=sr ;;
+    *) continue ;;
+    esac
+    [ -e "$SYS/bus/scsi/devices/$_hctl/driver" ] && continue
+    [ -w "$SYS/bus/scsi/drivers/$_driver/bind" ] && echo "$_hctl" >"$SYS/bus/scsi/drivers/$_driver/bind" 2>/dev/null
+  done
 }
 
 # A SCSI disk/CD whose upper driver (sd/sr) is loaded but not yet bound is still settling.
@@ -405,6 +426,7 @@ main() {
   # again so the observation's mount list shows only what the boot itself set up.
   mount -t debugfs debugfs "$DEBUGFS" 2>/dev/null
   load_modules
+  bind_scsi_in_order
   settle
   umount "$DEBUGFS" 2>/dev/null
   OBSERVATION=$(observation_json)
