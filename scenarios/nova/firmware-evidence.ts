@@ -2,7 +2,6 @@
 // fw_cfg "bootorder" (the guest reads them back), SeaBIOS's debug-console lines, and the
 // combinations the firmware is measured not to boot (FINDINGS.md), so a failure can say why.
 import type { DiskDevice, Machine } from "../../emulator/machine.js";
-import { BOOTPROOF_ISO_IS_BIOS_ONLY } from "./firmware-gaps.js";
 import { effectivePciSlots, effectiveUsbPorts } from "./identity.js";
 
 const hex = (n: number) => n.toString(16);
@@ -62,7 +61,7 @@ export function seabiosEntryFor(disk: DiskDevice): RegExp {
  * Why the firmware will not boot this disk first, when that is a measured limitation rather
  * than a bug in bootproof; null when the firmware is expected to boot it.
  */
-export function knownFirmwareGap(machine: Machine, disk: DiskDevice, mediaKind: string | undefined): string | null {
+export function knownFirmwareGap(machine: Machine, disk: DiskDevice): string | null {
   if (machine.firmware.kind !== "ovmf") return null;
   if (disk.kind === "floppy") return "OVMF does not boot floppies (measured): it skips the device and boots the next one";
   if (disk.kind === "scsi-hd" || disk.kind === "scsi-cd") {
@@ -70,7 +69,5 @@ export function knownFirmwareGap(machine: Machine, disk: DiskDevice, mediaKind: 
     if (controller?.kind === "lsi53c895a")
       return "OVMF has no LSI 53C895A driver (measured): disks on an LSI controller are invisible to UEFI, so it boots the next device";
   }
-  if (mediaKind === "iso" && BOOTPROOF_ISO_IS_BIOS_ONLY)
-    return "bootproof's ISO media are El Torito + isolinux, BIOS only: under OVMF this is a gap in bootproof's media, not a driver fault, until firmware/media builds a UEFI El Torito image";
   return null;
 }

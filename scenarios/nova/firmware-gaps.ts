@@ -5,20 +5,12 @@
 // novaCaseArbitraryWith({ firmwareGaps: "exclude" }).
 import { type NovaRescueCase, resolveRescueDevice } from "./model.js";
 
-/**
- * True while firmware/media's "iso" kind is El Torito + isolinux only. Flip to false when the
- * ISO builder adds its EFI El Torito entry (work in progress): OVMF then boots rescue cdroms.
- */
-export const BOOTPROOF_ISO_IS_BIOS_ONLY = false;
-
 export type FirmwareGap =
   /** Measured: OVMF has no LSI 53C895A driver. Nova's default SCSI controller on x86 is LSI. */
   | "ovmf-lsi-root"
   | "ovmf-lsi-rescue"
   /** Measured: OVMF does not boot floppies. */
   | "ovmf-floppy-rescue"
-  /** bootproof's gap, not the driver's: its ISO media are El Torito + isolinux (BIOS only). */
-  | "ovmf-bios-only-iso"
   /**
    * Measured: after OVMF on the i440fx (pc) machine, Linux's ata_piix finds no device on the
    * PIIX3 IDE channels (an ide-cd seen under SeaBIOS is absent after 12 s of settling), so
@@ -35,7 +27,6 @@ export function firmwareGapOf(input: NovaRescueCase): FirmwareGap | null {
   const { device, bus } = resolveRescueDevice(input.rescue, instance.machineType);
   if (device === "floppy") return "ovmf-floppy-rescue";
   if (lsi && bus === "scsi") return "ovmf-lsi-rescue";
-  if (device === "cdrom" && BOOTPROOF_ISO_IS_BIOS_ONLY) return "ovmf-bios-only-iso";
   return null;
 }
 

@@ -174,8 +174,7 @@ export function mediaFor(instance: NovaInstance, disk: MappedDisk): MediaSpec {
       // The bootable image has the size the kernel and probe need; the flavor size is not modelled.
       return { kind: bootDisk, role: "root" };
     case "rescue":
-      // While the iso kind is BIOS-only (BOOTPROOF_ISO_IS_BIOS_ONLY), OVMF falls through to the
-      // root disk and P2 fails with a message naming bootproof's media gap.
+      // bootproof's ISOs carry BIOS (isolinux) and UEFI (GRUB) El Torito entries.
       if (disk.type === "cdrom") return { kind: "iso", role: "rescue" };
       if (disk.type === "floppy") return { kind: "floppy", role: "rescue" };
       return { kind: bootDisk, role: "rescue" };

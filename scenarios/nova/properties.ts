@@ -37,10 +37,6 @@ function diskWithRole(boot: BootRecord, role: string): DiskDevice | undefined {
   return disksWithRole(boot.machine, boot.topology, role)[0];
 }
 
-function mediaKindOf(boot: BootRecord, disk: DiskDevice): string | undefined {
-  return boot.topology.media?.[disk.drive]?.kind;
-}
-
 /** Why a boot that should have started `role` started something else, with the firmware's excuse if known. */
 function wrongRoleMessage(boot: BootRecord, role: string): string {
   const saw = boot.observation
@@ -49,7 +45,7 @@ function wrongRoleMessage(boot: BootRecord, role: string): string {
   let message = `the ${boot.name} boot started '${saw}', expected '${role}'`;
   const disk = diskWithRole(boot, role);
   if (disk) {
-    const gap = knownFirmwareGap(boot.machine, disk, mediaKindOf(boot, disk));
+    const gap = knownFirmwareGap(boot.machine, disk);
     message += gap ? `; ${gap}` : `; the ${role} device is '${disk.id}' (${disk.kind})`;
   }
   return message;
@@ -75,7 +71,7 @@ export const rescueBootsRescueMedia: Property<NovaRescueCase> = {
     if (!device) return fail("the rescue boot has no disk whose media role is 'rescue'; the driver attached no rescue device");
     if (device.kind !== "floppy") return boot.observation?.role === "rescue" ? pass() : fail(wrongRoleMessage(boot, "rescue"));
 
-    const gap = knownFirmwareGap(boot.machine, device, mediaKindOf(boot, device));
+    const gap = knownFirmwareGap(boot.machine, device);
     if (gap)
       return fail(
         `the rescue floppy '${device.id}' cannot boot first: ${gap}; the guest started '${boot.observation?.role ?? "nothing"}'`,

@@ -2,7 +2,6 @@ import { describe, expect, it } from "vitest";
 import type { BootRecord, Topology } from "../../../harness/scenario.js";
 import { libvirtDriver, type NovaDriver } from "../../../scenarios/nova/driver.js";
 import { bootPathPattern, seabiosBootAttempts } from "../../../scenarios/nova/firmware-evidence.js";
-import { BOOTPROOF_ISO_IS_BIOS_ONLY } from "../../../scenarios/nova/firmware-gaps.js";
 import type { NovaInstance, NovaRescueCase, NovaRescueProperties } from "../../../scenarios/nova/model.js";
 import {
   controllerShiftsSlotsDriver,
@@ -148,12 +147,6 @@ describe("boot properties on synthetic guests", () => {
     const outcome = rescueBootsRescueMedia.check(input, records);
     expect(outcome.ok).toBe(false);
     expect(outcome.message).toMatch(/OVMF has no LSI 53C895A driver \(measured\)/);
-  });
-
-  it.runIf(BOOTPROOF_ISO_IS_BIOS_ONLY)("P2 says an OVMF cdrom failure is bootproof's BIOS-only ISO, not the driver", () => {
-    const input = caseWith({ hw_rescue_device: "cdrom" }, { firmware: "ovmf", machineType: "q35" });
-    const outcome = rescueBootsRescueMedia.check(input, boots(libvirtDriver, input, { rescue: { role: "root" } }));
-    expect(outcome.message).toMatch(/BIOS only: under OVMF this is a gap in bootproof's media, not a driver fault/);
   });
 
   it("P1 and P4 fail when the guest booted the config drive instead of the root disk", () => {
