@@ -11,7 +11,7 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
-import { isAbsolute, join, normalize, sep } from "node:path";
+import { isAbsolute, join, normalize, relative, sep } from "node:path";
 
 /** Bump when the cache layout or the meaning of keys changes: old entries are then ignored. */
 const CACHE_FORMAT_VERSION = 1;
@@ -164,6 +164,11 @@ const digestMemo = new Map<string, { stamp: string; digest: Promise<string> }>()
  * over big files (kernels, initramfs images) cost one stat after the first call.
  */
 export async function fileDigest(path: string): Promise<string> {
+  // A file inside a content-addressed entry is immutable and already named by the hash of
+  // everything it was built from: that name is its identity, and hashing megabytes of kernel
+  // and initramfs on every run would only cost start-up time.
+  const inCache = relative(cacheRoot(), path);
+  if (/^[^/]+\/[0-9a-f]{64}\//.test(inCache)) return `cache:${inCache}`;
   const info = await stat(path).catch((error: NodeJS.ErrnoException) => {
     throw new Error(`cannot hash ${path}: ${error.code === "ENOENT" ? "no such file" : error.message}`);
   });

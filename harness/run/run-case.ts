@@ -19,7 +19,7 @@ import {
   type Scenario,
   type Topology,
 } from "../scenario.js";
-import { type ServiceLogLine, startServices } from "../services/start.js";
+import type { ServiceLogLine } from "../services/start.js";
 
 export interface PropertyResult extends PropertyOutcome {
   name: string;
@@ -216,9 +216,12 @@ async function bootWithServices(
   artifactDir: string,
   options: CaseOptions,
 ): Promise<{ result: BootResult & { topology: Topology; endpoints: GuestEndpoints }; serviceLog: ServiceLogLine[] }> {
-  const serviceDir = await mkdtemp(join(tmpdir(), "bootproof-services-"));
-  const unregisterDir = registerTempDir(serviceDir);
-  const services = await startServices(plan.services, join(serviceDir, "tftp"));
+  // Boots without servers skip the service layer entirely (no temp dir, no server code loaded).
+  const serviceDir = plan.services ? await mkdtemp(join(tmpdir(), "bootproof-services-")) : undefined;
+  const unregisterDir = serviceDir ? registerTempDir(serviceDir) : () => {};
+  const services = serviceDir
+    ? await (await import("../services/start.js")).startServices(plan.services, join(serviceDir, "tftp"))
+    : { endpoints: {}, log: [] as ServiceLogLine[], addIscsi: async () => {}, close: async () => {} };
   try {
     const topology = resolveTopology(plan, services.endpoints);
     const lunMedia = (plan.services?.iscsi?.targets ?? []).map((t) => t.luns.map((l) => l.media));
@@ -240,7 +243,7 @@ async function bootWithServices(
     return { result: { ...result, topology, endpoints: { ...services.endpoints } }, serviceLog: services.log };
   } finally {
     await services.close();
-    await rm(serviceDir, { recursive: true, force: true });
+    if (serviceDir) await rm(serviceDir, { recursive: true, force: true });
     unregisterDir();
   }
 }

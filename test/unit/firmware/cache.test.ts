@@ -113,3 +113,16 @@ describe("content-addressed cache", () => {
     await expect(fileDigest(join(root, "nope"))).rejects.toThrow(/no such file/);
   });
 });
+
+describe("fileDigest of cache entries", () => {
+  it("names a file inside a content-addressed entry by its entry path, and hashes anything else", async () => {
+    const built = await contentAddressed("digest-test", { n: 1 }, async (workDir) => {
+      await writeFile(join(workDir, "image.raw"), "built once");
+      return "image.raw";
+    });
+    expect(await fileDigest(built)).toMatch(/^cache:digest-test\/[0-9a-f]{64}\/image\.raw$/);
+    const outside = join(root, "plain.bin"); // in the cache root, but not in an entry
+    writeFileSync(outside, "plain");
+    expect(await fileDigest(outside)).toBe(createHash("sha256").update("plain").digest("hex"));
+  });
+});
