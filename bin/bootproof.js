@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// Entry point: runs the compiled CLI (built by `npm run build`, which `npm ci` runs via `prepare`).
+// Entry point: runs the bundled CLI (built by `npm run build`, which `npm ci` runs via `prepare`).
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
-const compiled = fileURLToPath(new URL("../dist/harness/cli/main.js", import.meta.url));
+const compiled = fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
 if (!existsSync(compiled)) {
   process.stderr.write("bootproof: dist/ is missing; run `npm run build` (npm ci does it automatically)\n");
   process.exit(2);

@@ -18,18 +18,17 @@ export const PROBE_INITRAMFS_FILE = "probe.cpio.gz";
 export const MODULE_LIST_PATH = "etc/bootproof/modules";
 
 /**
- * init.sh sits next to this file in the source tree; a compiled copy under dist/ finds it
- * in the package's firmware/probe folder (package files must include it).
+ * init.sh ships in the package's firmware/probe folder. Compiled (dist/firmware/probe/) or
+ * bundled (dist/cli/) code finds it by walking up from its own location to the package root.
  */
 export async function probeInitScript(): Promise<string> {
-  const candidates = [new URL("./init.sh", import.meta.url), new URL("../../../firmware/probe/init.sh", import.meta.url)];
+  const candidates: URL[] = [new URL("./init.sh", import.meta.url)];
+  for (let up = "../"; up.length <= 5 * 3; up += "../") candidates.push(new URL(`${up}firmware/probe/init.sh`, import.meta.url));
   for (const candidate of candidates) {
     const text = await readFile(fileURLToPath(candidate), "utf8").catch(() => undefined);
     if (text !== undefined) return text;
   }
-  throw new Error(
-    `the probe's init.sh is missing (looked at ${candidates.map((c) => fileURLToPath(c)).join(", ")}); reinstall bootproof`,
-  );
+  throw new Error(`the probe's init.sh is missing (looked at ${candidates.map((c) => fileURLToPath(c)).join(", ")}); reinstall bootproof`);
 }
 
 /** The module list /init reads: dependencies first, with insmod parameters. */

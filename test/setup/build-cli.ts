@@ -1,8 +1,8 @@
 // Integration tests run the real CLI as a child process (signals, exit codes), so dist/
-// must match the sources under test.
+// (compiled and bundled) must match the sources under test.
 import { execa } from "execa";
 
 export default async function setup(): Promise<void> {
   if (process.env.BOOTPROOF_TEST_SKIP_BUILD) return;
-  await execa("npx", ["tsc", "-p", "tsconfig.build.json"], { stdio: "inherit" });
+  await execa("npm", ["run", "build"], { stdio: "inherit" });
 }
