@@ -28,7 +28,9 @@ export async function probeInitScript(): Promise<string> {
     const text = await readFile(fileURLToPath(candidate), "utf8").catch(() => undefined);
     if (text !== undefined) return text;
   }
-  throw new Error(`the probe's init.sh is missing (looked at ${candidates.map((c) => fileURLToPath(c)).join(", ")}); reinstall bootproof`);
+  throw new Error(
+    `the probe's init.sh is missing (looked at ${candidates.map((c) => fileURLToPath(c)).join(", ")}); reinstall bootproof`,
+  );
 }
 
 /** The module list /init reads: dependencies first, with insmod parameters. */
