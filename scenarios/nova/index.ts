@@ -10,7 +10,8 @@ import type { NovaInstance, NovaRescueCase } from "./model.js";
 import { novaBootProperties } from "./properties.js";
 import { novaStaticProperties } from "./static-properties.js";
 
-const baseInstance = (overrides: Partial<NovaInstance> = {}): NovaInstance => ({
+/** A small valid instance (SeaBIOS, pc, virtio root from an image), for examples and tests. */
+export const baseInstance = (overrides: Partial<NovaInstance> = {}): NovaInstance => ({
   uuid: INSTANCE_UUID,
   machineType: "pc",
   firmware: "seabios",

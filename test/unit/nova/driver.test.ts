@@ -2,19 +2,10 @@ import { describe, expect, it } from "vitest";
 import type { DiskDevice, Machine } from "../../../emulator/machine.js";
 import { parseMachine } from "../../../emulator/validate.js";
 import { libvirtDriver } from "../../../scenarios/nova/driver.js";
-import { novaExamples } from "../../../scenarios/nova/index.js";
+import { baseInstance, novaExamples } from "../../../scenarios/nova/index.js";
 import { NovaInputError, type NovaInstance } from "../../../scenarios/nova/model.js";
 
-const instance = (overrides: Partial<NovaInstance> = {}): NovaInstance => ({
-  uuid: "5e1f00aa-0000-4000-8000-000000000001",
-  machineType: "pc",
-  firmware: "seabios",
-  scsiModel: "virtio-scsi",
-  rootDisk: { source: "image", bus: "virtio", sizeMiB: 32 },
-  ephemerals: [],
-  volumes: [],
-  ...overrides,
-});
+const instance = baseInstance;
 
 const machineOf = (topology: { machine: unknown }): Machine => parseMachine(topology.machine);
 const slotOf = (d: DiskDevice) => (d.kind === "virtio-blk" ? d.pciSlot : undefined);

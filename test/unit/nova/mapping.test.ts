@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { baseInstance } from "../../../scenarios/nova/index.js";
 import {
   deviceNameIndex,
   deviceNameSuffix,
@@ -8,16 +9,7 @@ import {
 } from "../../../scenarios/nova/mapping.js";
 import type { NovaInstance } from "../../../scenarios/nova/model.js";
 
-const instance = (overrides: Partial<NovaInstance> = {}): NovaInstance => ({
-  uuid: "5e1f00aa-0000-4000-8000-000000000001",
-  machineType: "pc",
-  firmware: "seabios",
-  scsiModel: "virtio-scsi",
-  rootDisk: { source: "image", bus: "virtio", sizeMiB: 32 },
-  ephemerals: [],
-  volumes: [],
-  ...overrides,
-});
+const instance = baseInstance;
 
 const summary = (disks: ReturnType<typeof normalMapping>) => disks.map((d) => `${d.mappingName}=${d.dev}`);
 
