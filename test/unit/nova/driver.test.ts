@@ -3,7 +3,7 @@ import type { DiskDevice, Machine } from "../../../emulator/machine.js";
 import { parseMachine } from "../../../emulator/validate.js";
 import { libvirtDriver } from "../../../scenarios/nova/driver.js";
 import { baseInstance, novaExamples } from "../../../scenarios/nova/index.js";
-import { NovaInputError, type NovaInstance } from "../../../scenarios/nova/model.js";
+import { NovaInputError } from "../../../scenarios/nova/model.js";
 
 const instance = baseInstance;
 

@@ -7,7 +7,6 @@ import {
   normalMapping,
   rescueMappingEntry,
 } from "../../../scenarios/nova/mapping.js";
-import type { NovaInstance } from "../../../scenarios/nova/model.js";
 
 const instance = baseInstance;
 
