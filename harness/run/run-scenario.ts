@@ -6,7 +6,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type fc from "fast-check";
 import type { Accelerator } from "../../emulator/argv.js";
-import type { Verdict } from "../errors.js";
+import { combineVerdicts, type Verdict } from "../errors.js";
 import type { Scenario } from "../scenario.js";
 import { type CaseEvent, type CaseResult, planBoots, runCase, runStaticProperties } from "./run-case.js";
 
@@ -72,11 +72,6 @@ async function pool<T>(count: number, jobs: number, task: (index: number) => Pro
 
 const stableKey = (value: unknown) => JSON.stringify(value);
 
-export function worstVerdict(results: readonly CaseResult[]): Verdict {
-  const order: Verdict[] = ["infra-error", "timeout", "fail"];
-  return order.find((v) => results.some((r) => r.verdict === v)) ?? "pass";
-}
-
 export async function runScenario<Input>(
   scenario: Scenario<Input>,
   settings: RunSettings,
@@ -117,7 +112,7 @@ export async function runScenario<Input>(
     summary = {
       scenario: scenario.name,
       mode: "examples",
-      verdict: worstVerdict(cases),
+      verdict: combineVerdicts(cases.map((c) => c.verdict)),
       cases,
       durationMs: Date.now() - started,
       artifactsDir: settings.artifactsRoot,
@@ -178,7 +173,7 @@ async function runGenerated<Input>(
     scenario: scenario.name,
     mode: "generated",
     seed,
-    verdict: worstVerdict(cases),
+    verdict: combineVerdicts(cases.map((c) => c.verdict)),
     cases,
     counterexample,
     durationMs: 0,
