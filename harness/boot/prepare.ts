@@ -63,36 +63,25 @@ export async function prepareBoot(
   }
   const needsProbe =
     topology.directBoot !== undefined || [...Object.values(media), ...extraMedia].some((spec) => spec.kind !== "blank");
-  if (needsProbe) {
-    const kernel = await requireGuestKernel();
-    const modules = [...new Set([...modulesForMachine(machine), ...(topology.extraProbeModules ?? [])])];
-    const initramfs = await buildProbeInitramfs(kernel, modules).catch((error: unknown) => {
-      throw new InfraError(`building the probe initramfs failed: ${describeError(error)}`, { cause: error });
-    });
-    const build = (spec: MediaSpec, what: string) =>
-      buildMedia(spec, spec.kind === "blank" ? undefined : { kernel, initramfs, cmdline: guestCmdline(spec.role) }).catch(
-        (error: unknown) => {
-          throw new InfraError(`building ${spec.kind} media for ${what} failed: ${describeError(error)}`, { cause: error });
-        },
-      );
-    for (const drive of machine.drives) {
-      const spec = media[drive.id];
-      if (spec) drive.file = await build(spec, `drive '${drive.id}'`);
-    }
-    for (const [index, spec] of extraMedia.entries()) extraMediaPaths.push(await build(spec, `served volume #${index}`));
-    if (topology.directBoot) {
-      machine.directKernel = {
-        kernel: kernel.vmlinuz,
-        initrd: initramfs,
-        cmdline: `console=ttyS0,115200 ${guestCmdline(topology.directBoot.role, topology.directBoot.extraCmdline)}`,
-      };
-    }
-  } else {
-    for (const drive of machine.drives) {
-      const spec = media[drive.id];
-      if (spec?.kind === "blank") drive.file = await buildMedia(spec, undefined);
-    }
-    for (const spec of extraMedia) extraMediaPaths.push(await buildMedia(spec, undefined));
+  // The kernel and the probe are found or built only when something boots with them.
+  const probe = needsProbe ? await buildProbe(machine, topology) : undefined;
+  const build = (spec: MediaSpec, what: string) =>
+    buildMedia(spec, spec.kind === "blank" || !probe ? undefined : { ...probe, cmdline: guestCmdline(spec.role) }).catch(
+      (error: unknown) => {
+        throw new InfraError(`building ${spec.kind} media for ${what} failed: ${describeError(error)}`, { cause: error });
+      },
+    );
+  for (const drive of machine.drives) {
+    const spec = media[drive.id];
+    if (spec) drive.file = await build(spec, `drive '${drive.id}'`);
+  }
+  for (const [index, spec] of extraMedia.entries()) extraMediaPaths.push(await build(spec, `served volume #${index}`));
+  if (topology.directBoot && probe) {
+    machine.directKernel = {
+      kernel: probe.kernel.vmlinuz,
+      initrd: probe.initramfs,
+      cmdline: `console=ttyS0,115200 ${guestCmdline(topology.directBoot.role, topology.directBoot.extraCmdline)}`,
+    };
   }
   try {
     return { machine: parseMachine(machine, { checkFiles: true }), extraMediaPaths };
@@ -100,4 +89,14 @@ export async function prepareBoot(
     if (error instanceof MachineValidationError) throw new InputError(error.message);
     throw error;
   }
+}
+
+/** The guest kernel plus a probe initramfs with exactly the modules this machine needs. */
+async function buildProbe(machine: Machine, topology: Topology): Promise<{ kernel: GuestKernel; initramfs: string }> {
+  const kernel = await requireGuestKernel();
+  const modules = [...new Set([...modulesForMachine(machine), ...(topology.extraProbeModules ?? [])])];
+  const initramfs = await buildProbeInitramfs(kernel, modules).catch((error: unknown) => {
+    throw new InfraError(`building the probe initramfs failed: ${describeError(error)}`, { cause: error });
+  });
+  return { kernel, initramfs };
 }

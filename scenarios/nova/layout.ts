@@ -98,34 +98,14 @@ export function diskDevice(instance: NovaInstance, disk: MappedDisk, usbPort: nu
       break;
     case "scsi": {
       const kind = cdrom ? "scsi-cd" : "scsi-hd";
-      if (disk.scsiUnit !== undefined) {
-        // libvirt maps a virtio-scsi drive address (target 0, unit N) to scsi-id=0,lun=N.
-        device = {
-          kind,
-          id,
-          drive: driveId,
-          controller: SCSI_CONTROLLER_ID,
-          channel: 0,
-          scsiId: 0,
-          lun: disk.scsiUnit,
-          serial: disk.serial,
-        };
-      } else {
-        if (index >= LSI_UNITS)
-          throw new NovaMappingError(
-            `${where}: libvirt would need a second SCSI controller (unit ${index} >= ${LSI_UNITS}); bootproof models one`,
-          );
-        device = {
-          kind,
-          id,
-          drive: driveId,
-          controller: SCSI_CONTROLLER_ID,
-          channel: 0,
-          scsiId: index % LSI_UNITS,
-          lun: 0,
-          serial: disk.serial,
-        };
-      }
+      // libvirt maps a virtio-scsi drive address (target 0, unit N) to scsi-id=0,lun=N; on the
+      // LSI controller each disk is its own target.
+      if (disk.scsiUnit === undefined && index >= LSI_UNITS)
+        throw new NovaMappingError(
+          `${where}: libvirt would need a second SCSI controller (unit ${index} >= ${LSI_UNITS}); bootproof models one`,
+        );
+      const [scsiId, lun] = disk.scsiUnit !== undefined ? [0, disk.scsiUnit] : [index, 0];
+      device = { kind, id, drive: driveId, controller: SCSI_CONTROLLER_ID, channel: 0, scsiId, lun, serial: disk.serial };
       break;
     }
     case "ide":
