@@ -24,6 +24,8 @@ export interface QemuOutcome {
   signal: string | undefined;
   /** Wall time from spawn to exit. */
   durationMs: number;
+  /** When QEMU was spawned and when it was gone, in ms since bootproof's process started. */
+  processWindow: { spawnedAtMs: number; endedAtMs: number };
   /** Furthest boot phase the console showed. */
   phase: BootPhase;
   consoleTail: ConsoleLine[];
@@ -73,6 +75,7 @@ export class QemuProcess {
     const { binary, argv } = options.command;
     this.commandLine = shellQuote([binary, ...argv]);
     this.startedAt = Date.now();
+    const spawnedAtMs = performance.now();
     this.console = new SerialConsole(this.startedAt, options.consoleLog);
     if (options.onLine) this.console.on("line", options.onLine);
     if (options.onMarker) this.console.on("marker", options.onMarker);
@@ -103,6 +106,7 @@ export class QemuProcess {
         exitCode: result.exitCode,
         signal: result.signal,
         durationMs: Date.now() - this.startedAt,
+        processWindow: { spawnedAtMs: Math.round(spawnedAtMs), endedAtMs: Math.round(performance.now()) },
         phase: this.console.phase,
         consoleTail: this.console.lastLines(),
         stderr: this.stderr,

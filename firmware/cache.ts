@@ -8,10 +8,9 @@
 // building the same key never see each other's half-written files (the loser of the rename
 // race discards its copy), and a failed build leaves nothing behind.
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
-import { isAbsolute, join, normalize, relative, sep } from "node:path";
+import { isAbsolute, join, normalize, sep } from "node:path";
 
 /** Bump when the cache layout or the meaning of keys changes: old entries are then ignored. */
 const CACHE_FORMAT_VERSION = 1;
@@ -155,35 +154,4 @@ async function buildEntry(
     await rm(tempDir, { recursive: true, force: true });
     throw error;
   }
-}
-
-const digestMemo = new Map<string, { stamp: string; digest: Promise<string> }>();
-
-/**
- * sha256 of a file's content, remembered per (path, size, mtime, inode) so repeated keys
- * over big files (kernels, initramfs images) cost one stat after the first call.
- */
-export async function fileDigest(path: string): Promise<string> {
-  // A file inside a content-addressed entry is immutable and already named by the hash of
-  // everything it was built from: that name is its identity, and hashing megabytes of kernel
-  // and initramfs on every run would only cost start-up time.
-  const inCache = relative(cacheRoot(), path);
-  if (/^[^/]+\/[0-9a-f]{64}\//.test(inCache)) return `cache:${inCache}`;
-  const info = await stat(path).catch((error: NodeJS.ErrnoException) => {
-    throw new Error(`cannot hash ${path}: ${error.code === "ENOENT" ? "no such file" : error.message}`);
-  });
-  if (!info.isFile()) throw new Error(`cannot hash ${path}: not a regular file`);
-  const stamp = `${info.size}:${info.mtimeMs}:${info.ino}`;
-  const memo = digestMemo.get(path);
-  if (memo && memo.stamp === stamp) return memo.digest;
-  const digest = new Promise<string>((resolve, reject) => {
-    const hash = createHash("sha256");
-    createReadStream(path)
-      .on("data", (chunk) => hash.update(chunk))
-      .on("error", reject)
-      .on("end", () => resolve(hash.digest("hex")));
-  });
-  digestMemo.set(path, { stamp, digest });
-  digest.catch(() => digestMemo.delete(path));
-  return digest;
 }

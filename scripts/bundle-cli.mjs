@@ -3,7 +3,11 @@
 // one file instead of hundreds of ESM modules (zod alone is hundreds) makes `bootproof`
 // start ~45 ms faster, and start-up counts against every boot (bench/smoke-overhead.mjs).
 // Lazily imported parts (servers, fast-check, log-update, execa) stay separate chunks.
+import { rmSync } from "node:fs";
 import { build } from "esbuild";
+
+// Chunk names carry content hashes: without a clean start, old chunks pile up.
+rmSync("dist/cli", { recursive: true, force: true });
 
 await build({
   entryPoints: ["dist/harness/cli/main.js"],

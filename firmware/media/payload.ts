@@ -2,7 +2,7 @@
 // command line (which includes bootproof.role=<role>, so the guest can tell which medium
 // booted). Shared by every loader configuration the builders write.
 import { stat } from "node:fs/promises";
-import { fileDigest } from "../cache.js";
+import { fileDigest } from "../file-digest.js";
 import type { GuestKernel } from "../kernel.js";
 
 export interface BootPayload {

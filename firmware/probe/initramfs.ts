@@ -4,7 +4,8 @@
 import { createHash } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { contentAddressed, fileDigest } from "../cache.js";
+import { contentAddressed } from "../cache.js";
+import { fileDigest } from "../file-digest.js";
 import type { GuestKernel } from "../kernel.js";
 import { requireBootFile, runTool } from "../media/tools.js";
 import { type CpioEntry, gzipCpio } from "./cpio.js";

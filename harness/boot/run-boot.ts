@@ -30,6 +30,8 @@ interface BootBase {
   machine: Machine;
   commandLine: string;
   durationMs: number;
+  /** QEMU's lifetime in ms since bootproof's process started (overhead accounting). */
+  qemuWindow?: QemuOutcome["processWindow"];
   phase: BootPhase;
   consoleTail: string[];
   artifactDir: string;
@@ -44,8 +46,7 @@ export type BootResult =
 
 export async function runBoot(machine: Machine, options: BootOptions): Promise<BootResult> {
   const deadlineMs = options.deadlineMs ?? DEFAULT_BOOT_DEADLINE_MS;
-  await mkdir(options.artifactDir, { recursive: true });
-  const tempDir = await mkdtemp(join(tmpdir(), "bootproof-"));
+  const [, tempDir] = await Promise.all([mkdir(options.artifactDir, { recursive: true }), mkdtemp(join(tmpdir(), "bootproof-"))]);
   const unregisterTemp = registerTempDir(tempDir);
   const paths = {
     qmpSocket: join(tempDir, "qmp.sock"),
@@ -63,8 +64,12 @@ export async function runBoot(machine: Machine, options: BootOptions): Promise<B
     artifactDir: options.artifactDir,
   });
   try {
-    await writeFile(join(options.artifactDir, "command.sh"), `${commandLine}\n`);
-    await writeFile(join(options.artifactDir, "machine.json"), `${JSON.stringify(machine, null, 2)}\n`);
+    // Written while QEMU starts: nothing the guest needs waits for the artifacts.
+    const artifactsWritten = Promise.all([
+      writeFile(join(options.artifactDir, "command.sh"), `${commandLine}\n`),
+      writeFile(join(options.artifactDir, "machine.json"), `${JSON.stringify(machine, null, 2)}\n`),
+    ]);
+    artifactsWritten.catch(() => {}); // awaited below; this only keeps an early rejection from going unhandled
     if (machine.firmware.kind === "ovmf" && paths.ovmfVars) await copyFile(machine.firmware.varsTemplate, paths.ovmfVars);
 
     let observationLine: string | undefined;
@@ -88,9 +93,14 @@ export async function runBoot(machine: Machine, options: BootOptions): Promise<B
         },
       });
     } catch (error) {
+      await artifactsWritten;
       if (error instanceof QemuLaunchError) return { ...base("started", 0, []), status: "infra-error", error: error.message };
       throw error;
     }
+    await artifactsWritten.catch(async (error: unknown) => {
+      await qemu.stop("stopped");
+      throw error;
+    });
     const snapshots = recordQmpSnapshots(qemu, paths.qmpSocket, options.artifactDir);
     const outcome = await qemu.wait();
     clearTimeout(poweroffTimer);
@@ -101,7 +111,7 @@ export async function runBoot(machine: Machine, options: BootOptions): Promise<B
       observationLine,
       bootErrors,
       firmwareLog,
-      base(outcome.phase, outcome.durationMs, outcome.consoleTail),
+      { ...base(outcome.phase, outcome.durationMs, outcome.consoleTail), qemuWindow: outcome.processWindow },
       options.artifactDir,
     );
   } catch (error) {

@@ -18,6 +18,7 @@ import { type RunSettings, type RunSummary, runScenario } from "../run/run-scena
 import { resolveTopology, type Scenario } from "../scenario.js";
 import { loadScenario } from "./load-scenario.js";
 import type { ServeIscsiFlags } from "./serve.js";
+import { packageVersion } from "./version.js";
 
 const integer = (name: string, min: number) => (value: string) => {
   const parsed = Number(value);
@@ -136,6 +137,7 @@ async function replayCommand(artifactDir: string, flags: Pick<RunFlags, "accel" 
 
 export function buildCli(): Command {
   const program = new Command("bootproof")
+    .version(packageVersion(), "-V, --version", "print bootproof's version")
     .description("Proves machines really boot from volumes: real QEMU guests, real firmware, built-in storage servers.")
     .showHelpAfterError();
   const accel = () =>

@@ -31,6 +31,8 @@ export interface BootSummary {
   name: string;
   status: BootResult["status"] | "not-run";
   durationMs: number;
+  /** QEMU's lifetime in ms since bootproof's process started: what the harness adds is outside it. */
+  qemuWindow?: { spawnedAtMs: number; endedAtMs: number };
   phase: BootPhase;
   artifactDir: string;
   commandLine?: string;
@@ -137,6 +139,7 @@ export async function runCase<Input>(scenario: Scenario<Input>, input: Input, op
       name: plan.name,
       status: result.status,
       durationMs: result.durationMs,
+      qemuWindow: result.qemuWindow,
       phase: result.phase,
       artifactDir,
       commandLine: result.commandLine,

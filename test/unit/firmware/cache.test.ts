@@ -1,10 +1,9 @@
-import { createHash } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { cacheKeyHash, cacheRoot, contentAddressed, fileDigest, stableJson } from "../../../firmware/cache.js";
+import { cacheKeyHash, cacheRoot, contentAddressed, stableJson } from "../../../firmware/cache.js";
 
 let root: string;
 const saved = process.env.BOOTPROOF_CACHE;
@@ -100,29 +99,5 @@ describe("content-addressed cache", () => {
 
   it("rejects kinds that are not safe directory names", async () => {
     await expect(contentAddressed("../x", 1, async () => "f")).rejects.toThrow(/cache kind/);
-  });
-
-  it("fileDigest is the sha256 of the content and follows changes", async () => {
-    const file = join(root, "data.bin");
-    writeFileSync(file, "hello");
-    const sha = (s: string) => createHash("sha256").update(s).digest("hex");
-    expect(await fileDigest(file)).toBe(sha("hello"));
-    expect(await fileDigest(file)).toBe(sha("hello"));
-    writeFileSync(file, "changed content");
-    expect(await fileDigest(file)).toBe(sha("changed content"));
-    await expect(fileDigest(join(root, "nope"))).rejects.toThrow(/no such file/);
-  });
-});
-
-describe("fileDigest of cache entries", () => {
-  it("names a file inside a content-addressed entry by its entry path, and hashes anything else", async () => {
-    const built = await contentAddressed("digest-test", { n: 1 }, async (workDir) => {
-      await writeFile(join(workDir, "image.raw"), "built once");
-      return "image.raw";
-    });
-    expect(await fileDigest(built)).toMatch(/^cache:digest-test\/[0-9a-f]{64}\/image\.raw$/);
-    const outside = join(root, "plain.bin"); // in the cache root, but not in an entry
-    writeFileSync(outside, "plain");
-    expect(await fileDigest(outside)).toBe(createHash("sha256").update("plain").digest("hex"));
   });
 });
