@@ -6,6 +6,11 @@ import type { Controller, DiskDevice, Drive, Machine, Nic } from "./machine.js";
 export type Accelerator = "tcg" | "kvm";
 
 export interface RunPaths {
+  /**
+   * File receiving the guest's serial console; omitted → QEMU's stdout (the printed bare
+   * command). bootproof uses a file: see console-file-tail.ts for why not a pipe.
+   */
+  consoleFile?: string;
   /** QMP unix socket; omitted → no QMP (e.g. the printed bare command). */
   qmpSocket?: string;
   /** File receiving SeaBIOS's debug-port output when machine.firmwareLog is set. */
@@ -204,9 +209,10 @@ export function buildQemuCommand(machine: Machine, paths: RunPaths, accelerator:
     "none",
     "-display",
     "none",
-    // The guest's serial console is QEMU's stdout; signal=off keeps Ctrl-C for bootproof.
+    // The guest's serial console: a file under bootproof, else stdout (signal=off leaves
+    // Ctrl-C to whoever runs the command).
     "-chardev",
-    "stdio,id=console,signal=off",
+    paths.consoleFile ? options("file", { id: "console", path: paths.consoleFile }) : "stdio,id=console,signal=off",
     "-serial",
     "chardev:console",
     // A firmware that finds nothing to boot reboots after the timeout; -no-reboot turns

@@ -7,6 +7,7 @@ import { accessSync, constants, existsSync } from "node:fs";
 import { delimiter, isAbsolute, join } from "node:path";
 import { type QemuCommand, shellQuote } from "./argv.js";
 import { type BootPhase, type ConsoleLine, type ConsoleMarker, SerialConsole } from "./console.js";
+import { ConsoleFileTail } from "./console-file-tail.js";
 import type { QmpClient } from "./qmp.js";
 import { registerCleanup } from "./reaper.js";
 
@@ -48,6 +49,11 @@ export interface QemuLaunchOptions {
   command: QemuCommand;
   /** Serial console artifact (host-timestamped lines). */
   consoleLog?: string;
+  /**
+   * The file the command's serial chardev writes to (RunPaths.consoleFile); read by polling.
+   * Omitted: the command writes the console to stdout, read from a pipe.
+   */
+  serialFile?: string;
   deadlineMs: number;
   /** Grace given to a guest to exit by itself before it is killed when stopping. */
   stopGraceMs?: number;
@@ -69,6 +75,7 @@ export class QemuProcess {
   private readonly deadlineTimer: NodeJS.Timeout;
   private readonly finished: Promise<QemuOutcome>;
   private qmp: QmpClient | undefined;
+  private readonly serialTail: ConsoleFileTail | undefined;
   readonly commandLine: string;
 
   private constructor(private readonly options: QemuLaunchOptions) {
@@ -84,11 +91,13 @@ export class QemuProcess {
     const [file, args] = usePdeathsig ? [SETPRIV, ["--pdeathsig", "KILL", "--", binary, ...argv]] : [binary, argv];
     // Plain child_process rather than execa: spawn, two pipes and a kill are all this needs,
     // and every millisecond of start-up is counted against the boot (bench/smoke-overhead).
+    this.serialTail = options.serialFile
+      ? new ConsoleFileTail(options.serialFile, (chunk) => this.console.push(chunk))
+      : undefined;
     this.child = spawn(file, args, { stdio: ["ignore", "pipe", "pipe"] });
-    this.child.stdout?.on("data", (chunk: Buffer) => this.console.push(chunk));
-    this.child.stderr?.on("data", (chunk: Buffer) => {
-      if (this.stderr.length < STDERR_LIMIT) this.stderr += chunk.toString("utf8");
-    });
+    // With a serial file, stdout carries nothing but the unexpected: keep it with stderr.
+    this.child.stdout?.on("data", (chunk: Buffer) => (this.serialTail ? this.captureStderr(chunk) : this.console.push(chunk)));
+    this.child.stderr?.on("data", (chunk: Buffer) => this.captureStderr(chunk));
     this.unregister = registerCleanup(`qemu ${this.child.pid ?? "?"}`, () => this.kill("stopped"));
     this.deadlineTimer = setTimeout(() => this.kill("deadline"), options.deadlineMs);
     const exited = new Promise<{ exitCode: number | undefined; signal: string | undefined }>((resolve) => {
@@ -100,6 +109,7 @@ export class QemuProcess {
       clearTimeout(this.deadlineTimer);
       this.unregister();
       this.qmp?.close();
+      await this.serialTail?.close();
       await this.console.end();
       return {
         reason: this.endReason ?? "exited",
@@ -139,6 +149,10 @@ export class QemuProcess {
       throw new QemuLaunchError(`could not start ${options.command.binary}: ${spawnError.message}`, qemu.commandLine, "");
     }
     return qemu;
+  }
+
+  private captureStderr(chunk: Buffer): void {
+    if (this.stderr.length < STDERR_LIMIT) this.stderr += chunk.toString("utf8");
   }
 
   get pid(): number | undefined {

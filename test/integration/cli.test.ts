@@ -8,7 +8,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-const BIN = resolve("bin/bootproof.js");
+// The launcher users run (npm's bin): a sh script that execs node.
+const BIN = resolve("bin/bootproof");
 const FIXTURES = resolve("test/fixtures/scenarios");
 let scratch: string;
 
@@ -31,7 +32,7 @@ function qemuProcessesMentioning(marker: string): string[] {
 }
 
 async function bootproof(args: string[], tmp: string) {
-  return execa("node", [BIN, ...args], { reject: false, env: { TMPDIR: tmp, CI: "true" }, timeout: 180_000 });
+  return execa(BIN, args, { reject: false, env: { TMPDIR: tmp, CI: "true" }, timeout: 180_000 });
 }
 
 async function freshTmp(name: string): Promise<string> {
@@ -60,6 +61,20 @@ describe("bootproof CLI", () => {
     expect((await readdir(tmp)).filter((e) => e.startsWith("bootproof-"))).toEqual([]);
   });
 
+  it("starts node without the caller's NODE_EXTRA_CA_CERTS and gives it back to bootproof's code", async () => {
+    const tmp = await freshTmp("ca-certs");
+    const result = await execa(BIN, ["run", join(FIXTURES, "caller-environment.mjs"), "--print-qemu"], {
+      reject: false,
+      env: { TMPDIR: tmp, CI: "true", NODE_EXTRA_CA_CERTS: "/nonexistent/ca.pem" },
+    });
+    expect(result.exitCode).toBe(0);
+    // node warns about an unreadable extra CA file only when it loads it at start-up.
+    expect(result.stderr).not.toMatch(/extra certs/i);
+    expect(result.stdout).toMatch(/^# ca--nonexistent-ca-pem example direct/m);
+    const direct = await execa("node", ["-e", "0"], { reject: false, env: { NODE_EXTRA_CA_CERTS: "/nonexistent/ca.pem" } });
+    expect(direct.stderr).toMatch(/extra certs/i); // the control: plain node does load it
+  });
+
   it("names the scenario and the fix for an unknown scenario", async () => {
     const result = await bootproof(["run", "no-such-scenario"], await freshTmp("unknown"));
     expect(result.exitCode).toBe(2);
@@ -68,7 +83,7 @@ describe("bootproof CLI", () => {
 
   it("SIGINT mid-boot stops QEMU and removes the run's temp dir", async () => {
     const tmp = await freshTmp("sigint");
-    const child = execa("node", [BIN, "run", "smoke", "--example", "uefi-disk", "--artifacts", join(tmp, "artifacts")], {
+    const child = execa(BIN, ["run", "smoke", "--example", "uefi-disk", "--artifacts", join(tmp, "artifacts")], {
       reject: false,
       env: { TMPDIR: tmp, CI: "true" },
     });
@@ -100,7 +115,7 @@ describe("bootproof CLI", () => {
     const image = join(tmp, "lun0.img");
     await execa("truncate", ["-s", "8M", image]);
     const secret = "never-print-this-42";
-    const server = execa("node", [BIN, "serve", "iscsi", "--lun", image, "--port", "0", "--chap", `alice:${secret}`], {
+    const server = execa(BIN, ["serve", "iscsi", "--lun", image, "--port", "0", "--chap", `alice:${secret}`], {
       reject: false,
       env: { CI: "true" },
     });

@@ -19,6 +19,13 @@ describe("buildQemuCommand", () => {
     expect(valuesOf(argv, "-serial")).toEqual(["chardev:console"]);
   });
 
+  it("writes the serial console to stdout for a printed command and to a file under bootproof", () => {
+    expect(valuesOf(buildQemuCommand(machine({ name: "m" }), {}).argv, "-chardev")).toEqual(["stdio,id=console,signal=off"]);
+    const { argv } = buildQemuCommand(machine({ name: "m" }), { consoleFile: "/run/a,b/serial.out" });
+    expect(valuesOf(argv, "-chardev")).toEqual(["file,id=console,path=/run/a,,b/serial.out"]);
+    expect(valuesOf(argv, "-serial")).toEqual(["chardev:console"]);
+  });
+
   it("renders a pinned virtio-blk disk with serial and bootindex over a copy-on-write drive", () => {
     const { argv } = buildQemuCommand(
       machine({
