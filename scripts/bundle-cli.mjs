@@ -18,6 +18,12 @@ await build({
   platform: "node",
   target: "node20",
   logLevel: "warning",
+  // Less source for V8 to scan at start-up (≈15 ms of ≈65 ms of imports, measured). Names
+  // are kept so stack traces stay readable; the source map (loaded only with
+  // --enable-source-maps) maps them back to the TypeScript.
+  minifyWhitespace: true,
+  minifySyntax: true,
+  sourcemap: "linked",
   // CommonJS dependencies (commander) call require() for Node built-ins.
   banner: {
     js: "import { createRequire as bootproofCreateRequire } from 'node:module'; const require = bootproofCreateRequire(import.meta.url);",

@@ -227,7 +227,18 @@ export function buildCli(): Command {
   return program;
 }
 
+/**
+ * A reader that goes away (`bootproof list | head -1`) must not crash a run that may have
+ * guests to stop: output to it is dropped, the run goes on and exits with its own code.
+ */
+function tolerateClosedStdout(): void {
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE" && error.code !== "ERR_STREAM_DESTROYED") throw error;
+  });
+}
+
 export async function main(argv: string[]): Promise<void> {
+  tolerateClosedStdout();
   try {
     await buildCli().parseAsync(argv);
   } catch (error) {

@@ -48,6 +48,13 @@ describe("bootproof CLI", () => {
     expect(result.stdout).toMatch(/^smoke\s+/m);
   });
 
+  it("survives a reader that has gone away (`bootproof list | head -1`)", async () => {
+    // `true` exits before node has started, so every write meets a closed pipe (EPIPE).
+    const result = await execa("bash", ["-o", "pipefail", "-c", `"${BIN}" list | true`], { reject: false });
+    expect(result.stderr).not.toMatch(/EPIPE|Unhandled/);
+    expect(result.exitCode).toBe(0);
+  });
+
   it.each([
     ["pci-collision.mjs", /PCI slot 5 collides with device 'first'/],
     ["unknown-device.mjs", /disks\[0\]\.kind: unknown kind; use one of: virtio-blk, scsi-hd/],
