@@ -2,7 +2,7 @@
 // (collisions, capacities, references). Every problem names the offending path and a fix,
 // and all problems are reported at once so an author fixes a scenario in one round.
 import { existsSync } from "node:fs";
-import type { z } from "zod";
+import type * as z from "zod/mini";
 import { CONTROLLER_KINDS, DISK_KINDS, type Machine, MachineSchema, pciDevices } from "./machine.js";
 
 export interface MachineProblem {
@@ -43,7 +43,7 @@ function formatZodPath(path: ReadonlyArray<PropertyKey>): string {
   );
 }
 
-function zodProblems(error: z.ZodError): MachineProblem[] {
+function zodProblems(error: z.core.$ZodError): MachineProblem[] {
   return error.issues.map((issue) => {
     let message = issue.message;
     if (issue.code === "invalid_union" && "discriminator" in issue) {

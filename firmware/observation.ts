@@ -3,19 +3,20 @@
 // and the host validates that line (versioned zod schema) and derives the identities that
 // properties compare (PCI BDF, SCSI H:C:T:L, USB port path, bus type) with pure functions,
 // so the shell script stays small and the interpretation is unit-tested on the host.
-import { z } from "zod";
+import * as z from "zod/mini";
+import "../emulator/zod-english.js";
 
 export const OBSERVATION_MARKER = "BOOTPROOF-OBSERVATION ";
 export const OBSERVATION_SCHEMA_VERSION = 1;
 /** Kernel command-line key carrying the media's role ("root", "rescue", ...). */
 export const ROLE_KEY = "bootproof.role";
 
-const nullableString = z.string().nullable().default(null);
+const nullableString = z._default(z.nullable(z.string()), null);
 
 const WireBlockDeviceSchema = z.object({
   name: z.string(),
   /** Size in 512-byte sectors, as /sys/block/X/size reports it. */
-  sectors: z.coerce.number().int().nonnegative(),
+  sectors: z.coerce.number().check(z.int(), z.nonnegative()),
   /** readlink -f /sys/block/X (e.g. /sys/devices/pci0000:00/0000:00:05.0/virtio2/block/vda). */
   sysfsPath: z.string(),
   serial: nullableString,
@@ -25,8 +26,8 @@ const WireBlockDeviceSchema = z.object({
   vpd83: nullableString,
   vendor: nullableString,
   model: nullableString,
-  removable: z.coerce.number().int().min(0).max(1).default(0),
-  readOnly: z.coerce.number().int().min(0).max(1).default(0),
+  removable: z._default(z.coerce.number().check(z.int(), z.gte(0), z.lte(1)), 0),
+  readOnly: z._default(z.coerce.number().check(z.int(), z.gte(0), z.lte(1)), 0),
 });
 
 const WireNicSchema = z.object({
@@ -43,17 +44,17 @@ export const WireObservationSchema = z.object({
   kernelRelease: z.string(),
   cmdline: z.string(),
   blockDevices: z.array(WireBlockDeviceSchema),
-  nics: z.array(WireNicSchema).default([]),
+  nics: z._default(z.array(WireNicSchema), []),
   /** Lines of /sys/firmware/qemu_fw_cfg/by_name/bootorder/raw, or null when fw_cfg is absent. */
-  bootOrder: z.array(z.string()).nullable().default(null),
+  bootOrder: z._default(z.nullable(z.array(z.string())), null),
   /** /sys/firmware/ibft/<section>/<attribute> = value, or null when no iBFT was found. */
-  ibft: z.record(z.string(), z.record(z.string(), z.string())).nullable().default(null),
-  mounts: z.array(WireMountSchema).default([]),
-  modulesLoaded: z.array(z.string()).default([]),
-  moduleErrors: z.array(z.string()).default([]),
+  ibft: z._default(z.nullable(z.record(z.string(), z.record(z.string(), z.string()))), null),
+  mounts: z._default(z.array(WireMountSchema), []),
+  modulesLoaded: z._default(z.array(z.string()), []),
+  moduleErrors: z._default(z.array(z.string()), []),
   /** Milliseconds the probe spent waiting for asynchronous buses to settle. */
-  settleMs: z.coerce.number().nonnegative().default(0),
-  uptimeSeconds: z.coerce.number().nonnegative().default(0),
+  settleMs: z._default(z.coerce.number().check(z.nonnegative()), 0),
+  uptimeSeconds: z._default(z.coerce.number().check(z.nonnegative()), 0),
 });
 export type WireObservation = z.infer<typeof WireObservationSchema>;
 

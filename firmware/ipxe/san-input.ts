@@ -1,7 +1,8 @@
 // What the SAN boot script is rendered from: an initiator and its volume targets, shaped
 // like Ironic's volume connector + volume_targets. Validated with zod; every problem names
 // its field (`volumes[1].portals[0].port`) and what to do instead, all at once.
-import { z } from "zod";
+import * as z from "zod/mini";
+import "../../emulator/zod-english.js";
 import { MAX_SINGLE_LEVEL_LUN } from "./root-path.js";
 
 // RFC 3720 §3.2.6.3: iqn.yyyy-mm.<reversed domain>[:<unique>], eui.<16 hex>, naa.<16|32 hex>;
@@ -10,28 +11,30 @@ const IQN = /^iqn\.[0-9]{4}-(0[1-9]|1[0-2])\.[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-
 const EUI = /^eui\.[0-9A-F]{16}$/;
 const NAA = /^naa\.([0-9A-F]{16}|[0-9A-F]{32})$/;
 
-export const IscsiNameSchema = z
-  .string()
-  .max(223, "an iSCSI name is at most 223 bytes")
-  .refine((name) => IQN.test(name) || EUI.test(name) || NAA.test(name), {
+export const IscsiNameSchema = z.string().check(
+  z.maxLength(223, "an iSCSI name is at most 223 bytes"),
+  z.refine((name) => IQN.test(name) || EUI.test(name) || NAA.test(name), {
     message:
       "not an iSCSI name: use iqn.YYYY-MM.reversed.domain[:name] in lowercase (e.g. iqn.2010-04.org.ipxe:node1), " +
       "eui.<16 uppercase hex> or naa.<16|32 uppercase hex>",
-  });
+  }),
+);
 
 const IPV4 = /^(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3}$/;
 const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
 export const PortalSchema = z.object({
-  host: z.string().refine((h) => IPV4.test(h) || HOSTNAME.test(h), {
-    message: "not an IPv4 address or hostname (IPv6 literals cannot be written in an iPXE root path's server field)",
-  }),
-  port: z
-    .number()
-    .int("port must be a whole number")
-    .min(1, "port must be 1..65535")
-    .max(65535, "port must be 1..65535")
-    .default(3260),
+  host: z.string().check(
+    z.refine((h) => IPV4.test(h) || HOSTNAME.test(h), {
+      message: "not an IPv4 address or hostname (IPv6 literals cannot be written in an iPXE root path's server field)",
+    }),
+  ),
+  port: z._default(
+    z
+      .number()
+      .check(z.int("port must be a whole number"), z.gte(1, "port must be 1..65535"), z.lte(65535, "port must be 1..65535")),
+    3260,
+  ),
 });
 
 // A word iPXE's script parser keeps intact: no whitespace (splits arguments), no '$' '{' '}'
@@ -40,30 +43,34 @@ const SCRIPT_SAFE = /^[A-Za-z0-9._~+=@%/,:!^*()[\]<>?-]+$/;
 const scriptWord = (what: string) =>
   z
     .string()
-    .min(1, `${what} is empty`)
-    .max(255, `${what} is longer than 255 characters`)
-    .regex(SCRIPT_SAFE, `${what} has characters an iPXE script cannot carry (whitespace, $ { } " ' \\ # | & ;)`);
+    .check(
+      z.minLength(1, `${what} is empty`),
+      z.maxLength(255, `${what} is longer than 255 characters`),
+      z.regex(SCRIPT_SAFE, `${what} has characters an iPXE script cannot carry (whitespace, $ { } " ' \\ # | & ;)`),
+    );
 
 export const ChapSchema = z.object({
   username: scriptWord("CHAP username"),
   password: scriptWord("CHAP secret"),
   /** Mutual CHAP: the target proves itself to the initiator with these. */
-  reverse: z.object({ username: scriptWord("reverse CHAP username"), password: scriptWord("reverse CHAP secret") }).optional(),
+  reverse: z.optional(z.object({ username: scriptWord("reverse CHAP username"), password: scriptWord("reverse CHAP secret") })),
 });
 
 export const SanVolumeSchema = z.object({
-  bootIndex: z.number().int().min(0, "boot_index must be >= 0"),
+  bootIndex: z.number().check(z.int(), z.gte(0, "boot_index must be >= 0")),
   targetIqn: IscsiNameSchema,
-  portals: z.array(PortalSchema).min(1, "a volume needs at least one portal"),
+  portals: z.array(PortalSchema).check(z.minLength(1, "a volume needs at least one portal")),
   lun: z
     .number()
-    .int()
-    .min(0, "a LUN is >= 0")
-    .max(
-      MAX_SINGLE_LEVEL_LUN,
-      `LUNs above ${MAX_SINGLE_LEVEL_LUN} need hierarchical addressing, which iPXE root paths cannot express here`,
+    .check(
+      z.int(),
+      z.gte(0, "a LUN is >= 0"),
+      z.lte(
+        MAX_SINGLE_LEVEL_LUN,
+        `LUNs above ${MAX_SINGLE_LEVEL_LUN} need hierarchical addressing, which iPXE root paths cannot express here`,
+      ),
     ),
-  chap: ChapSchema.optional(),
+  chap: z.optional(ChapSchema),
 });
 
 /** Extra volumes are hooked as BIOS drives 0x81.. so at most 127 of them fit. */
@@ -72,34 +79,38 @@ const MAX_VOLUMES = 128;
 export const SanBootInputSchema = z
   .object({
     initiatorIqn: IscsiNameSchema,
-    volumes: z.array(SanVolumeSchema).min(1, "at least the boot volume (boot_index 0) is needed").max(MAX_VOLUMES),
+    volumes: z
+      .array(SanVolumeSchema)
+      .check(z.minLength(1, "at least the boot volume (boot_index 0) is needed"), z.maxLength(MAX_VOLUMES)),
   })
-  .superRefine((input, ctx) => {
-    const seen = new Map<number, number>();
-    input.volumes.forEach((volume, i) => {
-      const first = seen.get(volume.bootIndex);
-      if (first !== undefined) {
+  .check(
+    z.superRefine((input, ctx) => {
+      const seen = new Map<number, number>();
+      input.volumes.forEach((volume, i) => {
+        const first = seen.get(volume.bootIndex);
+        if (first !== undefined) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["volumes", i, "bootIndex"],
+            message: `boot_index ${volume.bootIndex} is also used by volumes[${first}]: boot indexes must be unique`,
+          });
+        } else seen.set(volume.bootIndex, i);
+        const portals = volume.portals.map((p) => `${p.host}:${p.port}`);
+        portals.forEach((portal, j) => {
+          if (portals.indexOf(portal) !== j) {
+            ctx.addIssue({ code: "custom", path: ["volumes", i, "portals", j], message: `portal ${portal} is listed twice` });
+          }
+        });
+      });
+      if (!seen.has(0)) {
         ctx.addIssue({
           code: "custom",
-          path: ["volumes", i, "bootIndex"],
-          message: `boot_index ${volume.bootIndex} is also used by volumes[${first}]: boot indexes must be unique`,
+          path: ["volumes"],
+          message: "no volume has boot_index 0: Ironic boots the boot_index 0 volume, so exactly one must have it",
         });
-      } else seen.set(volume.bootIndex, i);
-      const portals = volume.portals.map((p) => `${p.host}:${p.port}`);
-      portals.forEach((portal, j) => {
-        if (portals.indexOf(portal) !== j) {
-          ctx.addIssue({ code: "custom", path: ["volumes", i, "portals", j], message: `portal ${portal} is listed twice` });
-        }
-      });
-    });
-    if (!seen.has(0)) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["volumes"],
-        message: "no volume has boot_index 0: Ironic boots the boot_index 0 volume, so exactly one must have it",
-      });
-    }
-  });
+      }
+    }),
+  );
 
 export type SanBootInput = z.input<typeof SanBootInputSchema>;
 export type SanBootSpec = z.output<typeof SanBootInputSchema>;
