@@ -11,6 +11,7 @@ import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { isAbsolute, join, normalize, sep } from "node:path";
+import { byCodePoint } from "./code-point-order.js";
 
 /** Bump when the cache layout or the meaning of keys changes: old entries are then ignored. */
 const CACHE_FORMAT_VERSION = 1;
@@ -29,7 +30,7 @@ export function cacheRoot(): string {
 export function stableJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) => {
     if (v && typeof v === "object" && !Array.isArray(v)) {
-      return Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+      return Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => byCodePoint(a, b)));
     }
     return v;
   });

@@ -4,6 +4,7 @@
 import { mkdir, readdir, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { cacheRoot, contentAddressed } from "./cache.js";
+import { byCodePoint } from "./code-point-order.js";
 import { MissingToolError, runTool, ToolFailedError } from "./media/tools.js";
 
 export interface GuestKernel {
@@ -141,7 +142,7 @@ export async function findGuestKernel(): Promise<GuestKernel | undefined> {
   const preferred =
     entries.find(
       (e) => current && e.pkg.packageName === current.packageName && e.pkg.packageVersion === current.packageVersion,
-    ) ?? entries.sort((a, b) => b.builtAt.localeCompare(a.builtAt))[0]!;
+    ) ?? entries.sort((a, b) => byCodePoint(b.builtAt, a.builtAt))[0]!;
   return describeUnpacked(preferred.root, preferred.pkg);
 }
 

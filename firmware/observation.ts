@@ -5,6 +5,7 @@
 // so the shell script stays small and the interpretation is unit-tested on the host.
 import * as z from "zod/mini";
 import "../emulator/zod-english.js";
+import { byCodePoint } from "./code-point-order.js";
 
 export const OBSERVATION_MARKER = "BOOTPROOF-OBSERVATION ";
 export const OBSERVATION_SCHEMA_VERSION = 1;
@@ -204,7 +205,7 @@ export function deriveObservation(wire: WireObservation): Observation {
         removable: d.removable === 1,
         readOnly: d.readOnly === 1,
       }))
-      .sort((a, b) => a.name.localeCompare(b.name)),
+      .sort((a, b) => byCodePoint(a.name, b.name)),
     nics: wire.nics
       .filter((n) => n.name !== "lo")
       .map((n) => ({

@@ -4,6 +4,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import type { Machine } from "../../emulator/machine.js";
+import { byCodePoint } from "../code-point-order.js";
 import type { GuestKernel } from "../kernel.js";
 import { moduleInfo } from "./elf.js";
 
@@ -69,7 +70,7 @@ export function modulesForMachine(machine: Machine): string[] {
   // A NIC means the guest may have been booted over iSCSI: the iBFT must then be readable.
   if (machine.nics.length > 0) add("iscsi_boot_sysfs", "iscsi_ibft");
   const rank = hostAdapterRanks(machine);
-  return [...names].sort((a, b) => (rank.get(a) ?? -1) - (rank.get(b) ?? -1) || a.localeCompare(b));
+  return [...names].sort((a, b) => (rank.get(a) ?? -1) - (rank.get(b) ?? -1) || byCodePoint(a, b));
 }
 
 /**
