@@ -82,12 +82,12 @@ export class SerialConsole extends EventEmitter<SerialConsoleEvents> {
     const text = this.partial + (typeof chunk === "string" ? chunk : chunk.toString("latin1"));
     const lines = text.split("\n");
     this.partial = lines.pop() ?? "";
-    for (const raw of lines) this.emitLine(raw);
+    this.emitLines(lines);
   }
 
   /** Flushes an unterminated last line (QEMU exited mid-line). */
   end(): Promise<void> {
-    if (this.partial) this.emitLine(this.partial);
+    if (this.partial) this.emitLines([this.partial]);
     this.partial = "";
     const log = this.log;
     return new Promise((resolve) => (log ? log.end(resolve) : resolve()));
@@ -97,7 +97,14 @@ export class SerialConsole extends EventEmitter<SerialConsoleEvents> {
     return this.tail.slice(-count);
   }
 
-  private emitLine(raw: string): void {
+  /** One artifact write per batch: the log is written while the guest competes for the CPU. */
+  private emitLines(raws: string[]): void {
+    const formatted = raws.map((raw) => this.emitLine(raw));
+    if (formatted.length > 0) this.log?.write(formatted.join(""));
+  }
+
+  /** Returns the line as the artifact records it. */
+  private emitLine(raw: string): string {
     // Firmware and kernels emit CR/LF and ANSI escapes; keep the printable text.
     const text = raw
       .replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "")
@@ -107,7 +114,6 @@ export class SerialConsole extends EventEmitter<SerialConsoleEvents> {
     const line: ConsoleLine = { atMs: Date.now() - this.startedAt, text };
     this.tail.push(line);
     if (this.tail.length > this.tailLines) this.tail.shift();
-    this.log?.write(formatConsoleLine(line));
     this.emit("line", line);
     const marker = classifyConsoleLine(text);
     if (marker) {
@@ -115,5 +121,6 @@ export class SerialConsole extends EventEmitter<SerialConsoleEvents> {
       if (marker.kind === "observation") this.phase = laterPhase(this.phase, "observation");
       this.emit("marker", marker, line);
     }
+    return formatConsoleLine(line);
   }
 }

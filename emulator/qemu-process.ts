@@ -109,7 +109,7 @@ export class QemuProcess {
       clearTimeout(this.deadlineTimer);
       this.unregister();
       this.qmp?.close();
-      await this.serialTail?.close();
+      this.serialTail?.close();
       await this.console.end();
       return {
         reason: this.endReason ?? "exited",

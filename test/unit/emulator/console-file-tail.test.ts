@@ -22,7 +22,7 @@ describe("ConsoleFileTail", () => {
     await sleep(60);
     expect(chunks.join("")).toBe("SeaBIOS (version 1.16)\n");
     appendFileSync(path, "Booting from Hard Disk...");
-    await tail.close(); // the last bytes arrive even without another poll
+    tail.close(); // the last bytes arrive even without another poll
     expect(chunks.join("")).toBe("SeaBIOS (version 1.16)\nBooting from Hard Disk...");
   });
 
@@ -38,8 +38,9 @@ describe("ConsoleFileTail", () => {
     );
     const big = "x".repeat(200_000);
     appendFileSync(path, big);
-    await Promise.all([tail.drain(), tail.drain()]); // concurrent drains share one read loop
-    await tail.close();
+    tail.drain();
+    tail.drain(); // nothing new: nothing delivered twice
+    tail.close();
     expect(received.length).toBe(big.length);
   });
 });
