@@ -10,7 +10,7 @@ export interface RunPaths {
    * File receiving the guest's serial console; omitted → QEMU's stdout (the printed bare
    * command). bootproof uses a file: see console-file-tail.ts for why not a pipe.
    */
-  consoleFile?: string;
+  serialFile?: string;
   /** QMP unix socket; omitted → no QMP (e.g. the printed bare command). */
   qmpSocket?: string;
   /** File receiving SeaBIOS's debug-port output when machine.firmwareLog is set. */
@@ -212,7 +212,7 @@ export function buildQemuCommand(machine: Machine, paths: RunPaths, accelerator:
     // The guest's serial console: a file under bootproof, else stdout (signal=off leaves
     // Ctrl-C to whoever runs the command).
     "-chardev",
-    paths.consoleFile ? options("file", { id: "console", path: paths.consoleFile }) : "stdio,id=console,signal=off",
+    paths.serialFile ? options("file", { id: "console", path: paths.serialFile }) : "stdio,id=console,signal=off",
     "-serial",
     "chardev:console",
     // A firmware that finds nothing to boot reboots after the timeout; -no-reboot turns

@@ -50,7 +50,7 @@ export interface QemuLaunchOptions {
   /** Serial console artifact (host-timestamped lines). */
   consoleLog?: string;
   /**
-   * The file the command's serial chardev writes to (RunPaths.consoleFile); read by polling.
+   * The file the command's serial chardev writes to (RunPaths.serialFile); read by polling.
    * Omitted: the command writes the console to stdout, read from a pipe.
    */
   serialFile?: string;
@@ -89,11 +89,11 @@ export class QemuProcess {
 
     const usePdeathsig = existsSync(SETPRIV);
     const [file, args] = usePdeathsig ? [SETPRIV, ["--pdeathsig", "KILL", "--", binary, ...argv]] : [binary, argv];
-    // Plain child_process rather than execa: spawn, two pipes and a kill are all this needs,
-    // and every millisecond of start-up is counted against the boot (bench/smoke-overhead).
     this.serialTail = options.serialFile
       ? new ConsoleFileTail(options.serialFile, (chunk) => this.console.push(chunk))
       : undefined;
+    // Plain child_process rather than execa: spawn, two pipes and a kill are all this needs,
+    // and every millisecond of start-up is counted against the boot (bench/smoke-overhead).
     this.child = spawn(file, args, { stdio: ["ignore", "pipe", "pipe"] });
     // With a serial file, stdout carries nothing but the unexpected: keep it with stderr.
     this.child.stdout?.on("data", (chunk: Buffer) => (this.serialTail ? this.captureStderr(chunk) : this.console.push(chunk)));

@@ -50,7 +50,7 @@ export async function runBoot(machine: Machine, options: BootOptions): Promise<B
   const unregisterTemp = registerTempDir(tempDir);
   const paths = {
     qmpSocket: join(tempDir, "qmp.sock"),
-    consoleFile: join(tempDir, "serial.out"),
+    serialFile: join(tempDir, "serial.out"),
     firmwareLog: join(options.artifactDir, "firmware.log"),
     ovmfVars: machine.firmware.kind === "ovmf" ? join(tempDir, "OVMF_VARS.fd") : undefined,
   };
@@ -81,7 +81,7 @@ export async function runBoot(machine: Machine, options: BootOptions): Promise<B
       qemu = await QemuProcess.launch({
         command,
         consoleLog: join(options.artifactDir, "console.log"),
-        serialFile: paths.consoleFile,
+        serialFile: paths.serialFile,
         deadlineMs,
         onLine: options.onLine,
         onMarker: (marker, line) => {

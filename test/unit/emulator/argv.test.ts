@@ -21,7 +21,7 @@ describe("buildQemuCommand", () => {
 
   it("writes the serial console to stdout for a printed command and to a file under bootproof", () => {
     expect(valuesOf(buildQemuCommand(machine({ name: "m" }), {}).argv, "-chardev")).toEqual(["stdio,id=console,signal=off"]);
-    const { argv } = buildQemuCommand(machine({ name: "m" }), { consoleFile: "/run/a,b/serial.out" });
+    const { argv } = buildQemuCommand(machine({ name: "m" }), { serialFile: "/run/a,b/serial.out" });
     expect(valuesOf(argv, "-chardev")).toEqual(["file,id=console,path=/run/a,,b/serial.out"]);
     expect(valuesOf(argv, "-serial")).toEqual(["chardev:console"]);
   });
