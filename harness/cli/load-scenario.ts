@@ -25,3 +25,11 @@ export async function loadScenario(nameOrPath: string): Promise<Scenario<unknown
   }
   return scenario;
 }
+
+/**
+ * How records and replay commands name a scenario so that a later `bootproof replay` or
+ * `bootproof run` finds it again from anywhere: the built-in name, or the module's absolute path.
+ */
+export function scenarioReference(nameOrPath: string): string {
+  return BUILT_IN_SCENARIOS[nameOrPath] ? nameOrPath : resolve(nameOrPath);
+}

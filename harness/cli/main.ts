@@ -16,7 +16,7 @@ import { createTerminalReporter, renderSummary } from "../report/terminal.js";
 import { planBoots } from "../run/run-case.js";
 import { type RunSettings, type RunSummary, runScenario } from "../run/run-scenario.js";
 import { resolveTopology, type Scenario } from "../scenario.js";
-import { loadScenario } from "./load-scenario.js";
+import { loadScenario, scenarioReference } from "./load-scenario.js";
 import type { ServeIscsiFlags } from "./serve.js";
 import { packageVersion } from "./version.js";
 
@@ -85,6 +85,7 @@ async function runCommand(nameOrPath: string, flags: RunFlags): Promise<number> 
   }
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   const settings: RunSettings = {
+    scenarioRef: scenarioReference(nameOrPath),
     artifactsRoot: resolve(flags.artifacts ?? join("artifacts", `${scenario.name}-${stamp}`)),
     accelerator: await resolveAccelerator(flags.accel),
     jobs: flags.jobs,
@@ -108,22 +109,46 @@ async function finishReports(summary: RunSummary, junit: string | undefined): Pr
   }
 }
 
+interface CaseRecord {
+  scenario: string;
+  example?: string;
+  seed?: number;
+  input: unknown;
+  inputRedacted?: boolean;
+}
+
+/**
+ * The recorded input reproduces the case exactly, generated or not, unless credentials were
+ * removed from it: then the real input comes from the scenario itself.
+ */
+function replayInput(scenario: Scenario<unknown>, record: CaseRecord, recordPath: string): unknown {
+  if (!record.inputRedacted) return record.input;
+  const example = record.example ? scenario.examples?.find((e) => e.name === record.example) : undefined;
+  if (example) return example.input;
+  throw new InputError(
+    `${recordPath} holds an input whose credentials were redacted${record.example ? ` and scenario '${scenario.name}' has no example '${record.example}' any more` : ""}; ` +
+      `re-run the generated case instead: bootproof run ${shellQuote([record.scenario])} --seed ${record.seed ?? "S"} --path P (the run's counterexample.json names P)`,
+  );
+}
+
 async function replayCommand(artifactDir: string, flags: Pick<RunFlags, "accel" | "junit" | "deadline">): Promise<number> {
   const recordPath = join(artifactDir, "case.json");
   if (!existsSync(recordPath))
     throw new InputError(`${recordPath} not found: pass a case directory from a run's artifacts (it holds case.json)`);
-  const record = JSON.parse(await readFile(recordPath, "utf8")) as { scenario: string; example?: string; input: unknown };
+  const record = JSON.parse(await readFile(recordPath, "utf8")) as CaseRecord;
   const scenario = await loadScenario(record.scenario);
+  const input = replayInput(scenario, record, recordPath);
   await ensureReady();
-  // Replaying the recorded input itself reproduces the case exactly, generated or not.
   const replayScenario: Scenario<unknown> = {
     ...scenario,
     arbitrary: undefined,
-    examples: [{ name: `replay-${record.example ?? "case"}`, input: record.input }],
+    // The example keeps its name, so a replay's own record can be replayed in turn.
+    examples: [{ name: record.example ?? "replay", input }],
   };
   const summary = await runScenario(
     replayScenario,
     {
+      scenarioRef: record.scenario,
       artifactsRoot: resolve(join(artifactDir, "..", `replay-${new Date().toISOString().replace(/[:.]/g, "-")}`)),
       accelerator: await resolveAccelerator(flags.accel),
       jobs: 1,

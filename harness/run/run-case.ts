@@ -10,6 +10,7 @@ import { registerTempDir } from "../../emulator/reaper.js";
 import { prepareBoot } from "../boot/prepare.js";
 import { type BootResult, bootFailureDetail, runBoot } from "../boot/run-boot.js";
 import { describeError, InputError, type Verdict } from "../errors.js";
+import { redactCredentials } from "../report/redact.js";
 import {
   type BootPlan,
   type BootRecord,
@@ -42,7 +43,10 @@ export interface BootSummary {
 export interface CaseResult {
   caseId: string;
   verdict: Verdict;
+  /** The input as recorded: credentials replaced (report/redact.ts). */
   input: unknown;
+  /** Set when credentials were removed from `input`: replay must take the input from the scenario. */
+  inputRedacted?: true;
   boots: BootSummary[];
   properties: PropertyResult[];
   /** One-paragraph explanation for anything but pass. */
@@ -84,10 +88,12 @@ export function runStaticProperties<Input>(scenario: Scenario<Input>, input: Inp
 
 export async function runCase<Input>(scenario: Scenario<Input>, input: Input, options: CaseOptions): Promise<CaseResult> {
   const started = Date.now();
+  const recorded = redactCredentials(input);
   const finish = (verdict: Verdict, boots: BootSummary[], properties: PropertyResult[], message?: string): CaseResult => ({
     caseId: options.caseId,
     verdict,
-    input,
+    input: recorded.value,
+    ...(recorded.redacted ? { inputRedacted: true as const } : {}),
     boots,
     properties,
     message,

@@ -6,11 +6,18 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type fc from "fast-check";
 import type { Accelerator } from "../../emulator/argv.js";
+import { shellQuote } from "../../emulator/argv.js";
 import { combineVerdicts, type Verdict } from "../errors.js";
+import { redactCredentials } from "../report/redact.js";
 import type { Scenario } from "../scenario.js";
 import { type CaseEvent, type CaseResult, planBoots, runCase, runStaticProperties } from "./run-case.js";
 
 export interface RunSettings {
+  /**
+   * How a replay command names the scenario: a built-in name, or the path of the scenario
+   * module it was loaded from (defaults to the scenario's name).
+   */
+  scenarioRef?: string;
   artifactsRoot: string;
   accelerator: Accelerator;
   jobs: number;
@@ -105,7 +112,10 @@ export async function runScenario<Input>(
       const caseId = `example-${example.name}`;
       emit({ kind: "case-start", caseId, index, total: examples.length, phase: "run" });
       const result = await runCase(scenario, example.input, caseOptions(caseId));
-      await writeCaseRecord(settings.artifactsRoot, result, { scenario: scenario.name, example: example.name });
+      await writeCaseRecord(settings.artifactsRoot, result, {
+        scenario: settings.scenarioRef ?? scenario.name,
+        example: example.name,
+      });
       emit({ kind: "case-end", result, phase: "run" });
       return result;
     });
@@ -149,7 +159,7 @@ async function runGenerated<Input>(
     const result = await runCase(scenario, input, caseOptions(caseId));
     verdictsByInput.set(key, result);
     cases.push(result);
-    await writeCaseRecord(settings.artifactsRoot, result, { scenario: scenario.name, seed });
+    await writeCaseRecord(settings.artifactsRoot, result, { scenario: settings.scenarioRef ?? scenario.name, seed });
     emit({ kind: "case-end", result, phase });
     return result;
   };
@@ -162,9 +172,9 @@ async function runGenerated<Input>(
       caseId: verdictsByInput.get(stableKey(input))?.caseId ?? "?",
       seed,
       path,
-      input,
+      input: redactCredentials(input).value,
       shrinkSteps: details.numShrinks,
-      replayCommand: `npx bootproof run ${scenario.name} --seed ${seed} --path ${path}`,
+      replayCommand: `npx bootproof run ${shellQuote([settings.scenarioRef ?? scenario.name])} --seed ${seed} --path ${path}`,
     };
     await writeFile(join(settings.artifactsRoot, "counterexample.json"), `${JSON.stringify(counterexample, null, 2)}\n`);
     return counterexample;

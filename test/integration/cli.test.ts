@@ -1,7 +1,7 @@
 // The real CLI as a user runs it: exit codes, bad input named with its fix, nothing left
 // behind, and Ctrl-C mid-boot stopping QEMU and removing temp dirs.
 import { execFileSync } from "node:child_process";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -80,6 +80,36 @@ describe("bootproof CLI", () => {
     expect(result.stdout).toMatch(/^# ca--nonexistent-ca-pem example direct/m);
     const direct = await execa("node", ["-e", "0"], { reject: false, env: { NODE_EXTRA_CA_CERTS: "/nonexistent/ca.pem" } });
     expect(direct.stderr).toMatch(/extra certs/i); // the control: plain node does load it
+  });
+
+  it("keeps credentials out of every artifact and output, and replays a scenario file's case with its real input", async () => {
+    const tmp = await freshTmp("credentials");
+    const artifacts = join(tmp, "artifacts");
+    const fixture = join(FIXTURES, "credential-input.mjs");
+    const run = await bootproof(["run", fixture, "--artifacts", artifacts, "--junit", join(tmp, "junit.xml")], tmp);
+    expect(run.exitCode).toBe(1);
+    expect(run.stdout).toMatch(/the real credential arrived/);
+    const caseRecord = JSON.parse(await readFile(join(artifacts, "example-chap", "case.json"), "utf8"));
+    expect(caseRecord).toMatchObject({ scenario: fixture, inputRedacted: true, input: { authPassword: "<redacted>" } });
+    const written = await execa("grep", ["-rl", "hunter2", tmp], { reject: false });
+    expect(written.stdout).toBe(""); // no file under the run's directory holds it
+    expect(`${run.stdout}${run.stderr}`).not.toContain("hunter2");
+
+    // Replay from another directory: the record names the scenario module by its path.
+    const replay = await execa(BIN, ["replay", join(artifacts, "example-chap")], {
+      reject: false,
+      cwd: tmp,
+      env: { TMPDIR: tmp, CI: "true" },
+    });
+    expect(replay.exitCode).toBe(1);
+    expect(replay.stdout).toMatch(/the real credential arrived/);
+    expect(`${replay.stdout}${replay.stderr}`).not.toContain("hunter2");
+    // ...and the replay's own record replays too (the command it prints).
+    const again = replay.stdout.match(/replay: npx bootproof replay (\S+)/)?.[1];
+    expect(again).toBeDefined();
+    const second = await execa(BIN, ["replay", again ?? ""], { reject: false, env: { TMPDIR: tmp, CI: "true" } });
+    expect(second.exitCode).toBe(1);
+    expect(second.stdout).toMatch(/the real credential arrived/);
   });
 
   it("names the scenario and the fix for an unknown scenario", async () => {

@@ -2,6 +2,7 @@
 // sanboot from bootproof's iSCSI target, under SeaBIOS and OVMF; and the variants that must
 // not pass: a wrong CHAP secret fails fast naming the login failure, a stalled target times
 // out with the console tail.
+import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { runScenario } from "../../harness/run/run-scenario.js";
 import ironic, { stalledTargetCase, wrongChapCase } from "../../scenarios/ironic/index.js";
@@ -10,6 +11,12 @@ import { useTempArtifacts } from "./temp-artifacts.js";
 const artifactsDir = useTempArtifacts("bp-ironic-it");
 
 const settings = (name: string) => ({ artifactsRoot: artifactsDir(name), accelerator: "tcg" as const, jobs: 1 });
+
+/** The scenario's CHAP secrets (scenarios/ironic/index.ts): no artifact may hold one. */
+const SECRETS = ["s3cret-for-node", "target-s3cret-2", "not-the-node-secret"];
+function filesHoldingSecrets(dir: string): string {
+  return spawnSync("grep", ["-rlF", ...SECRETS.flatMap((s) => ["-e", s]), dir], { encoding: "utf8" }).stdout;
+}
 
 describe("ironic-iscsi", () => {
   it.each(["bios", "uefi", "bios-chap-extra-volume", "uefi-mutual-chap"])(
@@ -25,6 +32,7 @@ describe("ironic-iscsi", () => {
         "ibft-boot-target",
         "extra-volumes-hooked",
       ]);
+      expect(filesHoldingSecrets(artifactsDir(example))).toBe("");
     },
   );
 
@@ -36,6 +44,7 @@ describe("ironic-iscsi", () => {
     expect(result?.durationMs).toBeLessThan(30_000);
     expect(result?.message).toMatch(/iscsi login failed: .*auth/i);
     expect(result?.message).toMatch(/Could not open SAN device|Failed to attach iSCSI volume/);
+    expect(filesHoldingSecrets(artifactsDir("wrong-chap"))).toBe("");
   });
 
   it("a target that stalls is a timeout with the console tail, not a hang", async () => {
