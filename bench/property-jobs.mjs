@@ -19,7 +19,7 @@ const { values } = parseArgs({
     scenario: { type: "string", default: "nova-rescue" },
   },
 });
-const bin = resolve("bin/bootproof.js");
+const bin = resolve("bin/bootproof"); // the launcher users run
 const scratch = mkdtempSync(join(tmpdir(), "bp-bench-jobs-"));
 
 const median = (xs) => {
@@ -32,9 +32,8 @@ function run(jobs, label = `jobs-${jobs}`) {
   const artifacts = join(scratch, label);
   const started = process.hrtime.bigint();
   const result = spawnSync(
-    "node",
+    bin,
     [
-      bin,
       "run",
       values.scenario,
       "--runs",
