@@ -14,7 +14,7 @@ import { describeError, exitCodeFor, InfraError, InputError } from "../errors.js
 import { renderJunit } from "../report/junit.js";
 import { createTerminalReporter, renderSummary } from "../report/terminal.js";
 import { planBoots } from "../run/run-case.js";
-import { type RunSettings, type RunSummary, runScenario } from "../run/run-scenario.js";
+import { type CaseRecord, type RunSettings, type RunSummary, runScenario } from "../run/run-scenario.js";
 import { resolveTopology, type Scenario } from "../scenario.js";
 import { loadScenario, scenarioReference } from "./load-scenario.js";
 import type { ServeIscsiFlags } from "./serve.js";
@@ -107,14 +107,6 @@ async function finishReports(summary: RunSummary, junit: string | undefined): Pr
     await mkdir(resolve(junit, ".."), { recursive: true });
     await writeFile(junit, renderJunit(summary));
   }
-}
-
-interface CaseRecord {
-  scenario: string;
-  example?: string;
-  seed?: number;
-  input: unknown;
-  inputRedacted?: boolean;
 }
 
 /**

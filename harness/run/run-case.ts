@@ -33,7 +33,7 @@ export interface BootSummary {
   status: BootResult["status"] | "not-run";
   durationMs: number;
   /** QEMU's lifetime in ms since bootproof's process started: what the harness adds is outside it. */
-  qemuWindow?: { spawnedAtMs: number; endedAtMs: number };
+  qemuWindow?: BootResult["qemuWindow"];
   phase: BootPhase;
   artifactDir: string;
   commandLine?: string;

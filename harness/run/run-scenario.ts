@@ -5,8 +5,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type fc from "fast-check";
-import type { Accelerator } from "../../emulator/argv.js";
-import { shellQuote } from "../../emulator/argv.js";
+import { type Accelerator, shellQuote } from "../../emulator/argv.js";
 import { combineVerdicts, type Verdict } from "../errors.js";
 import { redactCredentials } from "../report/redact.js";
 import type { Scenario } from "../scenario.js";
@@ -113,7 +112,7 @@ export async function runScenario<Input>(
       emit({ kind: "case-start", caseId, index, total: examples.length, phase: "run" });
       const result = await runCase(scenario, example.input, caseOptions(caseId));
       await writeCaseRecord(settings.artifactsRoot, result, {
-        scenario: settings.scenarioRef ?? scenario.name,
+        scenario: scenarioRefOf(scenario, settings),
         example: example.name,
       });
       emit({ kind: "case-end", result, phase: "run" });
@@ -159,7 +158,7 @@ async function runGenerated<Input>(
     const result = await runCase(scenario, input, caseOptions(caseId));
     verdictsByInput.set(key, result);
     cases.push(result);
-    await writeCaseRecord(settings.artifactsRoot, result, { scenario: settings.scenarioRef ?? scenario.name, seed });
+    await writeCaseRecord(settings.artifactsRoot, result, { scenario: scenarioRefOf(scenario, settings), seed });
     emit({ kind: "case-end", result, phase });
     return result;
   };
@@ -174,7 +173,7 @@ async function runGenerated<Input>(
       path,
       input: redactCredentials(input).value,
       shrinkSteps: details.numShrinks,
-      replayCommand: `npx bootproof run ${shellQuote([settings.scenarioRef ?? scenario.name])} --seed ${seed} --path ${path}`,
+      replayCommand: `npx bootproof run ${shellQuote([scenarioRefOf(scenario, settings)])} --seed ${seed} --path ${path}`,
     };
     await writeFile(join(settings.artifactsRoot, "counterexample.json"), `${JSON.stringify(counterexample, null, 2)}\n`);
     return counterexample;
@@ -242,12 +241,21 @@ async function runGenerated<Input>(
 }
 
 /** Each case directory gets what `bootproof replay <dir>` needs to reproduce it exactly. */
-async function writeCaseRecord(
-  root: string,
-  result: CaseResult,
-  origin: { scenario: string; example?: string; seed?: number },
-): Promise<void> {
+const scenarioRefOf = (scenario: Scenario<unknown>, settings: RunSettings) => settings.scenarioRef ?? scenario.name;
+
+/** Where a case came from: what `bootproof replay` needs to find its scenario and input again. */
+export interface CaseOrigin {
+  /** Built-in name or scenario module path (RunSettings.scenarioRef). */
+  scenario: string;
+  example?: string;
+  seed?: number;
+}
+
+/** A case directory's case.json. */
+export type CaseRecord = CaseOrigin & CaseResult;
+
+async function writeCaseRecord(root: string, result: CaseResult, origin: CaseOrigin): Promise<void> {
   const dir = join(root, result.caseId);
   await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, "case.json"), `${JSON.stringify({ ...origin, ...result }, null, 2)}\n`);
+  await writeFile(join(dir, "case.json"), `${JSON.stringify({ ...origin, ...result } satisfies CaseRecord, null, 2)}\n`);
 }
