@@ -38,6 +38,33 @@ const WireNicSchema = z.object({
   driver: nullableString,
 });
 
+/** One PCI function, /sys/bus/pci/devices/<name>; ids are hex strings as sysfs prints them ("0x1af4"). */
+const WirePciFunctionSchema = z.object({
+  /** sysfs name with the domain, e.g. "0000:01:00.0". */
+  name: z.string(),
+  /** readlink -f: bridges above the function appear in it (/sys/devices/pci0000:00/0000:00:02.0/0000:01:00.0). */
+  sysfsPath: z.string(),
+  vendor: nullableString,
+  device: nullableString,
+  class: nullableString,
+  subsystemVendor: nullableString,
+  subsystemDevice: nullableString,
+  driver: nullableString,
+});
+
+/** One USB device (root hubs "usbN" included, interfaces not), /sys/bus/usb/devices/<name>. */
+const WireUsbDeviceSchema = z.object({
+  /** "B-P[.P...]", or "usbB" for a root hub. */
+  name: z.string(),
+  sysfsPath: z.string(),
+  /** Four hex digits without "0x", as sysfs prints them. */
+  idVendor: nullableString,
+  idProduct: nullableString,
+  product: nullableString,
+  /** Mb/s as sysfs prints it: "1.5", "12", "480", "5000". */
+  speed: nullableString,
+});
+
 const WireMountSchema = z.object({ source: z.string(), target: z.string(), fstype: z.string() });
 
 export const WireObservationSchema = z.object({
@@ -46,6 +73,8 @@ export const WireObservationSchema = z.object({
   cmdline: z.string(),
   blockDevices: z.array(WireBlockDeviceSchema),
   nics: z._default(z.array(WireNicSchema), []),
+  pciFunctions: z._default(z.array(WirePciFunctionSchema), []),
+  usbDevices: z._default(z.array(WireUsbDeviceSchema), []),
   /** Lines of /sys/firmware/qemu_fw_cfg/by_name/bootorder/raw, or null when fw_cfg is absent. */
   bootOrder: z._default(z.nullable(z.array(z.string())), null),
   /** /sys/firmware/ibft/<section>/<attribute> = value, or null when no iBFT was found. */
@@ -89,6 +118,36 @@ export interface ObservedNic {
   driver: string | null;
 }
 
+export interface ObservedPciFunction {
+  /** Domain-less address, e.g. "01:00.0". */
+  bdf: string;
+  /** BDFs from the root complex down to this function, e.g. "00:02.0/01:00.0" (just "00:05.0" on the root bus). */
+  path: string;
+  /** Hex strings as sysfs prints them: "0x1af4", class "0x010000". */
+  vendorId: string | null;
+  deviceId: string | null;
+  classCode: string | null;
+  subsystemVendorId: string | null;
+  subsystemDeviceId: string | null;
+  /** Name of the bound driver, e.g. "virtio-pci"; null when no driver is bound. */
+  driver: string | null;
+}
+
+export interface ObservedUsbDevice {
+  /** "B-P[.P...]" (bus B, ports P), e.g. "2-1.3"; a root hub is "B-0". */
+  portPath: string;
+  busNumber: number;
+  /** Four hex digits as sysfs prints them, e.g. "0627". */
+  vendorId: string | null;
+  productId: string | null;
+  product: string | null;
+  /** Mb/s as sysfs prints it: "1.5", "12", "480", "5000". */
+  speed: string | null;
+  /** Domain-less address of the host controller's PCI function, e.g. "00:07.0". */
+  controllerBdf: string | null;
+  isRootHub: boolean;
+}
+
 export interface Observation {
   schema: number;
   kernelRelease: string;
@@ -97,6 +156,10 @@ export interface Observation {
   role: string | null;
   blockDevices: ObservedBlockDevice[];
   nics: ObservedNic[];
+  /** Every PCI function the guest enumerated, sorted by path. */
+  pciFunctions: ObservedPciFunction[];
+  /** Every USB device including root hubs (not interfaces), sorted by port path (numerically). */
+  usbDevices: ObservedUsbDevice[];
   bootOrder: string[] | null;
   ibft: Record<string, Record<string, string>> | null;
   mounts: Array<{ source: string; target: string; fstype: string }>;
@@ -107,11 +170,49 @@ export interface Observation {
   uptimeSeconds: number;
 }
 
+/** Domain-less BDFs of the PCI functions on a sysfs path, root complex first (bridges, then the function). */
+export function pciChainFromSysfs(sysfsPath: string): string[] {
+  return [...sysfsPath.matchAll(/\/[0-9a-f]{4,}:([0-9a-f]{2}:[0-9a-f]{2}\.[0-7])(?=\/|$)/g)].map((m) => m[1] ?? "");
+}
+
 /** The last PCI function on the path is the one the device hangs off (bridges come first). */
 export function pciBdfFromSysfs(sysfsPath: string): string | null {
-  const matches = [...sysfsPath.matchAll(/\/[0-9a-f]{4}:([0-9a-f]{2}:[0-9a-f]{2}\.[0-7])(?=\/)/g)];
-  const last = matches.at(-1);
-  return last?.[1] ?? null;
+  return pciChainFromSysfs(sysfsPath).at(-1) ?? null;
+}
+
+/** A PCI function's identity through its bridges, e.g. "00:02.0/01:00.0"; null outside the PCI tree. */
+export function pciPathFromSysfs(sysfsPath: string): string | null {
+  const chain = pciChainFromSysfs(sysfsPath);
+  return chain.length > 0 ? chain.join("/") : null;
+}
+
+/** "0000:01:00.0" → "01:00.0" (the form the derived observation uses everywhere). */
+export function domainlessBdf(name: string): string {
+  return name.replace(/^[0-9a-f]{4,}:(?=[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$)/i, "");
+}
+
+/**
+ * A USB device's sysfs name as bus, port path and root-hub flag: "2-1.3" → bus 2, "2-1.3";
+ * "usb2" (a root hub) → bus 2, "2-0" (the name Linux gives its interface, "2-0:1.0").
+ * Interfaces ("2-1:1.0") and other names yield null.
+ */
+export function usbDeviceName(name: string): { busNumber: number; portPath: string; isRootHub: boolean } | null {
+  const rootHub = name.match(/^usb(\d+)$/);
+  if (rootHub?.[1]) return { busNumber: Number(rootHub[1]), portPath: `${rootHub[1]}-0`, isRootHub: true };
+  const device = name.match(/^(\d+)-\d+(?:\.\d+)*$/);
+  if (device?.[1]) return { busNumber: Number(device[1]), portPath: name, isRootHub: false };
+  return null;
+}
+
+/** Orders USB port paths by bus, then port by port numerically ("1-2" < "1-2.1" < "1-10" < "2-0"). */
+export function compareUsbPortPaths(a: string, b: string): number {
+  const numbers = (path: string) => path.split(/[-.]/).map(Number);
+  const [x, y] = [numbers(a), numbers(b)];
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    const d = (x[i] ?? 0) - (y[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return x.length - y.length || byCodePoint(a, b);
 }
 
 export function hctlFromSysfs(sysfsPath: string): string | null {
@@ -214,6 +315,27 @@ export function deriveObservation(wire: WireObservation): Observation {
         pciBdf: pciBdfFromSysfs(`${n.sysfsPath}/`),
         driver: blank(n.driver),
       })),
+    pciFunctions: wire.pciFunctions
+      .map((f) => ({
+        bdf: domainlessBdf(f.name),
+        path: pciPathFromSysfs(f.sysfsPath) ?? domainlessBdf(f.name),
+        vendorId: blank(f.vendor),
+        deviceId: blank(f.device),
+        classCode: blank(f.class),
+        subsystemVendorId: blank(f.subsystemVendor),
+        subsystemDeviceId: blank(f.subsystemDevice),
+        driver: blank(f.driver),
+      }))
+      .sort((a, b) => byCodePoint(a.path, b.path)),
+    usbDevices: wire.usbDevices
+      .flatMap((u) => {
+        const id = usbDeviceName(u.name);
+        if (!id) return [];
+        const { portPath, busNumber, isRootHub } = id;
+        const ids = { vendorId: blank(u.idVendor), productId: blank(u.idProduct), product: blank(u.product) };
+        return [{ portPath, busNumber, ...ids, speed: blank(u.speed), controllerBdf: pciBdfFromSysfs(u.sysfsPath), isRootHub }];
+      })
+      .sort((a, b) => compareUsbPortPaths(a.portPath, b.portPath)),
     bootOrder: wire.bootOrder?.map((l) => l.trim()).filter((l) => l.length > 0) ?? null,
     ibft: wire.ibft,
     mounts: wire.mounts,

@@ -66,6 +66,24 @@ jattr() {
   if readattr "$1"; then jstr "$A"; else J=null; fi
 }
 
+# jfields DIR KEY=ATTRIBUTE...: appends ,"KEY":<jattr DIR/ATTRIBUTE> to _j for each pair.
+jfields() {
+  _dir=$1
+  shift
+  for _pair; do
+    jattr "$_dir/${_pair#*=}"
+    _j="$_j,\"${_pair%%=*}\":$J"
+  done
+}
+
+# jdriver DEVICE: sets J to the name of the driver bound to the sysfs device, or null.
+jdriver() {
+  J=null
+  [ -e "$1/driver" ] || return 0
+  realpath_of "$1/driver"
+  jstr "${R##*/}"
+}
+
 # jhex FILE: sets J to the file's bytes as lower-case hex (binary VPD pages), or null.
 jhex() {
   J=null
@@ -317,27 +335,52 @@ collect_block_devices() {
   done
 }
 
+# sysfs_entry DIR: starts _j as {"name":<DIR's name>,"sysfsPath":<readlink -f DIR>.
+sysfs_entry() {
+  jstr "${1##*/}"
+  _j="{\"name\":$J"
+  realpath_of "$1"
+  jstr "$R"
+  _j="$_j,\"sysfsPath\":$J"
+}
+
 collect_nics() {
   NICS=
   for _n in "$SYS"/class/net/*; do
     [ -e "$_n" ] || continue
     _name=${_n##*/}
     [ "$_name" = lo ] && continue
-    jstr "$_name"
-    _j="{\"name\":$J"
+    sysfs_entry "$_n"
     jattr "$_n/address"
     [ "$J" = null ] && J='""'
     _j="$_j,\"mac\":$J"
-    realpath_of "$_n"
-    jstr "$R"
-    _j="$_j,\"sysfsPath\":$J"
-    J=null
-    if [ -e "$_n/device/driver" ]; then
-      realpath_of "$_n/device/driver"
-      jstr "${R##*/}"
-    fi
+    jdriver "$_n/device"
     _j="$_j,\"driver\":$J}"
     NICS="$NICS${NICS:+,}$_j"
+  done
+}
+
+# Every PCI function: ids as sysfs prints them, the bound driver, and the path through bridges.
+collect_pci() {
+  PCI=
+  for _f in "$SYS"/bus/pci/devices/*; do
+    [ -e "$_f" ] || continue
+    sysfs_entry "$_f"
+    jfields "$_f" vendor=vendor device=device class=class subsystemVendor=subsystem_vendor subsystemDevice=subsystem_device
+    jdriver "$_f"
+    PCI="$PCI${PCI:+,}$_j,\"driver\":$J}"
+  done
+}
+
+# Every USB device, root hubs (usbN) included; interfaces (B-P:C.I) are skipped.
+collect_usb() {
+  USB=
+  for _u in "$SYS"/bus/usb/devices/*; do
+    case ${_u##*/} in *:*) continue ;; usb[0-9]* | [0-9]*-[0-9]*) ;; *) continue ;; esac
+    [ -e "$_u" ] || continue
+    sysfs_entry "$_u"
+    jfields "$_u" idVendor=idVendor idProduct=idProduct product=product speed=speed
+    USB="$USB${USB:+,}$_j}"
   done
 }
 
@@ -407,12 +450,14 @@ observation_json() {
   _cmdline=$J
   collect_block_devices
   collect_nics
+  collect_pci
+  collect_usb
   collect_boot_order
   collect_ibft
   collect_mounts
   read -r _up _idle <"$PROC/uptime"
-  printf '{"schema":1,"kernelRelease":%s,"cmdline":%s,"blockDevices":[%s],"nics":[%s],"bootOrder":%s,"ibft":%s,"mounts":[%s],"modulesLoaded":[%s],"moduleErrors":[%s],"settleMs":%s,"uptimeSeconds":%s}' \
-    "$_release" "$_cmdline" "$BLOCK" "$NICS" "$BOOT_ORDER" "$IBFT" "$MOUNTS" "$MODULES_LOADED" "$MODULE_ERRORS" "$SETTLE_MS" "$_up"
+  printf '{"schema":1,"kernelRelease":%s,"cmdline":%s,"blockDevices":[%s],"nics":[%s],"pciFunctions":[%s],"usbDevices":[%s],"bootOrder":%s,"ibft":%s,"mounts":[%s],"modulesLoaded":[%s],"moduleErrors":[%s],"settleMs":%s,"uptimeSeconds":%s}' \
+    "$_release" "$_cmdline" "$BLOCK" "$NICS" "$PCI" "$USB" "$BOOT_ORDER" "$IBFT" "$MOUNTS" "$MODULES_LOADED" "$MODULE_ERRORS" "$SETTLE_MS" "$_up"
 }
 
 main() {

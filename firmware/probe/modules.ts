@@ -73,6 +73,48 @@ export function modulesForMachine(machine: Machine): string[] {
   return [...names].sort((a, b) => (rank.get(a) ?? -1) - (rank.get(b) ?? -1) || byCodePoint(a, b));
 }
 
+function sameModules(models: string[], modules: readonly string[]): Record<string, readonly string[]> {
+  return Object.fromEntries(models.map((m) => [m, modules]));
+}
+
+/**
+ * USB host controller models (libvirt's `<controller type='usb' model=...>` names and QEMU's
+ * `-device` names) → the driver modules that make their buses and devices appear in the guest.
+ * Debian's kernel builds all of them as modules (CONFIG_USB_{UHCI,EHCI,OHCI,XHCI}_HCD=m);
+ * usbcore, usb-common and xhci-hcd come in as dependencies (resolveModuleLoadOrder). No class driver is
+ * needed for the inventory: a usb-tablet enumerates as a USB device without usbhid.
+ */
+export const USB_HOST_CONTROLLER_MODULES: Readonly<Record<string, readonly string[]>> = {
+  ...sameModules(["piix3-uhci", "piix4-uhci", "piix3-usb-uhci", "piix4-usb-uhci"], ["uhci_hcd"]),
+  ...sameModules(["ich9-uhci1", "ich9-uhci2", "ich9-uhci3"], ["uhci_hcd"]),
+  ...sameModules(
+    [1, 2, 3, 4, 5, 6].map((n) => `ich9-usb-uhci${n}`),
+    ["uhci_hcd"],
+  ),
+  ...sameModules(["ehci", "usb-ehci", "ich9-ehci1", "ich9-usb-ehci1", "ich9-usb-ehci2"], ["ehci_hcd", "ehci_pci"]),
+  ...sameModules(["qemu-xhci", "nec-xhci", "nec-usb-xhci"], ["xhci_pci"]),
+  "pci-ohci": ["ohci_pci"],
+  none: [],
+};
+
+// EHCI must load before its UHCI/OHCI companions (Linux warns otherwise and the companions'
+// ports may be claimed in a different order).
+const USB_HOST_MODULE_ORDER = ["ehci_hcd", "ehci_pci", "ohci_hcd", "ohci_pci", "uhci_hcd", "xhci_pci"];
+
+/** The modules for the given USB controller models, deduplicated, EHCI before its companions. */
+export function usbHostControllerModules(...models: string[]): string[] {
+  const wanted = new Set<string>();
+  for (const model of models) {
+    const modules = Object.hasOwn(USB_HOST_CONTROLLER_MODULES, model) ? USB_HOST_CONTROLLER_MODULES[model] : undefined;
+    if (!modules) {
+      const known = Object.keys(USB_HOST_CONTROLLER_MODULES).sort(byCodePoint).join(", ");
+      throw new Error(`unknown USB host controller model '${model}' (known: ${known})`);
+    }
+    for (const m of modules) wanted.add(m);
+  }
+  return USB_HOST_MODULE_ORDER.filter((m) => wanted.has(m));
+}
+
 /**
  * Linux numbers SCSI hosts (the H of H:C:T:L) in the order their drivers probe. A booted
  * system's udev loads drivers roughly in PCI order, so the probe loads host adapter drivers

@@ -3,6 +3,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import type { PciDeviceInfo } from "../../emulator/qmp.js";
 import type { Observation } from "../../firmware/observation.js";
 import { runScenario } from "../../harness/run/run-scenario.js";
 import smoke from "../../scenarios/smoke.js";
@@ -29,8 +30,12 @@ describe.each(["direct", "bios-disk", "uefi-disk"] as const)("smoke %s", (varian
     const consoleLog = await readFile(join(bootDir, "console.log"), "utf8");
     expect(consoleLog).toMatch(/^\[\s+\d+\.\d{3}\] BOOTPROOF-PROBE start$/m);
     expect(await readFile(join(bootDir, "command.sh"), "utf8")).toMatch(/^qemu-system-x86_64 .*-accel tcg/);
-    const pci = JSON.parse(await readFile(join(bootDir, "qmp-pci.json"), "utf8")) as Array<{ qdevId: string; slot: number }>;
+    const pci = JSON.parse(await readFile(join(bootDir, "qmp-pci.json"), "utf8")) as PciDeviceInfo[];
     expect(pci.find((d) => d.qdevId === "data-disk")?.slot).toBe(6);
+    // The guest enumerates exactly the PCI functions QEMU has.
+    const hex2 = (n: number) => n.toString(16).padStart(2, "0");
+    const qemuBdfs = pci.map((d) => `${hex2(d.bus)}:${hex2(d.slot)}.${d.function}`);
+    expect(observation.pciFunctions.map((f) => f.bdf).sort()).toEqual(qemuBdfs.sort());
     const summaryFile = JSON.parse(await readFile(join(root, "summary.json"), "utf8")) as { verdict: string };
     expect(summaryFile.verdict).toBe("pass");
   });

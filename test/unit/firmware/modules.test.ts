@@ -9,6 +9,8 @@ import {
   modulesForMachine,
   normalizeModuleName,
   resolveModuleLoadOrder,
+  USB_HOST_CONTROLLER_MODULES,
+  usbHostControllerModules,
 } from "../../../firmware/probe/modules.js";
 
 const machine = (input: Omit<MachineInput, "name">) => MachineSchema.parse({ name: "m", ...input });
@@ -110,6 +112,30 @@ describe("ELF reading", () => {
   });
 });
 
+describe("usbHostControllerModules", () => {
+  it("maps libvirt and QEMU controller models to host controller drivers", () => {
+    expect(usbHostControllerModules("piix3-uhci")).toEqual(["uhci_hcd"]);
+    expect(usbHostControllerModules("piix4-usb-uhci", "ich9-uhci2")).toEqual(["uhci_hcd"]);
+    expect(usbHostControllerModules("qemu-xhci", "nec-xhci")).toEqual(["xhci_pci"]);
+    expect(usbHostControllerModules("none")).toEqual([]);
+  });
+
+  it("loads EHCI before its UHCI companions, whatever the order asked", () => {
+    expect(usbHostControllerModules("ich9-uhci1", "qemu-xhci", "ich9-ehci1")).toEqual([
+      "ehci_hcd",
+      "ehci_pci",
+      "uhci_hcd",
+      "xhci_pci",
+    ]);
+  });
+
+  it("rejects an unknown model, naming the known ones", () => {
+    expect(() => usbHostControllerModules("toString")).toThrow(
+      /unknown USB host controller model 'toString' \(known: .*piix3-uhci/,
+    );
+  });
+});
+
 describe("module dependencies of the real guest kernel", () => {
   let kernel: GuestKernel;
   beforeAll(async () => {
@@ -166,5 +192,12 @@ describe("module dependencies of the real guest kernel", () => {
     const more = ["sym53c8xx", "usb_storage", "virtio_blk", "virtio_net", "virtio_pci", "virtio_scsi", "xhci_pci"];
     const order = await resolveModuleLoadOrder(kernel, [...all, ...more]);
     expect(order.map((m) => m.name)).toEqual(expect.arrayContaining([...all, ...more]));
+  });
+
+  it("finds every USB host controller driver (all modules, none built in)", async () => {
+    const usb = usbHostControllerModules(...Object.keys(USB_HOST_CONTROLLER_MODULES));
+    const names = (await resolveModuleLoadOrder(kernel, usb)).map((m) => m.name);
+    expect(names).toEqual(expect.arrayContaining([...usb, "usbcore", "usb_common", "xhci_hcd"]));
+    expect(names.indexOf("ehci_hcd")).toBeLessThan(names.indexOf("uhci_hcd"));
   });
 });

@@ -32,6 +32,9 @@ const USB_SCSI = `${USB_DEVICE}/2-1:1.0/host3/target3:0:0/3:0:0:0`;
 const NIC = "sys/devices/pci0000:00/0000:00:08.0/virtio2";
 const ATAPI_PORT = "sys/devices/pci0000:00/0000:00:01.1/ata2";
 const ATAPI_DEVICE = `${ATAPI_PORT}/host1/target1:0:0/1:0:0:0`;
+const ROOT_PORT = "sys/devices/pci0000:00/0000:00:02.0";
+const BRIDGED = `${ROOT_PORT}/0000:01:00.0`;
+const USB_ROOT_HUB = "sys/devices/pci0000:00/0000:00:07.0/usb2";
 
 /** libata's sysfs "id": 256 IDENTIFY words as 4 hex digits, 8 per line; serial in words 10-19. */
 function identifyText(serial: string): string {
@@ -89,6 +92,37 @@ beforeAll(() => {
   link("sys/class/net/eth0", `${NIC}/net/eth0`);
   file("sys/devices/virtual/net/lo/address", "00:00:00:00:00:00\n");
   link("sys/class/net/lo", "sys/devices/virtual/net/lo");
+  // PCI functions: sysfs ids, bound drivers, a device behind a PCIe root port
+  const pci = (dir: string, ids: Record<string, string>, driver?: string) => {
+    for (const [attribute, value] of Object.entries(ids)) file(`${dir}/${attribute}`, `${value}\n`);
+    if (driver) {
+      mkdirSync(join(root, "sys/bus/pci/drivers", driver), { recursive: true });
+      link(`${dir}/driver`, `sys/bus/pci/drivers/${driver}`);
+    }
+    link(`sys/bus/pci/devices/${dir.split("/").at(-1)}`, dir);
+  };
+  const virtio = { vendor: "0x1af4", subsystem_vendor: "0x1af4" };
+  pci("sys/devices/pci0000:00/0000:00:00.0", { vendor: "0x8086", device: "0x1237", class: "0x060000" });
+  pci(ROOT_PORT, { vendor: "0x1b36", device: "0x000c", class: "0x060400" }, "pcieport");
+  pci(BRIDGED, { ...virtio, device: "0x1041", class: "0x020000", subsystem_device: "0x1100" }, "virtio-pci");
+  pci(
+    "sys/devices/pci0000:00/0000:00:05.0",
+    { ...virtio, device: "0x1001", class: "0x010000", subsystem_device: "0x0002" },
+    "virtio-pci",
+  );
+  pci("sys/devices/pci0000:00/0000:00:07.0", { vendor: "0x1b36", device: "0x000d", class: "0x0c0330" }, "xhci_hcd");
+  // USB: a root hub, a device, a hub with a device behind it; interfaces are not devices
+  const usb = (dir: string, ids: Record<string, string>) => {
+    for (const [attribute, value] of Object.entries(ids)) file(`${dir}/${attribute}`, `${value}\n`);
+    link(`sys/bus/usb/devices/${dir.split("/").at(-1)}`, dir);
+  };
+  usb(USB_ROOT_HUB, { idVendor: "1d6b", idProduct: "0002", product: "xHCI Host Controller", speed: "480" });
+  usb(USB_DEVICE, { idProduct: "0001", product: "QEMU USB HARDDRIVE", speed: "5000" });
+  usb(`${USB_ROOT_HUB}/2-10`, { idVendor: "0409", idProduct: "55aa", speed: "12" });
+  usb(`${USB_ROOT_HUB}/2-10/2-10.1`, { idVendor: "0627", idProduct: "0001", product: "QEMU USB Tablet", speed: "12" });
+  link("sys/bus/usb/devices/2-1:1.0", `${USB_DEVICE}/2-1:1.0`);
+  link("sys/bus/usb/devices/2-0:1.0", `${USB_ROOT_HUB}/2-0:1.0`);
+  mkdirSync(join(root, USB_ROOT_HUB, "2-0:1.0"), { recursive: true });
   // firmware tables
   file("sys/firmware/qemu_fw_cfg/by_name/bootorder/raw", "/pci@i0cf8/scsi@5/disk@0,0\n/pci@i0cf8/ide@1,1/drive@1/disk@0\0");
   file("sys/firmware/ibft/initiator/initiator-name", "iqn.2010-04.org.ipxe:test\n");
@@ -160,6 +194,60 @@ describe("probe /init observation (host run on a fake sysfs)", () => {
 
   it("reports NICs with driver, skipping lo", () => {
     expect(observation.nics).toEqual([{ name: "eth0", mac: "52:54:00:12:34:56", pciBdf: "00:08.0", driver: "virtio_net" }]);
+  });
+
+  it("lists every PCI function with ids, driver and its path through bridges, sorted by path", () => {
+    expect(observation.pciFunctions.map((f) => [f.path, f.bdf, f.driver])).toEqual([
+      ["00:00.0", "00:00.0", null],
+      ["00:02.0", "00:02.0", "pcieport"],
+      ["00:02.0/01:00.0", "01:00.0", "virtio-pci"],
+      ["00:05.0", "00:05.0", "virtio-pci"],
+      ["00:07.0", "00:07.0", "xhci_hcd"],
+    ]);
+    expect(observation.pciFunctions.find((f) => f.bdf === "01:00.0")).toEqual({
+      bdf: "01:00.0",
+      path: "00:02.0/01:00.0",
+      vendorId: "0x1af4",
+      deviceId: "0x1041",
+      classCode: "0x020000",
+      subsystemVendorId: "0x1af4",
+      subsystemDeviceId: "0x1100",
+      driver: "virtio-pci",
+    });
+    expect(observation.pciFunctions[0]).toMatchObject({ subsystemVendorId: null, subsystemDeviceId: null });
+  });
+
+  it("lists USB devices and root hubs (not interfaces) with their host controller, in port order", () => {
+    expect(observation.usbDevices).toEqual([
+      {
+        portPath: "2-0",
+        busNumber: 2,
+        vendorId: "1d6b",
+        productId: "0002",
+        product: "xHCI Host Controller",
+        speed: "480",
+        controllerBdf: "00:07.0",
+        isRootHub: true,
+      },
+      {
+        portPath: "2-1",
+        busNumber: 2,
+        vendorId: "46f4",
+        productId: "0001",
+        product: "QEMU USB HARDDRIVE",
+        speed: "5000",
+        controllerBdf: "00:07.0",
+        isRootHub: false,
+      },
+      expect.objectContaining({ portPath: "2-10", product: null, speed: "12", isRootHub: false }),
+      expect.objectContaining({ portPath: "2-10.1", vendorId: "0627", product: "QEMU USB Tablet", controllerBdf: "00:07.0" }),
+    ]);
+  });
+
+  it("keeps the raw sysfs names on the wire", () => {
+    const wire = JSON.parse(rawJson) as { pciFunctions: Array<{ name: string }>; usbDevices: Array<{ name: string }> };
+    expect(wire.pciFunctions.map((f) => f.name)).toContain("0000:01:00.0");
+    expect(wire.usbDevices.map((u) => u.name).sort()).toEqual(["2-1", "2-10", "2-10.1", "usb2"]);
   });
 
   it("reads the fw_cfg boot order and the iBFT, never printing CHAP secrets", () => {

@@ -1,12 +1,17 @@
 import { describe, expect, it } from "vitest";
 import {
   busFromSysfs,
+  compareUsbPortPaths,
+  domainlessBdf,
   hctlFromSysfs,
   naaIdsFromVpd83,
   parseObservationLine,
   pciBdfFromSysfs,
+  pciChainFromSysfs,
+  pciPathFromSysfs,
   roleFromCmdline,
   serialFromVpd80,
+  usbDeviceName,
   usbPathFromSysfs,
 } from "../../../firmware/observation.js";
 
@@ -37,6 +42,37 @@ describe("sysfs path derivations", () => {
     expect(busFromSysfs(ATA, "sr0")).toBe("ata");
     expect(busFromSysfs(USB, "sdc")).toBe("usb");
     expect(busFromSysfs("/sys/devices/platform/floppy.0/block/fd0", "fd0")).toBe("floppy");
+  });
+});
+
+describe("hardware inventory derivations", () => {
+  it("names a PCI function by its chain of BDFs from the root, through bridges", () => {
+    const own = "/sys/devices/pci0000:00/0000:00:1c.0/0000:01:00.0/0000:02:03.0";
+    expect(pciChainFromSysfs(own)).toEqual(["00:1c.0", "01:00.0", "02:03.0"]);
+    expect(pciPathFromSysfs(own)).toBe("00:1c.0/01:00.0/02:03.0");
+    expect(pciBdfFromSysfs(own)).toBe("02:03.0");
+    expect(pciPathFromSysfs("/sys/devices/pci0000:00/0000:00:05.0")).toBe("00:05.0");
+    expect(pciPathFromSysfs(BRIDGED)).toBe("00:1c.0/01:00.0");
+    expect(pciPathFromSysfs("/sys/devices/pci0000:00/0000:00:05.01x")).toBeNull();
+    expect(pciPathFromSysfs("/sys/devices/platform/floppy.0")).toBeNull();
+  });
+
+  it("drops the PCI domain only from a full address", () => {
+    expect(domainlessBdf("0000:01:00.0")).toBe("01:00.0");
+    expect(domainlessBdf("10000:00:02.0")).toBe("00:02.0");
+    expect(domainlessBdf("01:00.0")).toBe("01:00.0");
+  });
+
+  it("reads USB device names: devices, root hubs, never interfaces", () => {
+    expect(usbDeviceName("2-1.3")).toEqual({ busNumber: 2, portPath: "2-1.3", isRootHub: false });
+    expect(usbDeviceName("usb12")).toEqual({ busNumber: 12, portPath: "12-0", isRootHub: true });
+    expect(usbDeviceName("2-1:1.0")).toBeNull();
+    expect(usbDeviceName("usb")).toBeNull();
+  });
+
+  it("orders USB port paths numerically, bus first, parents before children", () => {
+    const paths = ["2-0", "1-10", "1-2.1", "10-1", "1-2", "1-0", "2-1"];
+    expect(paths.sort(compareUsbPortPaths)).toEqual(["1-0", "1-2", "1-2.1", "1-10", "2-0", "2-1", "10-1"]);
   });
 });
 
@@ -103,6 +139,100 @@ describe("observation line", () => {
     });
     expect(observation.nics[0]).toMatchObject({ name: "eth0", pciBdf: "00:03.0" });
     expect(observation.rootSource).toBe("rootfs");
+  });
+
+  it("derives the PCI and USB inventory, and reads observations without one as empty", () => {
+    expect(parseObservationLine(`BOOTPROOF-OBSERVATION ${JSON.stringify(wire)}`)).toMatchObject({
+      pciFunctions: [],
+      usbDevices: [],
+    });
+    const inventory = {
+      ...wire,
+      pciFunctions: [
+        {
+          name: "0000:00:07.0",
+          sysfsPath: "/sys/devices/pci0000:00/0000:00:07.0",
+          vendor: "0x1b36",
+          device: "0x000d",
+          class: "0x0c0330",
+          driver: "xhci_hcd",
+        },
+        {
+          name: "0000:00:00.0",
+          sysfsPath: "/sys/devices/pci0000:00/0000:00:00.0",
+          vendor: "0x8086",
+          device: "0x29c0",
+          class: "0x060000",
+          subsystemVendor: "0x1af4",
+          subsystemDevice: "0x1100",
+          driver: null,
+        },
+      ],
+      usbDevices: [
+        {
+          name: "1-1",
+          sysfsPath: "/sys/devices/pci0000:00/0000:00:07.0/usb1/1-1",
+          idVendor: "0627",
+          idProduct: "0001",
+          product: "QEMU USB Tablet",
+          speed: "480",
+        },
+        {
+          name: "usb1",
+          sysfsPath: "/sys/devices/pci0000:00/0000:00:07.0/usb1",
+          idVendor: "1d6b",
+          idProduct: "0002",
+          product: " ",
+          speed: "480",
+        },
+        { name: "1-1:1.0", sysfsPath: "/sys/devices/pci0000:00/0000:00:07.0/usb1/1-1/1-1:1.0" },
+      ],
+    };
+    const observation = parseObservationLine(`BOOTPROOF-OBSERVATION ${JSON.stringify(inventory)}`)!;
+    expect(observation.pciFunctions).toEqual([
+      {
+        bdf: "00:00.0",
+        path: "00:00.0",
+        vendorId: "0x8086",
+        deviceId: "0x29c0",
+        classCode: "0x060000",
+        subsystemVendorId: "0x1af4",
+        subsystemDeviceId: "0x1100",
+        driver: null,
+      },
+      {
+        bdf: "00:07.0",
+        path: "00:07.0",
+        vendorId: "0x1b36",
+        deviceId: "0x000d",
+        classCode: "0x0c0330",
+        subsystemVendorId: null,
+        subsystemDeviceId: null,
+        driver: "xhci_hcd",
+      },
+    ]);
+    expect(observation.usbDevices).toEqual([
+      {
+        portPath: "1-0",
+        busNumber: 1,
+        vendorId: "1d6b",
+        productId: "0002",
+        product: null,
+        speed: "480",
+        controllerBdf: "00:07.0",
+        isRootHub: true,
+      },
+      {
+        portPath: "1-1",
+        busNumber: 1,
+        vendorId: "0627",
+        productId: "0001",
+        product: "QEMU USB Tablet",
+        speed: "480",
+        controllerBdf: "00:07.0",
+        isRootHub: false,
+      },
+    ]);
   });
 
   it("returns undefined without a line and rejects a malformed one with the reason", () => {
