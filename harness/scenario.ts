@@ -5,6 +5,7 @@ import type fc from "fast-check";
 import type { Machine, MachineInput } from "../emulator/machine.js";
 import type { MediaSpec } from "../firmware/media/spec.js";
 import type { Observation } from "../firmware/observation.js";
+import type { DomainSummary } from "./libvirt/domain-xml.js";
 
 /** One guest to boot: the machine plus what the harness must provide for it. */
 export interface Topology {
@@ -24,6 +25,50 @@ export interface Topology {
   extraProbeModules?: string[];
   /** Wall-clock limit for this boot (default 120 s under TCG). */
   deadlineMs?: number;
+}
+
+/** A disk of a libvirt domain and the medium bootproof gives it. */
+export interface DomainDiskMedium {
+  /** Index among the domain's <disk> elements. */
+  diskIndex: number;
+  media: MediaSpec;
+  /** Writable disks get a per-boot copy-on-write overlay; read-only ones use the base. */
+  writable: boolean;
+}
+
+/** Why a driver's domain never became a guest: the driver or libvirt refused it. */
+export interface DomainRefusal {
+  by: "driver" | "libvirt";
+  type: string;
+  message: string;
+}
+
+/**
+ * A guest described as a libvirt domain that a real driver (Nova) wrote. libvirt assigns the
+ * addresses and writes the QEMU command line; bootproof builds the media, points the domain
+ * at its world and supervises the QEMU libvirt describes (harness/libvirt/boot.ts).
+ */
+export interface DomainTopology {
+  kind: "libvirt-domain";
+  /** The XML the driver produced, unchanged (an artifact). */
+  driverXml: string;
+  /** libvirt's dumpxml after `define` (every address it assigned), or null when refused. */
+  definedXml: string | null;
+  /** definedXml as data (null when refused). */
+  defined: DomainSummary | null;
+  refusal?: DomainRefusal;
+  /** The medium of every <disk>. */
+  media: DomainDiskMedium[];
+  extraProbeModules?: string[];
+  deadlineMs?: number;
+  /** Capture SeaBIOS's debug port (a floppy boot is only provable there). */
+  firmwareLog?: boolean;
+}
+
+export type AnyTopology = Topology | DomainTopology;
+
+export function isDomainTopology(topology: AnyTopology): topology is DomainTopology {
+  return (topology as DomainTopology).kind === "libvirt-domain";
 }
 
 /** A finished boot as properties see it. */
@@ -47,6 +92,21 @@ export interface BootRecord {
   serviceLog: string[];
 }
 
+/** A finished boot of a libvirt domain. */
+export interface DomainBootRecord {
+  name: string;
+  topology: DomainTopology;
+  /** libvirt's dumpxml of the domain that ran (addresses as the guest got them). */
+  domain: DomainSummary;
+  observation: Observation | null;
+  failure?: string;
+  firmwareLog: string[];
+  endpoints: GuestEndpoints;
+  serviceLog: string[];
+}
+
+export type AnyBootRecord = BootRecord | DomainBootRecord;
+
 export interface PropertyOutcome {
   ok: boolean;
   /** Why it failed, in terms of the input and what the guest saw. */
@@ -58,17 +118,17 @@ export interface PropertyOutcome {
   proofLevel?: "guest" | "firmware";
 }
 
-export interface Property<Input> {
+export interface Property<Input, Boot extends AnyBootRecord = BootRecord> {
   name: string;
   description: string;
-  check(input: Input, boots: Record<string, BootRecord>): PropertyOutcome;
+  check(input: Input, boots: Record<string, Boot>): PropertyOutcome;
 }
 
 /** A check that needs no boot: runs over thousands of inputs before any guest starts. */
-export interface StaticProperty<Input> {
+export interface StaticProperty<Input, T extends AnyTopology = Topology> {
   name: string;
   description: string;
-  check(input: Input, topologies: Record<string, Topology>): PropertyOutcome;
+  check(input: Input, topologies: Record<string, T>): PropertyOutcome;
 }
 
 /** How the guest reaches a service bootproof started for this boot (user-mode networking). */
@@ -112,7 +172,7 @@ export interface BootPlan {
   name: string;
   services?: ServicesPlan;
   /** The machine; a function when it must name service endpoints (e.g. a TFTP bootfile URL). */
-  topology: Topology | ((endpoints: GuestEndpoints) => Topology);
+  topology: AnyTopology | ((endpoints: GuestEndpoints) => AnyTopology);
 }
 
 /** Endpoints used where no service runs (static checks): port 0 marks "not started". */
@@ -121,24 +181,40 @@ export const PLACEHOLDER_ENDPOINTS: GuestEndpoints = {
   iscsi: { host: "10.0.2.2", port: 0 },
 };
 
-export function resolveTopology(plan: BootPlan, endpoints: GuestEndpoints = PLACEHOLDER_ENDPOINTS): Topology {
+export function resolveTopology(plan: BootPlan, endpoints: GuestEndpoints = PLACEHOLDER_ENDPOINTS): AnyTopology {
   return typeof plan.topology === "function" ? plan.topology(endpoints) : plan.topology;
 }
 
-export interface Scenario<Input> {
+/**
+ * `Boot` and `T` say what the scenario's properties read: machine boots (the default) or
+ * libvirt domain boots (a real Nova driver).
+ */
+export interface Scenario<Input, Boot extends AnyBootRecord = BootRecord, T extends AnyTopology = Topology> {
   name: string;
   description: string;
   /** Named fixed inputs; run in order when no arbitrary is given or `--examples` is set. */
   examples?: Array<{ name: string; input: Input }>;
   /** Generated inputs; the property runner draws from it with the run's seed. */
   arbitrary?: fc.Arbitrary<Input>;
-  /** The boots one input needs, in order (e.g. normal, rescue, unrescue). */
-  boots(input: Input): BootPlan[];
-  properties: Array<Property<Input>>;
-  staticProperties?: Array<StaticProperty<Input>>;
+  /**
+   * The boots one input needs, in order (e.g. normal, rescue, unrescue). Asynchronous when a
+   * real driver (a Python worker, libvirt) decides them.
+   */
+  boots(input: Input): BootPlan[] | Promise<BootPlan[]>;
+  properties: Array<Property<Input, Boot>>;
+  staticProperties?: Array<StaticProperty<Input, T>>;
+  /** Stops what the scenario started for a run (real-driver workers); called once at the end. */
+  close?(): Promise<void>;
+  /** Shown by `bootproof list`: which driver decides (e.g. "real Nova 26.2.2 + libvirt 9.0.0"). */
+  driverLabel?: string;
 }
 
 /** Identity helper that keeps the Input type inferred for scenario authors. */
-export function defineScenario<Input>(scenario: Scenario<Input>): Scenario<Input> {
+export function defineScenario<Input, Boot extends AnyBootRecord = BootRecord, T extends AnyTopology = Topology>(
+  scenario: Scenario<Input, Boot, T>,
+): Scenario<Input, Boot, T> {
   return scenario;
 }
+
+/** Any scenario, as the runner sees it. */
+export type AnyScenario<Input> = Scenario<Input, AnyBootRecord, AnyTopology>;

@@ -4,7 +4,7 @@
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Accelerator, buildQemuCommand, shellQuote } from "../../emulator/argv.js";
+import { type Accelerator, buildQemuCommand, type QemuCommand, shellQuote } from "../../emulator/argv.js";
 import type { BootPhase, ConsoleLine } from "../../emulator/console.js";
 import type { Machine } from "../../emulator/machine.js";
 import { QemuLaunchError, type QemuOutcome, QemuProcess } from "../../emulator/qemu-process.js";
@@ -26,8 +26,7 @@ export interface BootOptions {
   onLine?: (line: ConsoleLine) => void;
 }
 
-interface BootBase {
-  machine: Machine;
+interface CommandBootBase {
   commandLine: string;
   durationMs: number;
   /** QEMU's lifetime in ms since bootproof's process started (overhead accounting). */
@@ -37,27 +36,88 @@ interface BootBase {
   artifactDir: string;
 }
 
-export type BootResult =
-  | (BootBase & { status: "observed"; observation: Observation; firmwareLog: string[] })
+type Outcomes<Base> =
+  | (Base & { status: "observed"; observation: Observation; firmwareLog: string[] })
   /** QEMU ended (power-off, firmware gave up, panic) without an observation: the boot failed. */
-  | (BootBase & { status: "no-observation"; reason: string; firmwareLog: string[] })
-  | (BootBase & { status: "timeout" })
-  | (BootBase & { status: "infra-error"; error: string });
+  | (Base & { status: "no-observation"; reason: string; firmwareLog: string[] })
+  | (Base & { status: "timeout" })
+  | (Base & { status: "infra-error"; error: string });
+
+/** A supervised QEMU run, whoever wrote its command line (bootproof's argv.ts or libvirt). */
+export type CommandBootResult = Outcomes<CommandBootBase>;
+export type BootResult = Outcomes<CommandBootBase & { machine: Machine }>;
+
+/** Host paths of one boot inside its temp dir. */
+export interface BootPaths {
+  qmpSocket: string;
+  serialFile: string;
+  /** SeaBIOS debug-port log (an artifact), when the command writes one. */
+  firmwareLog?: string;
+}
+
+export interface SupervisedBoot {
+  command: QemuCommand;
+  paths: BootPaths;
+  /** Artifacts written while QEMU starts (file name → content). */
+  artifacts: Record<string, string>;
+}
+
+/** Runs `body` with a fresh per-boot temp dir that is gone afterwards, whatever happens. */
+export async function withBootTempDir<T>(artifactDir: string, body: (tempDir: string) => Promise<T>): Promise<T> {
+  const [, tempDir] = await Promise.all([mkdir(artifactDir, { recursive: true }), mkdtemp(join(tmpdir(), "bootproof-"))]);
+  const unregisterTemp = registerTempDir(tempDir);
+  try {
+    return await body(tempDir);
+  } finally {
+    await rm(tempDir, { recursive: true, force: true });
+    unregisterTemp();
+  }
+}
 
 export async function runBoot(machine: Machine, options: BootOptions): Promise<BootResult> {
+  return withBootTempDir(options.artifactDir, async (tempDir) => {
+    const paths = {
+      qmpSocket: join(tempDir, "qmp.sock"),
+      serialFile: join(tempDir, "serial.out"),
+      firmwareLog: machine.firmwareLog ? join(options.artifactDir, "firmware.log") : undefined,
+      ovmfVars: machine.firmware.kind === "ovmf" ? join(tempDir, "OVMF_VARS.fd") : undefined,
+    };
+    const command = buildQemuCommand(machine, paths, options.accelerator ?? "tcg");
+    const commandLine = shellQuote([command.binary, ...command.argv]);
+    try {
+      if (machine.firmware.kind === "ovmf" && paths.ovmfVars) await copyFile(machine.firmware.varsTemplate, paths.ovmfVars);
+    } catch (error) {
+      return { ...emptyBase(commandLine, options.artifactDir), machine, status: "infra-error", error: describeError(error) };
+    }
+    const result = await superviseBoot(
+      {
+        command,
+        paths,
+        artifacts: { "command.sh": `${commandLine}\n`, "machine.json": `${JSON.stringify(machine, null, 2)}\n` },
+      },
+      options,
+    );
+    return { ...result, machine };
+  });
+}
+
+const emptyBase = (commandLine: string, artifactDir: string): CommandBootBase => ({
+  commandLine,
+  durationMs: 0,
+  phase: "started",
+  consoleTail: [],
+  artifactDir,
+});
+
+/**
+ * Launches one QEMU command under bootproof's supervision (deadline, serial console, QMP
+ * snapshots, power-off grace) and classifies how it ended. QEMU is gone when this returns.
+ */
+export async function superviseBoot(boot: SupervisedBoot, options: BootOptions): Promise<CommandBootResult> {
   const deadlineMs = options.deadlineMs ?? DEFAULT_BOOT_DEADLINE_MS;
-  const [, tempDir] = await Promise.all([mkdir(options.artifactDir, { recursive: true }), mkdtemp(join(tmpdir(), "bootproof-"))]);
-  const unregisterTemp = registerTempDir(tempDir);
-  const paths = {
-    qmpSocket: join(tempDir, "qmp.sock"),
-    serialFile: join(tempDir, "serial.out"),
-    firmwareLog: join(options.artifactDir, "firmware.log"),
-    ovmfVars: machine.firmware.kind === "ovmf" ? join(tempDir, "OVMF_VARS.fd") : undefined,
-  };
-  const command = buildQemuCommand(machine, paths, options.accelerator ?? "tcg");
+  const { command, paths } = boot;
   const commandLine = shellQuote([command.binary, ...command.argv]);
-  const base = (phase: BootPhase, durationMs: number, consoleTail: ConsoleLine[]): BootBase => ({
-    machine,
+  const base = (phase: BootPhase, durationMs: number, consoleTail: ConsoleLine[]): CommandBootBase => ({
     commandLine,
     durationMs,
     phase,
@@ -66,12 +126,10 @@ export async function runBoot(machine: Machine, options: BootOptions): Promise<B
   });
   try {
     // Written while QEMU starts: nothing the guest needs waits for the artifacts.
-    const artifactsWritten = Promise.all([
-      writeFile(join(options.artifactDir, "command.sh"), `${commandLine}\n`),
-      writeFile(join(options.artifactDir, "machine.json"), `${JSON.stringify(machine, null, 2)}\n`),
-    ]);
+    const artifactsWritten = Promise.all(
+      Object.entries(boot.artifacts).map(([name, content]) => writeFile(join(options.artifactDir, name), content)),
+    );
     artifactsWritten.catch(() => {}); // awaited below; this only keeps an early rejection from going unhandled
-    if (machine.firmware.kind === "ovmf" && paths.ovmfVars) await copyFile(machine.firmware.varsTemplate, paths.ovmfVars);
 
     let observationLine: string | undefined;
     const bootErrors: string[] = [];
@@ -107,7 +165,7 @@ export async function runBoot(machine: Machine, options: BootOptions): Promise<B
     const outcome = await qemu.wait();
     clearTimeout(poweroffTimer);
     await snapshots;
-    const firmwareLog = machine.firmwareLog ? await readLines(paths.firmwareLog) : [];
+    const firmwareLog = paths.firmwareLog ? await readLines(paths.firmwareLog) : [];
     return await classifyOutcome(
       outcome,
       observationLine,
@@ -118,9 +176,6 @@ export async function runBoot(machine: Machine, options: BootOptions): Promise<B
     );
   } catch (error) {
     return { ...base("started", 0, []), status: "infra-error", error: describeError(error) };
-  } finally {
-    await rm(tempDir, { recursive: true, force: true });
-    unregisterTemp();
   }
 }
 
@@ -129,9 +184,9 @@ async function classifyOutcome(
   observationLine: string | undefined,
   bootErrors: string[],
   firmwareLog: string[],
-  base: BootBase,
+  base: CommandBootBase,
   artifactDir: string,
-): Promise<BootResult> {
+): Promise<CommandBootResult> {
   if (observationLine !== undefined) {
     try {
       const observation = parseObservationLine(observationLine);
@@ -184,7 +239,7 @@ async function readLines(path: string): Promise<string[]> {
   }
 }
 
-export function bootFailureDetail(result: BootResult): string {
+export function bootFailureDetail(result: CommandBootResult): string {
   const tail = result.consoleTail
     .slice(-15)
     .map((l) => `    | ${l}`)

@@ -15,7 +15,7 @@ import { renderJunit } from "../report/junit.js";
 import { createTerminalReporter, renderSummary } from "../report/terminal.js";
 import { planBoots } from "../run/run-case.js";
 import { type CaseRecord, type RunSettings, type RunSummary, runScenario } from "../run/run-scenario.js";
-import { resolveTopology, type Scenario } from "../scenario.js";
+import { isDomainTopology, resolveTopology, type Scenario } from "../scenario.js";
 import { loadScenario, scenarioReference } from "./load-scenario.js";
 import type { ServeIscsiFlags } from "./serve.js";
 import { packageVersion } from "./version.js";
@@ -56,10 +56,17 @@ async function printQemu(scenario: Scenario<unknown>, flags: RunFlags): Promise<
   if (examples.length === 0)
     throw new InputError(`scenario '${scenario.name}' has no example${flags.example ? ` '${flags.example}'` : "s"} to print`);
   for (const example of examples) {
-    for (const plan of planBoots(scenario, example.input)) {
+    for (const plan of await planBoots(scenario, example.input)) {
       if (plan.services)
         process.stdout.write(`# note: boot ${plan.name} needs bootproof's servers; ports below are placeholders\n`);
-      const machine = await prepareMachine(resolveTopology(plan));
+      const topology = resolveTopology(plan);
+      if (isDomainTopology(topology)) {
+        process.stdout.write(
+          `# ${scenario.name} example ${example.name}, boot ${plan.name}: a libvirt domain written by the real driver; libvirt writes its command line at boot time (artifact command.sh, with driver.xml and libvirt-dumpxml.xml)\n`,
+        );
+        continue;
+      }
+      const machine = await prepareMachine(topology);
       // A bare command needs a writable VARS file that outlives this process: keep one per
       // machine in the cache, fresh from the template each time it is printed.
       let ovmfVars: string | undefined;

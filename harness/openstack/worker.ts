@@ -51,6 +51,8 @@ export interface WorkerSpec {
   readyTimeoutMs?: number;
   /** Default per-request limit (default 60 s). */
   requestTimeoutMs?: number;
+  /** Run as this unprivileged user (libvirt's embedded driver, see libvirt_worker.py). */
+  runAs?: { uid: number; gid: number };
 }
 
 export class WorkerError extends InfraError {
@@ -123,8 +125,17 @@ export class PythonWorker {
     const pythonPath = [...(spec.pythonPath ?? []), process.env.PYTHONPATH ?? ""].filter((p) => p !== "").join(":");
     const env = { ...process.env, ...spec.env, PYTHONPATH: pythonPath, PYTHONDONTWRITEBYTECODE: "1", PYTHONUNBUFFERED: "1" };
     const args = ["-u", spec.script];
+    const user = spec.runAs ? [`--reuid=${spec.runAs.uid}`, `--regid=${spec.runAs.gid}`, "--clear-groups"] : [];
+    if (spec.runAs && !existsSync(SETPRIV))
+      return Promise.reject(
+        new WorkerError(
+          `the ${spec.project} worker must run unprivileged, which needs ${SETPRIV} (util-linux)`,
+          spec.project,
+          undefined,
+        ),
+      );
     const [file, argv] = existsSync(SETPRIV)
-      ? [SETPRIV, ["--pdeathsig", "KILL", "--", DEBIAN_PYTHON, ...args]]
+      ? [SETPRIV, ["--pdeathsig", "KILL", ...user, "--", DEBIAN_PYTHON, ...args]]
       : [DEBIAN_PYTHON, args];
     // Its own process group, so a stop also reaches anything the worker started (libvirt's
     // QEMU capability probe).
@@ -193,7 +204,9 @@ export class PythonWorker {
     const request = method ? ` (request '${method}')` : "";
     const tail = this.stderr.trim().split("\n").slice(-12).join("\n    | ");
     const exception = pythonError ? `\n  exception: ${pythonError.type}: ${pythonError.message}` : "";
-    const trace = pythonError?.traceback ? `\n  traceback:\n    | ${pythonError.traceback.trim().split("\n").join("\n    | ")}` : "";
+    const trace = pythonError?.traceback
+      ? `\n  traceback:\n    | ${pythonError.traceback.trim().split("\n").join("\n    | ")}`
+      : "";
     return new WorkerError(
       `the ${this.project} worker${request} ${what}${exception}${trace}${tail ? `\n  worker stderr:\n    | ${tail}` : ""}`,
       this.project,
@@ -244,7 +257,10 @@ export class PythonWorker {
       const parsed = schema.safeParse(raw);
       if (!parsed.success) {
         const issues = parsed.error.issues.map((i) => `${i.path.join(".") || "(result)"}: ${i.message}`).join("; ");
-        throw this.failure(`returned a result that does not match the protocol: ${issues}; params ${summarizeParams(params)}`, method);
+        throw this.failure(
+          `returned a result that does not match the protocol: ${issues}; params ${summarizeParams(params)}`,
+          method,
+        );
       }
       return parsed.data;
     };

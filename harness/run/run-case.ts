@@ -9,15 +9,19 @@ import type { BootPhase } from "../../emulator/console.js";
 import { registerTempDir } from "../../emulator/reaper.js";
 import { prepareBoot } from "../boot/prepare.js";
 import { type BootResult, bootFailureDetail, runBoot } from "../boot/run-boot.js";
-import { describeError, InputError, type Verdict } from "../errors.js";
+import { describeError, InfraError, InputError, type Verdict } from "../errors.js";
+import type { DomainBootResult } from "../libvirt/boot.js";
 import { redactCredentials } from "../report/redact.js";
 import {
+  type AnyBootRecord,
+  type AnyScenario,
+  type AnyTopology,
   type BootPlan,
-  type BootRecord,
+  type DomainTopology,
   type GuestEndpoints,
+  isDomainTopology,
   type PropertyOutcome,
   resolveTopology,
-  type Scenario,
   type Topology,
 } from "../scenario.js";
 import type { ServiceLogLine } from "../services/start.js";
@@ -67,16 +71,18 @@ export interface CaseOptions {
   onEvent?: (event: CaseEvent) => void;
 }
 
-export function planBoots<Input>(scenario: Scenario<Input>, input: Input): BootPlan[] {
+export async function planBoots<Input>(scenario: AnyScenario<Input>, input: Input): Promise<BootPlan[]> {
   try {
-    return scenario.boots(input);
+    return await scenario.boots(input);
   } catch (error) {
+    // A real driver's worker failing is the harness's problem, reported as it is.
+    if (error instanceof InfraError && !(error instanceof InputError)) throw error;
     throw new InputError(`scenario '${scenario.name}' could not turn the input into boots: ${describeError(error)}`);
   }
 }
 
-export function runStaticProperties<Input>(scenario: Scenario<Input>, input: Input, plans: BootPlan[]): PropertyResult[] {
-  const topologies: Record<string, Topology> = Object.fromEntries(plans.map((p) => [p.name, resolveTopology(p)]));
+export function runStaticProperties<Input>(scenario: AnyScenario<Input>, input: Input, plans: BootPlan[]): PropertyResult[] {
+  const topologies: Record<string, AnyTopology> = Object.fromEntries(plans.map((p) => [p.name, resolveTopology(p)]));
   return (scenario.staticProperties ?? []).map((property) => {
     try {
       return { name: property.name, layer: "static" as const, ...property.check(input, topologies) };
@@ -86,7 +92,7 @@ export function runStaticProperties<Input>(scenario: Scenario<Input>, input: Inp
   });
 }
 
-export async function runCase<Input>(scenario: Scenario<Input>, input: Input, options: CaseOptions): Promise<CaseResult> {
+export async function runCase<Input>(scenario: AnyScenario<Input>, input: Input, options: CaseOptions): Promise<CaseResult> {
   const started = Date.now();
   const recorded = redactCredentials(input);
   const finish = (verdict: Verdict, boots: BootSummary[], properties: PropertyResult[], message?: string): CaseResult => ({
@@ -102,7 +108,7 @@ export async function runCase<Input>(scenario: Scenario<Input>, input: Input, op
 
   let plans: BootPlan[];
   try {
-    plans = planBoots(scenario, input);
+    plans = await planBoots(scenario, input);
   } catch (error) {
     return finish("infra-error", [], [], describeError(error));
   }
@@ -112,12 +118,12 @@ export async function runCase<Input>(scenario: Scenario<Input>, input: Input, op
     return finish("fail", [], staticResults, staticFailures.map((f) => `${f.name}: ${f.message ?? "false"}`).join("\n"));
   }
 
-  const records: Record<string, BootRecord> = {};
+  const records: Record<string, AnyBootRecord> = {};
   const summaries: BootSummary[] = [];
   for (const plan of plans) {
     const artifactDir = join(options.artifactDir, plan.name);
     options.onEvent?.({ kind: "boot-start", caseId: options.caseId, boot: plan.name });
-    let result: BootResult & { topology: Topology; endpoints: GuestEndpoints };
+    let result: BootOutcome;
     let serviceLog: ServiceLogLine[] = [];
     try {
       ({ result, serviceLog } = await bootWithServices(plan, artifactDir, options));
@@ -168,16 +174,18 @@ export async function runCase<Input>(scenario: Scenario<Input>, input: Input, op
         `boot '${plan.name}' timed out: no observation before the deadline\n${bootFailureDetail(result)}${services}`,
       );
     }
-    records[plan.name] = {
+    const common = {
       name: plan.name,
-      topology: result.topology,
-      machine: result.machine,
       observation: result.status === "observed" ? result.observation : null,
       failure: result.status === "no-observation" ? `${result.reason}${serviceFailures(serviceLog)}` : undefined,
       firmwareLog: result.firmwareLog,
       endpoints: result.endpoints,
       serviceLog: serviceLog.map((l) => `${l.service}: ${l.text}`),
     };
+    records[plan.name] =
+      result.kind === "domain"
+        ? { ...common, topology: result.topology, domain: result.domain! }
+        : { ...common, topology: result.topology, machine: result.machine };
   }
   for (const plan of plans.slice(summaries.length)) {
     summaries.push({
@@ -209,6 +217,10 @@ export async function runCase<Input>(scenario: Scenario<Input>, input: Input, op
   );
 }
 
+type BootOutcome =
+  | (BootResult & { kind: "machine"; topology: Topology; endpoints: GuestEndpoints })
+  | (DomainBootResult & { kind: "domain"; topology: DomainTopology; endpoints: GuestEndpoints });
+
 /** Service events that explain a failed boot (a refused login says more than "no observation"). */
 function serviceFailures(log: ServiceLogLine[]): string {
   const failures = log.filter((l) => /failed|reject|fault/.test(l.text));
@@ -224,7 +236,7 @@ async function bootWithServices(
   plan: BootPlan,
   artifactDir: string,
   options: CaseOptions,
-): Promise<{ result: BootResult & { topology: Topology; endpoints: GuestEndpoints }; serviceLog: ServiceLogLine[] }> {
+): Promise<{ result: BootOutcome; serviceLog: ServiceLogLine[] }> {
   // Boots without servers skip the service layer entirely (no temp dir, no server code loaded).
   const serviceDir = plan.services ? await mkdtemp(join(tmpdir(), "bootproof-services-")) : undefined;
   const unregisterDir = serviceDir ? registerTempDir(serviceDir) : () => {};
@@ -232,24 +244,34 @@ async function bootWithServices(
     ? await (await import("../services/start.js")).startServices(plan.services, join(serviceDir, "tftp"))
     : { endpoints: {}, log: [] as ServiceLogLine[], addIscsi: async () => {}, close: async () => {} };
   try {
-    const topology = resolveTopology(plan, services.endpoints);
+    const resolved = resolveTopology(plan, services.endpoints);
+    const bootOptions = {
+      artifactDir,
+      accelerator: options.accelerator,
+      deadlineMs: resolved.deadlineMs ?? options.deadlineMs,
+      onPhase: (phase: BootPhase) => options.onEvent?.({ kind: "boot-phase", caseId: options.caseId, boot: plan.name, phase }),
+    };
+    if (isDomainTopology(resolved)) {
+      const { bootDomain } = await import("../libvirt/boot.js");
+      const result = await bootDomain(resolved, bootOptions);
+      return {
+        result: { ...result, kind: "domain", topology: resolved, endpoints: { ...services.endpoints } },
+        serviceLog: services.log,
+      };
+    }
+    const topology = resolved;
     const lunMedia = (plan.services?.iscsi?.targets ?? []).map((t) => t.luns.map((l) => l.media));
     const { machine, extraMediaPaths } = await prepareBoot(topology, lunMedia.flat());
     let next = 0;
     await services.addIscsi(lunMedia.map((luns) => luns.map(() => extraMediaPaths[next++]!)));
-    const result = await runBoot(machine, {
-      artifactDir,
-      accelerator: options.accelerator,
-      deadlineMs: topology.deadlineMs ?? options.deadlineMs,
-      onPhase: (phase) => options.onEvent?.({ kind: "boot-phase", caseId: options.caseId, boot: plan.name, phase }),
-    });
+    const result = await runBoot(machine, bootOptions);
     if (services.log.length) {
       await writeFile(
         join(artifactDir, "services.log"),
         services.log.map((l) => `[${(l.atMs / 1000).toFixed(3).padStart(9)}] ${l.service}: ${l.text}\n`).join(""),
       );
     }
-    return { result: { ...result, topology, endpoints: { ...services.endpoints } }, serviceLog: services.log };
+    return { result: { ...result, kind: "machine", topology, endpoints: { ...services.endpoints } }, serviceLog: services.log };
   } finally {
     await services.close();
     if (serviceDir) await rm(serviceDir, { recursive: true, force: true });

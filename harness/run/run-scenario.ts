@@ -6,9 +6,9 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type fc from "fast-check";
 import { type Accelerator, shellQuote } from "../../emulator/argv.js";
-import { combineVerdicts, type Verdict } from "../errors.js";
+import { combineVerdicts, InfraError, InputError, type Verdict } from "../errors.js";
 import { redactCredentials } from "../report/redact.js";
-import type { Scenario } from "../scenario.js";
+import type { AnyScenario } from "../scenario.js";
 import { type CaseEvent, type CaseResult, planBoots, runCase, runStaticProperties } from "./run-case.js";
 
 export interface RunSettings {
@@ -79,7 +79,7 @@ async function pool<T>(count: number, jobs: number, task: (index: number) => Pro
 const stableKey = (value: unknown) => JSON.stringify(value);
 
 export async function runScenario<Input>(
-  scenario: Scenario<Input>,
+  scenario: AnyScenario<Input>,
   settings: RunSettings,
   emit: Emit = () => {},
 ): Promise<RunSummary> {
@@ -136,7 +136,7 @@ export async function runScenario<Input>(
 }
 
 async function runGenerated<Input>(
-  scenario: Scenario<Input>,
+  scenario: AnyScenario<Input>,
   settings: RunSettings,
   emit: Emit,
   caseOptions: (caseId: string) => Parameters<typeof runCase>[2],
@@ -194,16 +194,23 @@ async function runGenerated<Input>(
     // they refute is shrunk and reported without starting a single guest; the counterexample
     // path replays through the normal route (a case runs its static checks first).
     const staticRuns = Math.max(settings.staticRuns ?? 1000, numRuns);
-    const staticDetails = fc.check(
-      fc.property(arbitrary, (input) => {
+    let infraFailure: unknown;
+    const staticDetails = await fc.check(
+      fc.asyncProperty(arbitrary, async (input) => {
         try {
-          return runStaticProperties(scenario, input, planBoots(scenario, input)).every((r) => r.ok);
-        } catch {
+          return runStaticProperties(scenario, input, await planBoots(scenario, input)).every((r) => r.ok);
+        } catch (error) {
+          // A real driver's worker crashing is the harness failing, not a counterexample.
+          if (error instanceof InfraError && !(error instanceof InputError)) {
+            infraFailure ??= error;
+            fc.pre(false);
+          }
           return false; // the driver could not even plan the boots: a driver failure
         }
       }),
       { seed, numRuns: staticRuns },
     );
+    if (infraFailure) throw infraFailure;
     if (staticDetails.failed && staticDetails.counterexample) {
       await runOne(staticDetails.counterexample[0], "static-counterexample", 0, "shrink");
       return finish(await toCounterexample(staticDetails));
@@ -241,7 +248,7 @@ async function runGenerated<Input>(
 }
 
 /** Each case directory gets what `bootproof replay <dir>` needs to reproduce it exactly. */
-const scenarioRefOf = (scenario: Scenario<unknown>, settings: RunSettings) => settings.scenarioRef ?? scenario.name;
+const scenarioRefOf = (scenario: AnyScenario<unknown>, settings: RunSettings) => settings.scenarioRef ?? scenario.name;
 
 /** Where a case came from: what `bootproof replay` needs to find its scenario and input again. */
 export interface CaseOrigin {
