@@ -1,37 +1,62 @@
 // `bootproof doctor [--fix]`: checks the host (Debian packages, guest kernel, accelerator)
-// and, with --fix as root, installs what is missing. Used by `bootproof run` and by the
-// test setup, so a fresh machine needs no manual step.
+// and, with --fix as root, installs what is missing; it also prints the versions of the real
+// OpenStack code. Used by `bootproof run` and by the test setup, so a fresh machine needs no
+// manual step; ensureRequirements() installs one group lazily (a `--driver real` run).
 import { accessSync, constants, existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { cacheRoot } from "../../firmware/cache.js";
 import { fetchGuestKernel, findGuestKernel, type GuestKernel } from "../../firmware/kernel.js";
 import { describeError } from "../errors.js";
-import { aptInstallCommand, missingRequirements, type SystemRequirement } from "./requirements.js";
+import {
+  aptInstallCommand,
+  missingRequirements,
+  packagesOf,
+  REQUIREMENT_GROUPS,
+  type RequirementGroup,
+  type SystemRequirement,
+} from "./requirements.js";
+import { formatRealPathVersions, type RealPathVersions, realPathVersions } from "./versions.js";
 
 export interface AcceleratorDecision {
   accelerator: "tcg" | "kvm";
   reason: string;
 }
 
-export interface DoctorReport {
+export interface RequirementsReport {
+  /** The groups checked. */
+  groups: RequirementGroup[];
+  /** What is still missing (after installing, with fix as root). */
   missing: SystemRequirement[];
+  /** Debian packages installed by this call. */
   installed: string[];
-  kernel: GuestKernel | undefined;
-  kernelError?: string;
-  accelerator?: AcceleratorDecision;
-  ok: boolean;
   /** What the user must run when doctor could not fix things itself. */
   fixCommands: string[];
 }
 
-export interface DoctorOptions {
+export interface DoctorReport extends RequirementsReport {
+  kernel: GuestKernel | undefined;
+  kernelError?: string;
+  accelerator?: AcceleratorDecision;
+  /** The versions of the real OpenStack path (Nova, libvirt, Ironic, Sahara, QEMU). */
+  versions?: RealPathVersions;
+  ok: boolean;
+}
+
+export interface RequirementsOptions {
+  /** Install what is missing (only as root; otherwise the exact command is given). */
   fix: boolean;
-  groups?: Array<SystemRequirement["group"]>;
-  /** Boot a probe guest under KVM to decide the accelerator (a few seconds). */
-  probeAccelerator?: boolean;
   log?: (line: string) => void;
 }
+
+export interface DoctorOptions extends RequirementsOptions {
+  /** Default: every group (REQUIREMENT_GROUPS). */
+  groups?: RequirementGroup[];
+  /** Boot a probe guest under KVM to decide the accelerator (a few seconds). */
+  probeAccelerator?: boolean;
+}
+
+const defaultLog = (line: string) => process.stderr.write(`${line}\n`);
 
 const isRoot = () => process.getuid?.() === 0;
 
@@ -48,17 +73,19 @@ async function aptInstall(packages: string[], log: (line: string) => void): Prom
   await aptUpdate(log);
   const [command, ...args] = aptInstallCommand(packages);
   log(`doctor: ${[command, ...args].join(" ")}`);
-  await execa(command!, args, { env: aptEnv(), stdio: "inherit" });
+  const started = performance.now();
+  // Another bootproof (or the other test project's setup) may be installing at the same time.
+  await execa(command!, ["-o", "DPkg::Lock::Timeout=600", ...args], { env: aptEnv(), stdio: "inherit" });
+  log(`doctor: apt-get install took ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
 
-export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
-  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const groups = options.groups ?? ["run", "test"];
+async function checkRequirements(groups: readonly RequirementGroup[], options: RequirementsOptions): Promise<RequirementsReport> {
+  const log = options.log ?? defaultLog;
   let missing = missingRequirements(existsSync, groups);
   const installed: string[] = [];
   const fixCommands: string[] = [];
   if (missing.length > 0 && options.fix && isRoot()) {
-    const packages = [...new Set(missing.map((r) => r.debianPackage))];
+    const packages = packagesOf(missing);
     try {
       await aptInstall(packages, log);
       installed.push(...packages);
@@ -68,9 +95,33 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     missing = missingRequirements(existsSync, groups);
   }
   if (missing.length > 0) {
-    const command = aptInstallCommand([...new Set(missing.map((r) => r.debianPackage))]).join(" ");
+    const command = aptInstallCommand(packagesOf(missing)).join(" ");
     fixCommands.push(isRoot() ? command : `sudo ${command}`);
   }
+  return { groups: [...groups], missing, installed, fixCommands };
+}
+
+/**
+ * Makes sure the Debian packages of these groups are installed: as root with fix, installs
+ * what is missing (apt-get, --no-install-recommends); otherwise logs the exact apt-get command.
+ * Only file existence checks when everything is present.
+ */
+export async function ensureRequirements(
+  groups: readonly RequirementGroup[],
+  options: RequirementsOptions,
+): Promise<RequirementsReport> {
+  const report = await checkRequirements(groups, options);
+  const log = options.log ?? defaultLog;
+  for (const r of report.missing) log(formatMissing(r));
+  if (report.fixCommands.length)
+    log(`doctor: to install the packages of ${groups.join(", ")}, run: ${report.fixCommands.join("; ")}`);
+  return report;
+}
+
+export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
+  const log = options.log ?? defaultLog;
+  const groups = options.groups ?? [...REQUIREMENT_GROUPS];
+  const { missing, installed, fixCommands } = await checkRequirements(groups, { fix: options.fix, log });
 
   let kernel = await findGuestKernel();
   let kernelError: string | undefined;
@@ -98,7 +149,17 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   if (options.probeAccelerator && kernel && missing.every((r) => r.group !== "run")) {
     accelerator = await decideAccelerator();
   }
-  return { missing, installed, kernel, kernelError, accelerator, ok: missing.length === 0 && kernel !== undefined, fixCommands };
+  return {
+    groups,
+    missing,
+    installed,
+    fixCommands,
+    kernel,
+    kernelError,
+    accelerator,
+    versions: groups.some((g) => g.startsWith("real-")) ? realPathVersions() : undefined,
+    ok: missing.length === 0 && kernel !== undefined,
+  };
 }
 
 const decisionFile = () => join(cacheRoot(), "accelerator.json");
@@ -139,17 +200,20 @@ async function saveDecision(decision: AcceleratorDecision): Promise<void> {
   await writeFile(decisionFile(), `${JSON.stringify(decision)}\n`);
 }
 
+const formatMissing = (r: SystemRequirement) => `MISSING ${r.debianPackage} (${r.probeFile}): ${r.why} [${r.group}]`;
+
 export function formatDoctorReport(report: DoctorReport): string {
   const lines: string[] = [];
   if (report.installed.length) lines.push(`installed: ${report.installed.join(" ")}`);
-  if (report.missing.length === 0) lines.push("system packages: all present");
-  for (const r of report.missing) lines.push(`MISSING ${r.debianPackage} (${r.probeFile}): ${r.why}`);
+  if (report.missing.length === 0) lines.push(`system packages (${report.groups.join(", ")}): all present`);
+  lines.push(...report.missing.map(formatMissing));
   lines.push(
     report.kernel
       ? `guest kernel: ${report.kernel.release} (${report.kernel.vmlinuz})`
       : `MISSING guest kernel${report.kernelError ? `: ${report.kernelError}` : ""}`,
   );
   if (report.accelerator) lines.push(`accelerator: ${report.accelerator.accelerator} (${report.accelerator.reason})`);
+  if (report.versions) lines.push(...formatRealPathVersions(report.versions));
   if (report.fixCommands.length) lines.push("to fix, run:", ...report.fixCommands.map((c) => `  ${c}`));
   lines.push(report.ok ? "doctor: ok" : "doctor: not ready");
   return lines.join("\n");

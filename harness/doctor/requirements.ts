@@ -1,14 +1,24 @@
 // What bootproof needs on the host, as data: each Debian package with the file that proves
 // it is installed and why bootproof needs it. `doctor` checks these; `doctor --fix` installs.
+// Requirements come in groups so that a run installs only what its scenario needs.
+
+/**
+ * "run": needed to boot guests; "test": needed by the test suite and benches; "real-nova",
+ * "real-ironic", "real-sahara": the real OpenStack code a `--driver real` run executes
+ * (Debian's Zed packages, run by /usr/bin/python3; libvirt's embedded QEMU driver for Nova).
+ */
+export const REQUIREMENT_GROUPS = ["run", "test", "real-nova", "real-ironic", "real-sahara"] as const;
+export type RequirementGroup = (typeof REQUIREMENT_GROUPS)[number];
 
 export interface SystemRequirement {
   debianPackage: string;
-  /** A file the package installs; its presence is the check (no dpkg query needed). */
+  /** A file the package installs (checked with `dpkg -L`); its presence is the check. */
   probeFile: string;
   why: string;
-  /** "run": needed to boot guests; "test": needed by the test suite and benches. */
-  group: "run" | "test";
+  group: RequirementGroup;
 }
+
+const DIST_PACKAGES = "/usr/lib/python3/dist-packages";
 
 export const SYSTEM_REQUIREMENTS: readonly SystemRequirement[] = [
   { debianPackage: "qemu-system-x86", probeFile: "/usr/bin/qemu-system-x86_64", why: "runs the guests", group: "run" },
@@ -53,13 +63,60 @@ export const SYSTEM_REQUIREMENTS: readonly SystemRequirement[] = [
   { debianPackage: "tftpd-hpa", probeFile: "/usr/sbin/in.tftpd", why: "reference TFTP server for benches", group: "test" },
   { debianPackage: "tftp-hpa", probeFile: "/usr/bin/tftp", why: "TFTP client for server tests", group: "test" },
   { debianPackage: "curl", probeFile: "/usr/bin/curl", why: "TFTP client for server tests", group: "test" },
+  {
+    debianPackage: "python3-nova",
+    probeFile: `${DIST_PACKAGES}/nova/__init__.py`,
+    why: "the real Nova libvirt driver and compute API",
+    group: "real-nova",
+  },
+  {
+    debianPackage: "python3-libvirt",
+    probeFile: `${DIST_PACKAGES}/libvirt.py`,
+    why: "libvirt's Python binding (the embedded QEMU driver from Python)",
+    group: "real-nova",
+  },
+  {
+    debianPackage: "libvirt-daemon-driver-qemu",
+    probeFile: "/usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_qemu.so",
+    why: "libvirt's QEMU driver: device addresses and QEMU argv, no daemon (qemu:///embed)",
+    group: "real-nova",
+  },
+  {
+    debianPackage: "libvirt-clients",
+    probeFile: "/usr/bin/virsh",
+    why: "virsh against the embedded QEMU driver",
+    group: "real-nova",
+  },
+  {
+    debianPackage: "python3-ironic",
+    probeFile: `${DIST_PACKAGES}/ironic/__init__.py`,
+    why: "the real Ironic conductor, storage and iPXE boot interfaces",
+    group: "real-ironic",
+  },
+  {
+    debianPackage: "python3-ironic-lib",
+    probeFile: `${DIST_PACKAGES}/ironic_lib/__init__.py`,
+    why: "root device hint matching (what the deploy agent uses)",
+    group: "real-ironic",
+  },
+  {
+    debianPackage: "python3-sahara",
+    probeFile: `${DIST_PACKAGES}/sahara/__init__.py`,
+    why: "Sahara's node group Heat templates",
+    group: "real-sahara",
+  },
 ];
 
 export function missingRequirements(
   exists: (path: string) => boolean,
-  groups: ReadonlyArray<SystemRequirement["group"]> = ["run", "test"],
+  groups: readonly RequirementGroup[] = REQUIREMENT_GROUPS,
 ): SystemRequirement[] {
   return SYSTEM_REQUIREMENTS.filter((r) => groups.includes(r.group) && !exists(r.probeFile));
+}
+
+/** The Debian packages of these requirements, each once, in table order. */
+export function packagesOf(requirements: readonly SystemRequirement[]): string[] {
+  return [...new Set(requirements.map((r) => r.debianPackage))];
 }
 
 export function aptInstallCommand(packages: readonly string[]): string[] {
