@@ -19,6 +19,10 @@ export type NovaScsiModel = "virtio-scsi" | "lsilogic";
 export interface NovaRootDisk {
   /** `image`: a local disk built from the image (mapping name "disk"); `volume`: boot from volume. */
   source: "image" | "volume";
+  /**
+   * Also the image's `hw_disk_bus` (for boot from volume, the one in the volume's image
+   * metadata): the bus of disks with none of their own, such as a vfat config drive.
+   */
   bus: NovaDiskBus;
   sizeMiB: number;
   /** Cinder volume id when `source` is `volume`; its first 20 characters become the serial. */
@@ -38,6 +42,17 @@ export interface NovaVolume {
   sizeMiB: number;
 }
 
+/** A Neutron port as Nova's network_info hands it to the driver (one VIF). */
+export interface NovaNic {
+  mac: string;
+  /**
+   * Nova's VIF type: "bridge" (a Linux bridge port, libvirt `<interface type='bridge'>`, the
+   * default) or "tap" (libvirt `<interface type='ethernet'>`). Nova's libvirt driver has no
+   * VIF type "ethernet" (it refuses one: "Unsupported VIF type ethernet").
+   */
+  type?: "bridge" | "tap";
+}
+
 export interface NovaInstance {
   /** Instance uuid; the first 8 characters prefix the serials bootproof gives local disks. */
   uuid: string;
@@ -50,6 +65,25 @@ export interface NovaInstance {
   /** Nova's `config_drive_format`: iso9660 attaches a cdrom, vfat a disk. */
   configDrive?: { format: "iso9660" | "vfat" };
   volumes: NovaVolume[];
+  /**
+   * The fields below only reach the real Nova driver (harness/openstack/nova.ts); the
+   * TypeScript model ignores them, so a case that sets them is not one the model describes.
+   * Flavor memory_mb; unset: 512.
+   */
+  memoryMiB?: number;
+  /** The instance's ports in network_info order; unset: none. */
+  nics?: NovaNic[];
+  /**
+   * The image's `hw_vif_model`, the NIC model of every port (Nova has no per-port model);
+   * unset: virtio.
+   */
+  vifModel?: "virtio" | "e1000";
+  /**
+   * The image's `hw_cdrom_bus`: the bus of the instance's cdroms (an iso9660 config drive);
+   * unset: ide on pc, sata on q35. It does not reach the rescue device, whose default bus
+   * Nova takes from the rescue image.
+   */
+  cdromBus?: NovaDiskBus;
 }
 
 /** The rescue image's properties; at least one must be set for a stable device rescue. */
