@@ -203,6 +203,12 @@ export interface Scenario<Input, Boot extends AnyBootRecord = BootRecord, T exte
   boots(input: Input): BootPlan[] | Promise<BootPlan[]>;
   properties: Array<Property<Input, Boot>>;
   staticProperties?: Array<StaticProperty<Input, T>>;
+  /**
+   * Boot a case even when its static properties failed (they predict from the driver's
+   * decision; the guests then show the same failure in their own terms). Cases whose
+   * domains were refused still cannot boot.
+   */
+  bootDespiteStaticFailures?: boolean;
   /** Stops what the scenario started for a run (real-driver workers); called once at the end. */
   close?(): Promise<void>;
   /** Shown by `bootproof list`: which driver decides (e.g. "real Nova 26.2.2 + libvirt 9.0.0"). */

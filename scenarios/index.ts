@@ -1,9 +1,33 @@
 // The built-in scenarios, loaded lazily so `bootproof` starts fast whatever it runs.
+import { existsSync } from "node:fs";
+import { missingRequirements } from "../harness/doctor/requirements.js";
 import type { Scenario } from "../harness/scenario.js";
 
-type Loader = () => Promise<{ default: Scenario<never> }>;
+/** Which driver decides a scenario that has both a real driver and a model of the spec. */
+export type DriverKind = "real" | "model";
 
-export const BUILT_IN_SCENARIOS: Record<string, { description: string; load: Loader }> = {
+export interface ScenarioLoadOptions {
+  /** Unset: the real driver when its packages are installed, else the model. */
+  driver?: DriverKind;
+  /** A Nova source tree to test instead of Debian's python3-nova (real driver only). */
+  novaSrc?: string;
+}
+
+type Loader = (options: ScenarioLoadOptions) => Promise<{ default: Scenario<never> }>;
+
+export interface BuiltInScenario {
+  description: string;
+  load: Loader;
+  /** Set for scenarios a real driver can decide: the packages it needs and the default. */
+  drivers?: { realGroup: "real-nova"; defaultDriver(): DriverKind };
+}
+
+/** True when Debian's Nova, libvirt's embedded driver and python3-libvirt are installed. */
+export function realNovaInstalled(): boolean {
+  return missingRequirements(existsSync, ["real-nova"]).length === 0;
+}
+
+export const BUILT_IN_SCENARIOS: Record<string, BuiltInScenario> = {
   smoke: {
     description: "direct kernel boot, SeaBIOS from a raw virtio disk, OVMF from a UEFI disk",
     load: () => import("./smoke.js") as unknown as ReturnType<Loader>,
@@ -13,8 +37,15 @@ export const BUILT_IN_SCENARIOS: Record<string, { description: string; load: Loa
     load: () => import("./ironic/index.js") as unknown as ReturnType<Loader>,
   },
   "nova-rescue": {
-    description: "Nova rescue with stable disk devices: normal, rescue, unrescue boots of generated instances",
-    load: () => import("./nova/index.js") as unknown as ReturnType<Loader>,
+    description:
+      "Nova rescue with stable devices: normal, rescue, unrescue boots of generated instances (--driver real: Nova's LibvirtDriver + libvirt; model: the spec's model)",
+    drivers: { realGroup: "real-nova", defaultDriver: () => (realNovaInstalled() ? "real" : "model") },
+    load: async (options) => {
+      if ((options.driver ?? (realNovaInstalled() ? "real" : "model")) === "model")
+        return import("./nova/index.js") as unknown as ReturnType<Loader>;
+      const { realNovaScenario } = await import("./nova/real/index.js");
+      return { default: realNovaScenario({ novaSrc: options.novaSrc }) as unknown as Scenario<never> };
+    },
   },
   "nova-rescue-firmware-gaps": {
     description: "nova-rescue over what the firmware cannot boot (LSI, floppy, IDE on pc under OVMF): every case must fail",

@@ -3,13 +3,35 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { BUILT_IN_SCENARIOS } from "../../scenarios/index.js";
+import { BUILT_IN_SCENARIOS, type DriverKind, type ScenarioLoadOptions } from "../../scenarios/index.js";
 import { InputError } from "../errors.js";
 import type { Scenario } from "../scenario.js";
 
-export async function loadScenario(nameOrPath: string): Promise<Scenario<unknown>> {
+/** The driver a scenario will run with (undefined: the scenario has only one). */
+export function resolvedDriver(nameOrPath: string, options: ScenarioLoadOptions = {}): DriverKind | undefined {
   const builtIn = BUILT_IN_SCENARIOS[nameOrPath];
-  if (builtIn) return (await builtIn.load()).default as Scenario<unknown>;
+  if (!builtIn?.drivers) {
+    if (options.driver || options.novaSrc)
+      throw new InputError(
+        `scenario '${nameOrPath}' has a single driver; --driver and --nova-src apply to ${Object.entries(BUILT_IN_SCENARIOS)
+          .filter(([, s]) => s.drivers)
+          .map(([n]) => n)
+          .join(", ")}`,
+      );
+    return undefined;
+  }
+  const driver = options.driver ?? builtIn.drivers.defaultDriver();
+  if (driver === "model" && options.novaSrc) throw new InputError("--nova-src needs the real driver: drop --driver model");
+  return driver;
+}
+
+export async function loadScenario(nameOrPath: string, options: ScenarioLoadOptions = {}): Promise<Scenario<unknown>> {
+  const builtIn = BUILT_IN_SCENARIOS[nameOrPath];
+  if (builtIn) {
+    const driver = resolvedDriver(nameOrPath, options);
+    return (await builtIn.load({ ...options, driver })).default as Scenario<unknown>;
+  }
+  if (options.driver || options.novaSrc) resolvedDriver(nameOrPath, options);
   const path = resolve(nameOrPath);
   if (!/[/\\.]/.test(nameOrPath) || !existsSync(path)) {
     throw new InputError(

@@ -7,16 +7,16 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { type Accelerator, buildQemuCommand, shellQuote } from "../../emulator/argv.js";
 import { runAllCleanups } from "../../emulator/reaper.js";
 import { cacheRoot } from "../../firmware/cache.js";
-import { BUILT_IN_SCENARIOS } from "../../scenarios/index.js";
+import { BUILT_IN_SCENARIOS, type DriverKind } from "../../scenarios/index.js";
 import { prepareMachine } from "../boot/prepare.js";
-import { cachedAccelerator, formatDoctorReport, runDoctor } from "../doctor/doctor.js";
+import { cachedAccelerator, ensureRequirements, formatDoctorReport, runDoctor } from "../doctor/doctor.js";
 import { describeError, exitCodeFor, InfraError, InputError } from "../errors.js";
 import { renderJunit } from "../report/junit.js";
 import { createTerminalReporter, renderSummary } from "../report/terminal.js";
 import { planBoots } from "../run/run-case.js";
 import { type CaseRecord, type RunSettings, type RunSummary, runScenario } from "../run/run-scenario.js";
 import { isDomainTopology, resolveTopology, type Scenario } from "../scenario.js";
-import { loadScenario, scenarioReference } from "./load-scenario.js";
+import { loadScenario, resolvedDriver, scenarioReference } from "./load-scenario.js";
 import type { ServeIscsiFlags } from "./serve.js";
 import { packageVersion } from "./version.js";
 
@@ -38,16 +38,36 @@ interface RunFlags {
   accel: "tcg" | "kvm" | "auto";
   deadline?: number;
   shrink: boolean;
+  driver?: "real" | "model";
+  novaSrc?: string;
 }
 
 async function resolveAccelerator(choice: RunFlags["accel"]): Promise<Accelerator> {
   return choice === "auto" ? (await cachedAccelerator()).accelerator : choice;
 }
 
-/** Makes sure the host can boot guests; as root it installs what is missing (doctor --fix). */
-async function ensureReady(): Promise<void> {
-  const report = await runDoctor({ fix: process.getuid?.() === 0, groups: ["run"], log: (l) => process.stderr.write(`${l}\n`) });
+/**
+ * Makes sure the host can boot guests; as root it installs what is missing (doctor --fix).
+ * The real driver's packages are installed only for a run that uses it.
+ */
+async function ensureReady(driver?: DriverKind): Promise<void> {
+  const log = (l: string) => process.stderr.write(`${l}\n`);
+  const fix = process.getuid?.() === 0;
+  const report = await runDoctor({ fix, groups: ["run"], log });
   if (!report.ok) throw new InfraError(`this host cannot boot guests yet:\n${formatDoctorReport(report)}`);
+  if (driver === "real") {
+    const real = await ensureRequirements(["real-nova"], { fix, log });
+    if (real.missing.length > 0)
+      throw new InfraError(
+        `the real driver needs ${real.missing.map((m) => m.debianPackage).join(", ")}: run \`bootproof doctor --fix\` as root, or pass --driver model`,
+      );
+  }
+}
+
+/** Flags a replay command must repeat so that the same driver answers. */
+function driverFlags(driver: DriverKind | undefined, novaSrc: string | undefined): string[] {
+  if (!driver) return [];
+  return ["--driver", driver, ...(novaSrc ? ["--nova-src", resolve(novaSrc)] : [])];
 }
 
 async function printQemu(scenario: Scenario<unknown>, flags: RunFlags): Promise<void> {
@@ -84,8 +104,10 @@ async function printQemu(scenario: Scenario<unknown>, flags: RunFlags): Promise<
 }
 
 async function runCommand(nameOrPath: string, flags: RunFlags): Promise<number> {
-  const scenario = await loadScenario(nameOrPath);
-  await ensureReady();
+  const loadOptions = { driver: flags.driver, novaSrc: flags.novaSrc };
+  const driver = resolvedDriver(nameOrPath, loadOptions);
+  await ensureReady(driver);
+  const scenario = await loadScenario(nameOrPath, { ...loadOptions, driver });
   if (flags.printQemu) {
     await printQemu(scenario, flags);
     return 0;
@@ -102,6 +124,9 @@ async function runCommand(nameOrPath: string, flags: RunFlags): Promise<number> 
     path: flags.path,
     example: flags.example,
     shrink: flags.shrink,
+    replayFlags: driverFlags(driver, flags.novaSrc),
+    driver,
+    novaSrc: flags.novaSrc ? resolve(flags.novaSrc) : undefined,
   };
   const summary = await runScenario(scenario, settings, createTerminalReporter());
   await finishReports(summary, flags.junit);
@@ -135,9 +160,11 @@ async function replayCommand(artifactDir: string, flags: Pick<RunFlags, "accel" 
   if (!existsSync(recordPath))
     throw new InputError(`${recordPath} not found: pass a case directory from a run's artifacts (it holds case.json)`);
   const record = JSON.parse(await readFile(recordPath, "utf8")) as CaseRecord;
-  const scenario = await loadScenario(record.scenario);
+  const loadOptions = { driver: record.driver, novaSrc: record.novaSrc };
+  const driver = resolvedDriver(record.scenario, loadOptions);
+  await ensureReady(driver);
+  const scenario = await loadScenario(record.scenario, { ...loadOptions, driver });
   const input = replayInput(scenario, record, recordPath);
-  await ensureReady();
   const replayScenario: Scenario<unknown> = {
     ...scenario,
     arbitrary: undefined,
@@ -152,6 +179,9 @@ async function replayCommand(artifactDir: string, flags: Pick<RunFlags, "accel" 
       accelerator: await resolveAccelerator(flags.accel),
       jobs: 1,
       deadlineMs: flags.deadline ? flags.deadline * 1000 : undefined,
+      replayFlags: driverFlags(driver, record.novaSrc),
+      driver,
+      novaSrc: record.novaSrc,
     },
     createTerminalReporter(),
   );
@@ -183,6 +213,13 @@ export function buildCli(): Command {
     .option("--artifacts <dir>", "artifacts directory (default ./artifacts/<scenario>-<time>)")
     .option("--deadline <seconds>", "per-boot deadline", integer("--deadline", 1))
     .option("--no-shrink", "do not shrink failing generated cases")
+    .addOption(
+      new Option(
+        "--driver <driver>",
+        "who decides the boots: real (the OpenStack code; default when installed) or model",
+      ).choices(["real", "model"]),
+    )
+    .option("--nova-src <dir>", "test this Nova source tree instead of Debian's python3-nova (also $BOOTPROOF_NOVA_SRC)")
     .addOption(accel())
     .action(async (name: string, flags: RunFlags) => {
       process.exitCode = await runCommand(name, flags);
@@ -204,8 +241,12 @@ export function buildCli(): Command {
     .description("list the built-in scenarios")
     .action(() => {
       const width = Math.max(...Object.keys(BUILT_IN_SCENARIOS).map((name) => name.length)) + 2;
-      for (const [name, entry] of Object.entries(BUILT_IN_SCENARIOS))
-        process.stdout.write(`${name.padEnd(width)}${entry.description}\n`);
+      for (const [name, entry] of Object.entries(BUILT_IN_SCENARIOS)) {
+        const driver = entry.drivers
+          ? `  [driver: ${entry.drivers.defaultDriver()}${entry.drivers.defaultDriver() === "model" ? `; install ${entry.drivers.realGroup} (doctor --fix) for the real one` : ""}]`
+          : "";
+        process.stdout.write(`${name.padEnd(width)}${entry.description}${driver}\n`);
+      }
     });
 
   program

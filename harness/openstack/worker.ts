@@ -178,7 +178,9 @@ export class PythonWorker {
       }
       this.onResponse(line);
     });
-    child.once("exit", (code, signal) => {
+    // "close", not "exit": by then stdout and stderr are drained, so the report has the
+    // worker's last words.
+    child.once("close", (code, signal) => {
       clearTimeout(readyTimer);
       this.exitInfo = signal ? `killed by ${signal}` : `exited with status ${code}`;
       this.unregister?.();
@@ -273,7 +275,7 @@ export class PythonWorker {
   async stop(graceMs = 2_000): Promise<void> {
     const child = this.child;
     if (!child) return;
-    const gone = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    const gone = new Promise<void>((resolve) => child.once("close", () => resolve()));
     child.stdin?.end();
     const timer = setTimeout(() => this.kill(), graceMs);
     await gone;

@@ -29,6 +29,11 @@ export interface RunSettings {
   example?: string;
   /** Shrink failing generated inputs (default on). */
   shrink?: boolean;
+  /** Flags every replay command repeats (e.g. `--driver real --nova-src DIR`); also recorded in case.json. */
+  replayFlags?: string[];
+  /** Recorded in case.json so `bootproof replay` asks the same driver. */
+  driver?: "real" | "model";
+  novaSrc?: string;
   /** Inputs the boot-free static properties are checked on before any guest starts (default 1000). */
   staticRuns?: number;
 }
@@ -85,6 +90,23 @@ export async function runScenario<Input>(
 ): Promise<RunSummary> {
   const started = Date.now();
   await mkdir(settings.artifactsRoot, { recursive: true });
+  const generated =
+    scenario.arbitrary !== undefined &&
+    (settings.runs !== undefined || settings.seed !== undefined || !scenario.examples?.length);
+  try {
+    return await runScenarioCases(scenario, settings, emit, started, generated);
+  } finally {
+    await scenario.close?.();
+  }
+}
+
+async function runScenarioCases<Input>(
+  scenario: AnyScenario<Input>,
+  settings: RunSettings,
+  emit: Emit,
+  started: number,
+  generated: boolean,
+): Promise<RunSummary> {
   const caseOptions = (caseId: string) => ({
     caseId,
     artifactDir: join(settings.artifactsRoot, caseId),
@@ -92,9 +114,6 @@ export async function runScenario<Input>(
     deadlineMs: settings.deadlineMs,
     onEvent: emit,
   });
-  const generated =
-    scenario.arbitrary !== undefined &&
-    (settings.runs !== undefined || settings.seed !== undefined || !scenario.examples?.length);
   let summary: RunSummary;
   if (!generated) {
     const examples = (scenario.examples ?? []).filter((e) => !settings.example || e.name === settings.example);
@@ -112,7 +131,7 @@ export async function runScenario<Input>(
       emit({ kind: "case-start", caseId, index, total: examples.length, phase: "run" });
       const result = await runCase(scenario, example.input, caseOptions(caseId));
       await writeCaseRecord(settings.artifactsRoot, result, {
-        scenario: scenarioRefOf(scenario, settings),
+        ...originOf(scenario, settings),
         example: example.name,
       });
       emit({ kind: "case-end", result, phase: "run" });
@@ -158,7 +177,7 @@ async function runGenerated<Input>(
     const result = await runCase(scenario, input, caseOptions(caseId));
     verdictsByInput.set(key, result);
     cases.push(result);
-    await writeCaseRecord(settings.artifactsRoot, result, { scenario: scenarioRefOf(scenario, settings), seed });
+    await writeCaseRecord(settings.artifactsRoot, result, { ...originOf(scenario, settings), seed });
     emit({ kind: "case-end", result, phase });
     return result;
   };
@@ -173,7 +192,7 @@ async function runGenerated<Input>(
       path,
       input: redactCredentials(input).value,
       shrinkSteps: details.numShrinks,
-      replayCommand: `npx bootproof run ${shellQuote([scenarioRefOf(scenario, settings)])} --seed ${seed} --path ${path}`,
+      replayCommand: `npx bootproof run ${shellQuote([scenarioRefOf(scenario, settings), ...(settings.replayFlags ?? [])])} --seed ${seed} --path ${path}`,
     };
     await writeFile(join(settings.artifactsRoot, "counterexample.json"), `${JSON.stringify(counterexample, null, 2)}\n`);
     return counterexample;
@@ -189,6 +208,7 @@ async function runGenerated<Input>(
     artifactsDir: settings.artifactsRoot,
   });
 
+  let staticCounterexample: Counterexample | undefined;
   if (!settings.path && scenario.staticProperties?.length) {
     // Phase 0: boot-free checks over many inputs of the same seed, in milliseconds. A driver
     // they refute is shrunk and reported without starting a single guest; the counterexample
@@ -213,7 +233,10 @@ async function runGenerated<Input>(
     if (infraFailure) throw infraFailure;
     if (staticDetails.failed && staticDetails.counterexample) {
       await runOne(staticDetails.counterexample[0], "static-counterexample", 0, "shrink");
-      return finish(await toCounterexample(staticDetails));
+      staticCounterexample = await toCounterexample(staticDetails);
+      // A real driver's static failure is a prediction: the generated cases still boot, so
+      // the guests show it (and everything else) in their own terms.
+      if (!scenario.bootDespiteStaticFailures) return finish(staticCounterexample);
     }
   }
 
@@ -223,6 +246,7 @@ async function runGenerated<Input>(
     await pool(inputs.length, settings.jobs, (index) =>
       runOne(inputs[index]!, `case-${String(index + 1).padStart(3, "0")}`, index, "run"),
     );
+    if (staticCounterexample) return finish(staticCounterexample);
     if (!cases.some((c) => c.verdict === "fail")) return finish();
   }
 
@@ -250,12 +274,21 @@ async function runGenerated<Input>(
 /** Each case directory gets what `bootproof replay <dir>` needs to reproduce it exactly. */
 const scenarioRefOf = (scenario: AnyScenario<unknown>, settings: RunSettings) => settings.scenarioRef ?? scenario.name;
 
+const originOf = (scenario: AnyScenario<unknown>, settings: RunSettings): CaseOrigin => ({
+  scenario: scenarioRefOf(scenario, settings),
+  ...(settings.driver ? { driver: settings.driver } : {}),
+  ...(settings.novaSrc ? { novaSrc: settings.novaSrc } : {}),
+});
+
 /** Where a case came from: what `bootproof replay` needs to find its scenario and input again. */
 export interface CaseOrigin {
   /** Built-in name or scenario module path (RunSettings.scenarioRef). */
   scenario: string;
   example?: string;
   seed?: number;
+  /** The driver that decided the case, for scenarios with a real driver and a model. */
+  driver?: "real" | "model";
+  novaSrc?: string;
 }
 
 /** A case directory's case.json. */

@@ -40,9 +40,9 @@ const blankSizeArbitrary = fc.constantFrom(1, 2, 4, 8, 16, 32, 64);
 /** Bootable root disks hold the guest kernel and probe initramfs (about 10 MB). */
 const rootSizeArbitrary = fc.constantFrom(32, 48, 64);
 
-type AbstractRescue = { device?: "disk" | "cdrom" | "floppy"; bus?: AbstractBus | "fdc" };
+export type AbstractRescue = { device?: "disk" | "cdrom" | "floppy"; bus?: AbstractBus | "fdc" };
 /** Every (hw_rescue_device, hw_rescue_bus) pair libvirt accepts, simplest first; unset means Nova's default. */
-const RESCUE_CHOICES: AbstractRescue[] = [
+export const RESCUE_CHOICES: AbstractRescue[] = [
   { device: "disk", bus: "virtio" },
   { device: "disk" },
   { bus: "virtio" },
@@ -66,7 +66,7 @@ export function rescuePropertiesFor(choice: AbstractRescue, machineType: NovaMac
 
 const localDisk = fc.record({ bus: busArbitrary, sizeMiB: blankSizeArbitrary });
 
-const rawCase = fc.record({
+export const rawCase = fc.record({
   machineType: machineTypeArbitrary,
   firmware: firmwareArbitrary,
   scsiModel: scsiModelArbitrary,
@@ -84,7 +84,9 @@ const rawCase = fc.record({
   rescue: fc.constantFrom(...RESCUE_CHOICES),
 });
 
-function toCase(raw: typeof rawCase extends fc.Arbitrary<infer T> ? T : never): NovaRescueCase {
+export type RawNovaCase = typeof rawCase extends fc.Arbitrary<infer T> ? T : never;
+
+export function toCase(raw: typeof rawCase extends fc.Arbitrary<infer T> ? T : never): NovaRescueCase {
   const mt = raw.machineType;
   const instance: NovaInstance = {
     uuid: INSTANCE_UUID,

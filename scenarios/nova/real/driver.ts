@@ -1,0 +1,115 @@
+// The real Nova libvirt driver in the loop: a case → Nova's own domain XML for the normal boot
+// and the stable-device rescue (the Nova worker) → libvirt's own definition of each (the
+// embedded driver assigns every address) → DomainTopology values the harness boots. bootproof
+// decides nothing here but which medium backs each disk Nova wrote.
+import type { MediaSpec } from "../../../firmware/media/spec.js";
+import { placeholderPlacement } from "../../../harness/libvirt/boot.js";
+import { pointDomainAtBootproof, summarizeDomain } from "../../../harness/libvirt/domain-xml.js";
+import { embeddedLibvirt } from "../../../harness/libvirt/embedded.js";
+import { type NovaDomainDisk, type NovaWorkerOptions, novaDomains } from "../../../harness/openstack/nova.js";
+import type { BootPlan, DomainDiskMedium, DomainRefusal, DomainTopology } from "../../../harness/scenario.js";
+import type { NovaInstance, NovaRescueCase } from "../model.js";
+
+/** Kernel module the probe needs to read fw_cfg's bootorder. */
+const FW_CFG_MODULE = "qemu_fw_cfg";
+/** A vfat config drive: Nova makes it 64 MiB. */
+const VFAT_CONFIG_DRIVE_MIB = 64;
+
+export const REAL_BOOT_NAMES = ["normal", "rescue", "unrescue"] as const;
+
+/** The medium for one disk Nova wrote, from Nova's own account of what the disk is. */
+export function mediumFor(instance: NovaInstance, disk: NovaDomainDisk, efi: boolean): MediaSpec {
+  const bootDisk = efi ? "uefi-disk" : "bios-disk";
+  if (disk.root && disk.role !== "rescue") return { kind: bootDisk, role: "root" };
+  switch (disk.role) {
+    case "rescue":
+      if (disk.device === "cdrom") return { kind: "iso", role: "rescue" };
+      if (disk.device === "floppy") return { kind: "floppy", role: "rescue" };
+      return { kind: bootDisk, role: "rescue" };
+    case "config-drive":
+      return disk.device === "cdrom" ? { kind: "iso", role: "config-drive" } : { kind: "blank", sizeMiB: VFAT_CONFIG_DRIVE_MIB };
+    case "swap":
+      return { kind: "blank", sizeMiB: instance.swap?.sizeMiB ?? 1 };
+    case "ephemeral": {
+      const index = Number(/^disk\.eph(\d+)$/.exec(disk.mappingName)?.[1] ?? 0);
+      return { kind: "blank", sizeMiB: instance.ephemerals[index]?.sizeMiB ?? 1 };
+    }
+    case "volume": {
+      const volume = instance.volumes.find((v) => v.id === disk.volumeId);
+      return { kind: "blank", sizeMiB: volume?.sizeMiB ?? 1 };
+    }
+    default:
+      return { kind: "blank", sizeMiB: 1 };
+  }
+}
+
+function mediaOf(instance: NovaInstance, disks: NovaDomainDisk[], driverXml: string): DomainDiskMedium[] {
+  const summary = summarizeDomain(driverXml);
+  return summary.disks.map((xmlDisk) => {
+    const disk = disks.find((d) => d.dev === xmlDisk.targetDev);
+    if (!disk)
+      throw new Error(
+        `the Nova worker did not describe disk ${xmlDisk.targetDev} of the domain it wrote (its disks list is incomplete)`,
+      );
+    return {
+      diskIndex: xmlDisk.index,
+      media: mediumFor(instance, disk, summary.firmware === "efi"),
+      writable: !xmlDisk.readOnly && xmlDisk.device !== "cdrom",
+    };
+  });
+}
+
+function refusedTopology(refusal: DomainRefusal, driverXml = ""): DomainTopology {
+  return { kind: "libvirt-domain", driverXml, definedXml: null, defined: null, refusal, media: [] };
+}
+
+/** libvirt's definition of a domain in a placeholder world (no file is opened). */
+async function defineTopology(driverXml: string, media: DomainDiskMedium[], firmwareLog: boolean): Promise<DomainTopology> {
+  const pointed = pointDomainAtBootproof(driverXml, {
+    placeDisk: (disk) => placeholderPlacement({ media }, disk.index),
+    serialFile: "/bootproof/serial.out",
+  });
+  const libvirt = embeddedLibvirt();
+  const defined = await libvirt.define(pointed.xml);
+  if (defined.outcome === "refused")
+    return refusedTopology({ by: "libvirt", type: defined.error.type, message: defined.error.message }, driverXml);
+  await libvirt.undefine(defined.name);
+  return {
+    kind: "libvirt-domain",
+    driverXml,
+    definedXml: defined.xml,
+    defined: summarizeDomain(defined.xml),
+    media,
+    extraProbeModules: [FW_CFG_MODULE],
+    firmwareLog,
+  };
+}
+
+/** The three boots of a case as the real Nova driver and libvirt decide them. */
+export async function realNovaBoots(input: NovaRescueCase, options: NovaWorkerOptions = {}): Promise<BootPlan[]> {
+  const answer = await novaDomains(input, options);
+  if (answer.outcome === "refused") {
+    const refusal = refusedTopology({
+      by: "driver",
+      type: answer.error.type,
+      message: `${answer.stage}: ${answer.error.message}`,
+    });
+    return REAL_BOOT_NAMES.map((name) => ({ name, topology: refusal }));
+  }
+  const disksOf = (domain: "normal" | "rescue") => answer.disks.filter((d) => d.domain === domain);
+  const normalMedia = mediaOf(input.instance, disksOf("normal"), answer.normal.xml);
+  const rescueMedia = mediaOf(input.instance, disksOf("rescue"), answer.rescue.xml);
+  const floppyRescue = disksOf("rescue").some((d) => d.role === "rescue" && d.device === "floppy");
+  const normal = await defineTopology(answer.normal.xml, normalMedia, false);
+  const rescue = await defineTopology(answer.rescue.xml, rescueMedia, floppyRescue);
+  // Nova's unrescue restores unrescue.xml, which rescue() saved from the running normal
+  // domain: libvirt's own XML of it, addresses included.
+  const unrescue = normal.definedXml
+    ? await defineTopology(normal.definedXml, normalMedia, false)
+    : refusedTopology(normal.refusal ?? { by: "libvirt", type: "none", message: "the normal domain was refused" });
+  return [
+    { name: "normal", topology: normal },
+    { name: "rescue", topology: rescue },
+    { name: "unrescue", topology: unrescue },
+  ];
+}

@@ -1,0 +1,246 @@
+// The boot properties of the real driver: what the guests of the normal, rescue and
+// unrescue domains saw. P1–P5 are the model's properties read from libvirt's domains; P6
+// (the rescue device is what the image asked for) and P7 (every other device stays) are new.
+import type { Observation, ObservedBlockDevice } from "../../../firmware/observation.js";
+import type { DeviceAddress, DomainDisk, DomainSummary } from "../../../harness/libvirt/domain-xml.js";
+import type { DomainBootRecord, Property, PropertyOutcome } from "../../../harness/scenario.js";
+import { seabiosBootAttempts } from "../firmware-evidence.js";
+import type { NovaRescueCase } from "../model.js";
+import { compareObservedDevices, describeDevice, extraDevices, matchDevices } from "../observed.js";
+import { inventoryDifferences } from "./guest-inventory.js";
+import { requestedRescue, rescueDiskOf } from "./static-properties.js";
+
+type Boots = Record<string, DomainBootRecord>;
+type RealProperty = Property<NovaRescueCase, DomainBootRecord>;
+const pass = (proofLevel: "guest" | "firmware" = "guest"): PropertyOutcome => ({ ok: true, proofLevel });
+const fail = (message: string, proofLevel: "guest" | "firmware" = "guest"): PropertyOutcome => ({
+  ok: false,
+  message,
+  proofLevel,
+});
+
+function bootOf(boots: Boots, name: string): DomainBootRecord {
+  const boot = boots[name];
+  if (!boot) throw new Error(`the real nova-rescue properties need a boot named '${name}'`);
+  return boot;
+}
+
+function observed(boot: DomainBootRecord): Observation | PropertyOutcome {
+  return boot.observation ?? fail(`the ${boot.name} boot never reached the probe: ${boot.failure ?? "no observation"}`);
+}
+const isOutcome = (value: Observation | PropertyOutcome): value is PropertyOutcome => "ok" in value;
+
+function bootsRoot(boot: DomainBootRecord): PropertyOutcome {
+  const role = boot.observation?.role;
+  return role === "root"
+    ? pass()
+    : fail(`the ${boot.name} boot started '${role ?? "nothing the probe could report"}', expected 'root'`);
+}
+
+export const normalBootsRoot: RealProperty = {
+  name: "P1-normal-boots-root",
+  description: "the normal domain boots the root disk (the guest reports bootproof.role=root)",
+  check: (_input, boots) => bootsRoot(bootOf(boots, "normal")),
+};
+
+export const rescueBootsRescueMedia: RealProperty = {
+  name: "P2-rescue-boots-rescue-media",
+  description:
+    "the rescue domain boots the rescue image; a floppy (too small for a kernel) is proven by SeaBIOS's own 'Booting from Floppy' line",
+  check(_input, boots) {
+    const boot = bootOf(boots, "rescue");
+    const disk = rescueDiskOf(boot.topology);
+    if (!disk) return fail("the rescue domain has no disk backed by the rescue image");
+    if (disk.device !== "floppy") {
+      const role = boot.observation?.role;
+      return role === "rescue"
+        ? pass()
+        : fail(
+            `the rescue boot started '${role ?? "nothing the probe could report"}', expected 'rescue' (the ${disk.device} ${disk.targetDev} on ${disk.bus})`,
+          );
+    }
+    if (boot.domain.firmware === "efi")
+      return fail("OVMF does not boot floppies (measured): the rescue floppy cannot boot first", "firmware");
+    const first = seabiosBootAttempts(boot.firmwareLog)[0];
+    if (!first) return fail(`SeaBIOS's log has no 'Booting from' line (${boot.firmwareLog.length} lines captured)`, "firmware");
+    return /^Floppy/.test(first) ? pass("firmware") : fail(`SeaBIOS booted '${first}' first, not the rescue floppy`, "firmware");
+  },
+};
+
+/** compareObservedDevices plus the WWN identities (VPD 0x83 NAA ids). */
+function storageDifference(before: Observation, after: Observation, afterName: string): string | null {
+  const difference = compareObservedDevices(before.blockDevices, after.blockDevices, "normal", afterName);
+  if (difference) return difference;
+  for (const pair of matchDevices(before.blockDevices, after.blockDevices)) {
+    if (pair.after && pair.before.naaIds.join(",") !== pair.after.naaIds.join(","))
+      return `${describeDevice(pair.before)} changed in the ${afterName} boot: WWN ${pair.before.naaIds.join(",") || "none"} -> ${pair.after.naaIds.join(",") || "none"}`;
+  }
+  return null;
+}
+
+export const rescueKeepsStorage: RealProperty = {
+  name: "P3-rescue-keeps-storage",
+  description:
+    "every block device of the normal boot appears in the rescue boot with the same kernel name, serial, WWN, PCI BDF of its controller and bus address (SCSI H:C:T:L, USB port)",
+  check(_input, boots) {
+    const normal = observed(bootOf(boots, "normal"));
+    if (isOutcome(normal)) return normal;
+    const rescue = observed(bootOf(boots, "rescue"));
+    if (isOutcome(rescue)) return rescue;
+    const attached = bootOf(boots, "normal").domain.disks.length;
+    if (normal.blockDevices.length < attached)
+      return fail(
+        `the normal boot's guest saw ${normal.blockDevices.length} block devices but the domain has ${attached} disks; the comparison would be vacuous`,
+      );
+    const difference = storageDifference(normal, rescue, "rescue");
+    return difference ? fail(difference) : pass();
+  },
+};
+
+export const unrescueRestoresNormal: RealProperty = {
+  name: "P4-unrescue-restores-normal",
+  description:
+    "after unrescue the root disk boots again and every block device is back at its normal identity, with no rescue device left",
+  check(_input, boots) {
+    const root = bootsRoot(bootOf(boots, "unrescue"));
+    if (!root.ok) return root;
+    const normal = observed(bootOf(boots, "normal"));
+    if (isOutcome(normal)) return normal;
+    const unrescue = observed(bootOf(boots, "unrescue"));
+    if (isOutcome(unrescue)) return unrescue;
+    const difference = storageDifference(normal, unrescue, "unrescue");
+    if (difference) return fail(difference);
+    const extra = extraDevices(normal.blockDevices, unrescue.blockDevices);
+    return extra.length > 0
+      ? fail(`the unrescue boot has devices the normal boot did not: ${extra.map(describeDevice).join(", ")}`)
+      : pass();
+  },
+};
+
+const hex = (n: number) => n.toString(16);
+
+/** The PCI function a disk hangs off in the domain (its own, or its controller's). */
+export function pciFunctionOf(domain: DomainSummary, disk: DomainDisk): { slot: number; function: number } | null {
+  const pci = (address: DeviceAddress | null) =>
+    address?.type === "pci" ? (address as Extract<DeviceAddress, { type: "pci" }>) : null;
+  if (disk.address?.type === "pci") return pci(disk.address);
+  if (disk.address?.type === "drive") {
+    const controllerType = disk.bus === "sata" ? "sata" : disk.bus === "scsi" ? "scsi" : disk.bus === "ide" ? "ide" : disk.bus;
+    const index = (disk.address as Extract<DeviceAddress, { type: "drive" }>).controller;
+    const controller = domain.controllers.find((c) => c.type === controllerType && c.index === index);
+    if (controller?.address) return pci(controller.address);
+    if (controllerType === "ide") return { slot: 1, function: 1 };
+    if (controllerType === "sata") return { slot: 0x1f, function: 2 };
+  }
+  if (disk.address?.type === "usb") {
+    const controller = domain.controllers.find((c) => c.type === "usb" && c.index === (disk.address as { bus: number }).bus);
+    return controller ? pci(controller.address) : null;
+  }
+  return null;
+}
+
+export const rescueFirstInBootOrder: RealProperty = {
+  name: "P5-rescue-first-in-bootorder",
+  description:
+    "the fw_cfg bootorder the rescue guest read starts with the rescue device (its PCI function, or the floppy controller)",
+  check(_input, boots) {
+    const boot = bootOf(boots, "rescue");
+    const disk = rescueDiskOf(boot.topology);
+    if (!disk) return fail("the rescue domain has no disk backed by the rescue image");
+    const observation = observed(boot);
+    if (isOutcome(observation)) return observation;
+    const first = observation.bootOrder?.[0];
+    if (observation.bootOrder === null)
+      return fail("the guest could not read fw_cfg bootorder (qemu_fw_cfg missing from the probe?)");
+    if (first === undefined) return fail(`fw_cfg bootorder is empty; the rescue disk ${disk.targetDev} has no boot priority`);
+    if (disk.bus === "fdc")
+      return /\/fdc@0*3f0\//.test(first) ? pass() : fail(`fw_cfg bootorder starts with ${first}, not the rescue floppy`);
+    const fn = pciFunctionOf(boot.domain, disk);
+    if (!fn) return fail(`cannot tell which PCI function the rescue disk ${disk.targetDev} hangs off`);
+    const component = new RegExp(`@${hex(fn.slot)}${fn.function ? `,${hex(fn.function)}` : ""}(/|$)`);
+    return component.test(first)
+      ? pass()
+      : fail(
+          `fw_cfg bootorder starts with ${first}; the rescue ${disk.device} ${disk.targetDev} on ${disk.bus} hangs off PCI slot ${hex(fn.slot)}.${fn.function} (bootorder: ${observation.bootOrder.join(" | ")})`,
+        );
+  },
+};
+
+/** How the guest classifies a block device, and the transport it sees. */
+export function guestClass(device: ObservedBlockDevice, observation: Observation): { device: string; transport: string } {
+  const kind = /^sr\d/.test(device.name) ? "cdrom" : /^fd\d/.test(device.name) ? "floppy" : "disk";
+  let transport: string = device.bus;
+  if (device.bus === "ata") {
+    const controller = observation.pciFunctions.find((f) => f.bdf === device.pciBdf);
+    transport = controller?.classCode?.startsWith("0x0106") ? "sata" : "ide";
+  }
+  if (device.bus === "floppy") transport = "fdc";
+  return { device: kind, transport };
+}
+
+export const rescueDeviceAsRequested: RealProperty = {
+  name: "P6-rescue-device-as-requested",
+  description:
+    "the one device the rescue guest sees beyond the normal boot's is the requested hw_rescue_device (disk, cdrom, floppy as the guest classifies it) on the requested hw_rescue_bus (the transport the guest sees), or what the spec derives when unset",
+  check(input, boots) {
+    const normal = observed(bootOf(boots, "normal"));
+    if (isOutcome(normal)) return normal;
+    const rescue = observed(bootOf(boots, "rescue"));
+    if (isOutcome(rescue)) return rescue;
+    const extra = extraDevices(normal.blockDevices, rescue.blockDevices);
+    if (extra.length !== 1)
+      return fail(
+        `the rescue guest sees ${extra.length} block devices the normal guest did not (${extra.map(describeDevice).join(", ") || "none"}); expected exactly the rescue device`,
+      );
+    const want = requestedRescue(input);
+    const seen = guestClass(extra[0]!, rescue);
+    const wantTransport = want.bus === "virtio" ? "virtio" : want.bus;
+    if (seen.device !== want.device || seen.transport !== wantTransport)
+      return fail(
+        `the rescue guest sees the rescue device as a ${seen.device} on ${seen.transport} (${describeDevice(extra[0]!)}); the rescue image asked for a ${want.device} on ${want.bus}`,
+      );
+    return pass();
+  },
+};
+
+export const everyOtherDeviceKept: RealProperty = {
+  name: "P7-every-device-kept",
+  description:
+    "the rescue guest sees the normal guest's whole inventory (every PCI function by BDF and vendor:device, every USB device by port, every NIC by MAC and BDF) plus only the rescue device and a controller it needs, at addresses no device had; after unrescue exactly the normal inventory",
+  check(_input, boots) {
+    const normal = observed(bootOf(boots, "normal"));
+    if (isOutcome(normal)) return normal;
+    const rescue = observed(bootOf(boots, "rescue"));
+    if (isOutcome(rescue)) return rescue;
+    const unrescue = observed(bootOf(boots, "unrescue"));
+    if (isOutcome(unrescue)) return unrescue;
+    const inRescue = inventoryDifferences(normal, rescue, "rescue");
+    const problems = [...inRescue.problems];
+    const normalPlaces = new Set([
+      ...normal.pciFunctions.map((f) => `PCI ${f.path}`),
+      ...normal.usbDevices.map((d) => `USB ${d.portPath}`),
+    ]);
+    for (const added of inRescue.added) {
+      const place = added.slice(added.lastIndexOf(" at ") + 4);
+      if (normalPlaces.has(place)) problems.push(`${added} in the rescue boot, where the normal boot had another device`);
+    }
+    if (inRescue.added.filter((a) => a.includes("PCI ")).length > 2)
+      problems.push(`the rescue boot adds ${inRescue.added.length} devices: ${inRescue.added.join(", ")}`);
+    const afterUnrescue = inventoryDifferences(normal, unrescue, "unrescue");
+    problems.push(...afterUnrescue.problems, ...afterUnrescue.added.map((a) => `${a} is new in the unrescue boot`));
+    if (problems.length === 0) return pass();
+    return fail(
+      `${problems[0]}${problems.length > 1 ? ` (and ${problems.length - 1} more: ${problems.slice(1).join("; ")})` : ""}`,
+    );
+  },
+};
+
+export const realNovaBootProperties: RealProperty[] = [
+  normalBootsRoot,
+  rescueBootsRescueMedia,
+  rescueKeepsStorage,
+  unrescueRestoresNormal,
+  rescueFirstInBootOrder,
+  rescueDeviceAsRequested,
+  everyOtherDeviceKept,
+];
