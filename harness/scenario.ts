@@ -29,8 +29,11 @@ export interface Topology {
 
 /** A disk of a libvirt domain and the medium bootproof gives it. */
 export interface DomainDiskMedium {
-  /** Index among the domain's <disk> elements. */
-  diskIndex: number;
+  /**
+   * The disk's target dev (vda, sdb, hdc): its identity in every definition of the domain.
+   * Not its position: libvirt sorts <disk> elements by bus and target when it defines a domain.
+   */
+  targetDev: string;
   media: MediaSpec;
   /** Writable disks get a per-boot copy-on-write overlay; read-only ones use the base. */
   writable: boolean;
@@ -209,6 +212,8 @@ export interface Scenario<Input, Boot extends AnyBootRecord = BootRecord, T exte
    * domains were refused still cannot boot.
    */
   bootDespiteStaticFailures?: boolean;
+  /** Inputs the boot-free sweep checks before any guest starts (default 1000). */
+  staticRuns?: number;
   /** Stops what the scenario started for a run (real-driver workers); called once at the end. */
   close?(): Promise<void>;
   /** Shown by `bootproof list`: which driver decides (e.g. "real Nova 26.2.2 + libvirt 9.0.0"). */

@@ -29,15 +29,19 @@ import { probeModulesForDomain } from "./probe-modules.js";
 const run = promisify(execFile);
 const DEFAULT_OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd";
 
-export type DomainBootResult = CommandBootResult & { domain: DomainSummary | null };
+export type DomainBootResult = CommandBootResult & {
+  domain: DomainSummary | null;
+  /** Milliseconds spent in libvirt for this boot (define, command line, undefine). */
+  libvirtMs: number;
+};
 
 /** Placeholder world for defining a domain without booting it (static checks). */
-export function placeholderPlacement(topology: Pick<DomainTopology, "media">, index: number): DiskPlacement | undefined {
-  const medium = topology.media.find((m) => m.diskIndex === index);
+export function placeholderPlacement(topology: Pick<DomainTopology, "media">, targetDev: string): DiskPlacement | undefined {
+  const medium = topology.media.find((m) => m.targetDev === targetDev);
   if (!medium) return undefined;
-  const base = `/bootproof/media/disk${index}.${medium.media.kind === "iso" ? "iso" : "img"}`;
+  const base = `/bootproof/media/${targetDev}.${medium.media.kind === "iso" ? "iso" : "img"}`;
   return medium.writable
-    ? { file: `/bootproof/overlay/disk${index}.qcow2`, format: "qcow2", backing: { file: base, format: "raw" } }
+    ? { file: `/bootproof/overlay/${targetDev}.qcow2`, format: "qcow2", backing: { file: base, format: "raw" } }
     : { file: base, format: "raw" };
 }
 
@@ -52,25 +56,25 @@ export async function bootDomain(topology: DomainTopology, options: BootOptions)
     const initramfs = await buildProbeInitramfs(kernel, modules).catch((error: unknown) => {
       throw new InfraError(`building the probe initramfs failed: ${describeError(error)}`, { cause: error });
     });
-    const placements = new Map<number, DiskPlacement>();
+    const placements = new Map<string, DiskPlacement>();
     for (const medium of topology.media) {
       const spec = medium.media;
       const base = await buildMedia(
         spec,
         spec.kind === "blank" ? undefined : { kernel, initramfs, cmdline: guestCmdline(spec.role) },
       ).catch((error: unknown) => {
-        throw new InfraError(`building ${spec.kind} media for disk #${medium.diskIndex} failed: ${describeError(error)}`);
+        throw new InfraError(`building ${spec.kind} media for disk ${medium.targetDev} failed: ${describeError(error)}`);
       });
       if (!medium.writable) {
-        placements.set(medium.diskIndex, { file: base, format: "raw" });
+        placements.set(medium.targetDev, { file: base, format: "raw" });
         continue;
       }
       // Copy-on-write: the cached base is never written; the overlay dies with the temp dir.
-      const overlay = join(tempDir, `disk${medium.diskIndex}.qcow2`);
+      const overlay = join(tempDir, `${medium.targetDev}.qcow2`);
       await run("qemu-img", ["create", "-q", "-f", "qcow2", "-F", "raw", "-b", base, overlay]).catch((error: unknown) => {
-        throw new InfraError(`qemu-img could not create the overlay for disk #${medium.diskIndex}: ${describeError(error)}`);
+        throw new InfraError(`qemu-img could not create the overlay for disk ${medium.targetDev}: ${describeError(error)}`);
       });
-      placements.set(medium.diskIndex, { file: overlay, format: "qcow2", backing: { file: base, format: "raw" } });
+      placements.set(medium.targetDev, { file: overlay, format: "qcow2", backing: { file: base, format: "raw" } });
     }
     const paths = {
       qmpSocket: join(tempDir, "qmp.sock"),
@@ -80,10 +84,19 @@ export async function bootDomain(topology: DomainTopology, options: BootOptions)
       firmwareLog: topology.firmwareLog ? join(options.artifactDir, "firmware.log") : undefined,
     };
     const pointed = pointDomainAtBootproof(topology.driverXml, {
-      placeDisk: (d) => placements.get(d.index),
+      placeDisk: (d) => placements.get(d.targetDev),
       serialFile: paths.serialFile,
     });
-    const defined = await libvirt.define(pointed.xml);
+    let libvirtMs = 0;
+    const timed = async <T>(call: Promise<T>): Promise<T> => {
+      const t = performance.now();
+      try {
+        return await call;
+      } finally {
+        libvirtMs += performance.now() - t;
+      }
+    };
+    const defined = await timed(libvirt.define(pointed.xml));
     if (defined.outcome === "refused")
       throw new InfraError(`libvirt refused the domain it accepted in the static check: ${defined.error.message}`);
     try {
@@ -91,7 +104,7 @@ export async function bootDomain(topology: DomainTopology, options: BootOptions)
       // The static checks judged the addresses of the placeholder world; the guest must get the same.
       const moved = firstAddressChange(planned, domain);
       if (moved) throw new InfraError(`libvirt assigned different addresses for the boot than for the static check: ${moved}`);
-      const native = await libvirt.native(withoutInterfaces(defined.xml));
+      const native = await timed(libvirt.native(withoutInterfaces(defined.xml)));
       if (native.outcome === "refused") throw new InfraError(`libvirt could not write the command line: ${native.error.message}`);
       const supervised = supervisedCommand(native, domain.interfaces, /q35/.test(domain.machine ?? "") ? "q35" : "pc", paths);
       const argv = [...supervised.command.argv];
@@ -123,9 +136,12 @@ export async function bootDomain(topology: DomainTopology, options: BootOptions)
         },
         options,
       );
-      return { ...result, domain };
-    } finally {
+      const undefineStarted = performance.now();
       await libvirt.undefine(defined.name).catch(() => undefined);
+      return { ...result, domain, libvirtMs: Math.round(libvirtMs + performance.now() - undefineStarted) };
+    } catch (error) {
+      await libvirt.undefine(defined.name).catch(() => undefined);
+      throw error;
     }
   });
 }

@@ -7,7 +7,15 @@ export interface DomainDeviceEntry {
   key: string;
   label: string;
   address: DeviceAddress | null;
+  /**
+   * Which numbering the address belongs to: "pci", "usb", or "drive/<bus>" (a drive address
+   * counts within the controllers of its disk's bus: fdc 0:0:0:0 and ide 0:0:0:0 differ).
+   */
+  space: string;
 }
+
+/** An address with its numbering, comparable across device kinds. */
+export const addressKey = (entry: DomainDeviceEntry): string => `${entry.space}|${JSON.stringify(entry.address)}`;
 
 /** Every device of the domain with an identity that survives a redefinition. */
 export function domainDeviceEntries(domain: DomainSummary): DomainDeviceEntry[] {
@@ -23,9 +31,11 @@ export function domainDeviceEntries(domain: DomainSummary): DomainDeviceEntry[] 
   let controller = 0;
   for (const device of domain.devices) {
     let key: string;
+    let space = device.address?.type ?? "none";
     if (device.element === "disk") {
       const d = domain.disks[disk++]!;
       key = `disk ${d.targetDev}`;
+      if (space === "drive") space = `drive/${d.bus}`;
     } else if (device.element === "interface") {
       const n = domain.interfaces[nic++]!;
       key = n.mac ? `interface ${n.mac}` : numbered("interface");
@@ -33,7 +43,7 @@ export function domainDeviceEntries(domain: DomainSummary): DomainDeviceEntry[] 
       const c = domain.controllers[controller++]!;
       key = `controller ${c.type} ${c.index}`;
     } else key = numbered(device.label);
-    entries.push({ key, label: device.label, address: device.address });
+    entries.push({ key, label: device.label, address: device.address, space });
   }
   return entries;
 }

@@ -30,6 +30,17 @@ export function renderSummary(summary: RunSummary): string {
     (v) => `${summary.cases.filter((c) => c.verdict === v).length} ${v}`,
   );
   lines.push(`${counts.join(", ")} in ${(summary.durationMs / 1000).toFixed(1)} s; artifacts: ${summary.artifactsDir}`);
+  if (summary.staticSweep) {
+    const sweep = summary.staticSweep;
+    const failures = sweep.failuresByProperty
+      ? `; ${sweep.failedInputs} failed: ${Object.entries(sweep.failuresByProperty)
+          .map(([name, count]) => `${name} ×${count}`)
+          .join(", ")}`
+      : "";
+    lines.push(
+      `static sweep: ${sweep.runs} inputs in ${(sweep.durationMs / 1000).toFixed(1)} s (${sweep.casesPerSecond} cases/s) before any guest${failures}`,
+    );
+  }
   if (summary.counterexample) {
     const c = summary.counterexample;
     lines.push(`counterexample (after ${c.shrinkSteps} shrink steps, case ${c.caseId}):`, `  ${JSON.stringify(c.input)}`);

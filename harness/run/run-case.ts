@@ -42,6 +42,8 @@ export interface BootSummary {
   artifactDir: string;
   commandLine?: string;
   detail?: string;
+  /** Time spent in libvirt (define, command line, undefine) for this boot, when it ran a domain. */
+  libvirtMs?: number;
 }
 
 export interface CaseResult {
@@ -56,6 +58,8 @@ export interface CaseResult {
   /** One-paragraph explanation for anything but pass. */
   message?: string;
   durationMs: number;
+  /** Time the scenario took to decide the boots (a real driver's worker and libvirt's define). */
+  planMs?: number;
 }
 
 export type CaseEvent =
@@ -95,6 +99,7 @@ export function runStaticProperties<Input>(scenario: AnyScenario<Input>, input: 
 export async function runCase<Input>(scenario: AnyScenario<Input>, input: Input, options: CaseOptions): Promise<CaseResult> {
   const started = Date.now();
   const recorded = redactCredentials(input);
+  let planMs: number | undefined;
   const finish = (verdict: Verdict, boots: BootSummary[], properties: PropertyResult[], message?: string): CaseResult => ({
     caseId: options.caseId,
     verdict,
@@ -104,11 +109,14 @@ export async function runCase<Input>(scenario: AnyScenario<Input>, input: Input,
     properties,
     message,
     durationMs: Date.now() - started,
+    ...(planMs !== undefined ? { planMs } : {}),
   });
 
   let plans: BootPlan[];
   try {
+    const planStarted = performance.now();
     plans = await planBoots(scenario, input);
+    planMs = Math.round(performance.now() - planStarted);
   } catch (error) {
     return finish("infra-error", [], [], describeError(error));
   }
@@ -159,6 +167,7 @@ export async function runCase<Input>(scenario: AnyScenario<Input>, input: Input,
       phase: result.phase,
       artifactDir,
       commandLine: result.commandLine,
+      ...(result.kind === "domain" ? { libvirtMs: result.libvirtMs } : {}),
       detail: result.status === "infra-error" ? result.error : result.status === "no-observation" ? result.reason : undefined,
     });
     const services = serviceLog.length ? `\n  services:\n${serviceLog.map((l) => `    ${l.service}: ${l.text}`).join("\n")}` : "";

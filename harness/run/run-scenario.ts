@@ -61,6 +61,16 @@ export interface RunSummary {
   verdict: Verdict;
   cases: CaseResult[];
   counterexample?: Counterexample;
+  /** The boot-free sweep before any guest: how many inputs and how fast. */
+  staticSweep?: {
+    runs: number;
+    durationMs: number;
+    casesPerSecond: number;
+    failed: boolean;
+    /** How many swept inputs failed, and how often each static property did (full sweeps only). */
+    failedInputs?: number;
+    failuresByProperty?: Record<string, number>;
+  };
   durationMs: number;
   artifactsDir: string;
 }
@@ -204,17 +214,20 @@ async function runGenerated<Input>(
     verdict: combineVerdicts(cases.map((c) => c.verdict)),
     cases,
     counterexample,
+    ...(staticSweep ? { staticSweep } : {}),
     durationMs: 0,
     artifactsDir: settings.artifactsRoot,
   });
 
   let staticCounterexample: Counterexample | undefined;
+  let staticSweep: RunSummary["staticSweep"];
   if (!settings.path && scenario.staticProperties?.length) {
     // Phase 0: boot-free checks over many inputs of the same seed, in milliseconds. A driver
     // they refute is shrunk and reported without starting a single guest; the counterexample
     // path replays through the normal route (a case runs its static checks first).
-    const staticRuns = Math.max(settings.staticRuns ?? 1000, numRuns);
+    const staticRuns = Math.max(settings.staticRuns ?? scenario.staticRuns ?? 1000, numRuns);
     let infraFailure: unknown;
+    const sweepStarted = performance.now();
     const staticDetails = await fc.check(
       fc.asyncProperty(arbitrary, async (input) => {
         try {
@@ -231,6 +244,28 @@ async function runGenerated<Input>(
       { seed, numRuns: staticRuns },
     );
     if (infraFailure) throw infraFailure;
+    let swept = staticDetails.numRuns + staticDetails.numShrinks;
+    const failuresByProperty: Record<string, number> = {};
+    let failedInputs = 0;
+    if (staticDetails.failed && scenario.bootDespiteStaticFailures) {
+      // fast-check stops at the first counterexample; a real driver that fails often still
+      // gets the whole sweep, so the report says how many inputs fail which check.
+      swept = 0;
+      for (const input of fc.sample(arbitrary, { seed, numRuns: staticRuns })) {
+        swept++;
+        const failed = runStaticProperties(scenario, input, await planBoots(scenario, input)).filter((r) => !r.ok);
+        if (failed.length > 0) failedInputs++;
+        for (const r of failed) failuresByProperty[r.name] = (failuresByProperty[r.name] ?? 0) + 1;
+      }
+    }
+    const sweepMs = performance.now() - sweepStarted;
+    staticSweep = {
+      runs: swept,
+      durationMs: Math.round(sweepMs),
+      casesPerSecond: Math.round((swept / sweepMs) * 1000 * 10) / 10,
+      failed: staticDetails.failed,
+      ...(failedInputs > 0 ? { failedInputs, failuresByProperty } : {}),
+    };
     if (staticDetails.failed && staticDetails.counterexample) {
       await runOne(staticDetails.counterexample[0], "static-counterexample", 0, "shrink");
       staticCounterexample = await toCounterexample(staticDetails);

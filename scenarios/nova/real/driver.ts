@@ -52,7 +52,7 @@ function mediaOf(instance: NovaInstance, disks: NovaDomainDisk[], driverXml: str
         `the Nova worker did not describe disk ${xmlDisk.targetDev} of the domain it wrote (its disks list is incomplete)`,
       );
     return {
-      diskIndex: xmlDisk.index,
+      targetDev: xmlDisk.targetDev,
       media: mediumFor(instance, disk, summary.firmware === "efi"),
       writable: !xmlDisk.readOnly && xmlDisk.device !== "cdrom",
     };
@@ -66,7 +66,7 @@ function refusedTopology(refusal: DomainRefusal, driverXml = ""): DomainTopology
 /** libvirt's definition of a domain in a placeholder world (no file is opened). */
 async function defineTopology(driverXml: string, media: DomainDiskMedium[], firmwareLog: boolean): Promise<DomainTopology> {
   const pointed = pointDomainAtBootproof(driverXml, {
-    placeDisk: (disk) => placeholderPlacement({ media }, disk.index),
+    placeDisk: (disk) => placeholderPlacement({ media }, disk.targetDev),
     serialFile: "/bootproof/serial.out",
   });
   const libvirt = embeddedLibvirt();

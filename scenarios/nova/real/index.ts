@@ -29,6 +29,7 @@ export function realNovaScenario(options: NovaWorkerOptions = {}, name = "nova-r
     properties: realNovaBootProperties,
     staticProperties: realNovaStaticProperties,
     bootDespiteStaticFailures: true,
+    staticRuns: 500,
     close: async () => {
       await stopAllWorkers();
       await closeEmbeddedLibvirt();

@@ -2,8 +2,14 @@
 // addresses libvirt assigned to the normal and the rescue domain (dumpxml), the rescue
 // device and the boot order. They run over hundreds of generated cases before any guest
 // starts; the boots then show the same thing from inside the guest.
-import { type DomainDisk, type DomainSummary, formatAddress } from "../../../harness/libvirt/domain-xml.js";
-import { compareDomainDevices, describeMove, sameAddress } from "../../../harness/libvirt/inventory.js";
+import { type DomainDisk, type DomainSummary, formatAddress, summarizeDomain } from "../../../harness/libvirt/domain-xml.js";
+import {
+  addressKey,
+  compareDomainDevices,
+  describeMove,
+  domainDeviceEntries,
+  sameAddress,
+} from "../../../harness/libvirt/inventory.js";
 import type { DomainTopology, PropertyOutcome, StaticProperty } from "../../../harness/scenario.js";
 import { type NovaRescueCase, resolveRescueDevice } from "../model.js";
 import { REAL_BOOT_NAMES } from "./driver.js";
@@ -28,7 +34,7 @@ const isOutcome = (value: unknown): value is PropertyOutcome => typeof (value as
 /** The rescue domain's disk whose medium is the rescue image. */
 export function rescueDiskOf(topology: DomainTopology): DomainDisk | undefined {
   const medium = topology.media.find((m) => m.media.kind !== "blank" && m.media.role === "rescue");
-  return medium ? topology.defined?.disks[medium.diskIndex] : undefined;
+  return medium ? topology.defined?.disks.find((d) => d.targetDev === medium.targetDev) : undefined;
 }
 
 export const driverAndLibvirtAccept: StaticProperty<NovaRescueCase, DomainTopology> = {
@@ -88,15 +94,21 @@ export const xmlStorageKept: StaticProperty<NovaRescueCase, DomainTopology> = {
   },
 };
 
-/** The bus a rescue image's properties ask for, or what the spec says Nova derives when unset. */
-export function requestedRescue(input: NovaRescueCase) {
+/**
+ * The rescue device and bus the rescue image asks for. Unset properties take the spec's
+ * defaults: device "disk", and "the default bus would match the hw_disk_bus" (seed 004) of
+ * the rescue image, whose hw_disk_bus / hw_cdrom_bus bootproof leaves unset: virtio for a
+ * disk, IDE on pc and SATA on q35 for a cdrom (the machine's own cdrom bus), the floppy
+ * controller for a floppy.
+ */
+export function requestedRescue(input: NovaRescueCase): { device: "disk" | "cdrom" | "floppy"; bus: string } {
   return resolveRescueDevice(input.rescue, input.instance.machineType);
 }
 
 export const xmlRescueDevice: StaticProperty<NovaRescueCase, DomainTopology> = {
   name: "S6-rescue-device-as-requested",
   description:
-    "the rescue domain has one rescue disk of the requested hw_rescue_device on the requested hw_rescue_bus (or the spec's defaults), listed last, the only device with a boot order (1) and no <os><boot dev>",
+    "the rescue domain has one rescue disk of the requested hw_rescue_device on the requested hw_rescue_bus (unset: a disk on the rescue image's hw_disk_bus default, virtio, as the spec says), listed last, the only device with a boot order (1) and no <os><boot dev>",
   check(input, topologies) {
     const domains = definedDomains(topologies);
     if (isOutcome(domains)) return domains;
@@ -108,9 +120,12 @@ export const xmlRescueDevice: StaticProperty<NovaRescueCase, DomainTopology> = {
       return fail(
         `the rescue disk ${disk.targetDev} is a ${disk.device} on ${disk.bus}; the rescue image asked for a ${want.device} on ${want.bus}`,
       );
-    if (disk.index !== rescue.disks.length - 1)
+    // "Added as the last device in the configuration": Nova's XML (libvirt sorts disks by bus).
+    const written = summarizeDomain(topologies.rescue!.driverXml).disks;
+    const position = written.findIndex((d) => d.targetDev === disk.targetDev);
+    if (position !== written.length - 1)
       return fail(
-        `the rescue disk ${disk.targetDev} is disk ${disk.index + 1} of ${rescue.disks.length}; it must be attached last`,
+        `Nova wrote the rescue disk ${disk.targetDev} as disk ${position + 1} of ${written.length}; it must be attached last`,
       );
     if (disk.bootOrder !== 1)
       return fail(`the rescue disk ${disk.targetDev} has boot order ${disk.bootOrder ?? "none"}, expected 1`);
@@ -148,7 +163,7 @@ export const xmlDevicesKept: StaticProperty<NovaRescueCase, DomainTopology> = {
         problems.push(
           `rescue adds ${entry.label} (${formatAddress(entry.address)}), which is neither the rescue disk nor its controller`,
         );
-      if (taken.has(JSON.stringify(entry.address)))
+      if (taken.has(addressKey(entry)))
         problems.push(`${entry.label}, new in rescue, takes ${formatAddress(entry.address)}, which a normal device had`);
     }
     const afterUnrescue = compareDomainDevices(domains.normal!, domains.unrescue!);
