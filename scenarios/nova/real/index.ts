@@ -2,7 +2,7 @@
 // domains, libvirt's embedded driver defines them, real guests boot what libvirt describes.
 // The static properties read libvirt's own addresses; the boot properties what each guest saw.
 import { closeEmbeddedLibvirt } from "../../../harness/libvirt/embedded.js";
-import type { NovaWorkerOptions } from "../../../harness/openstack/nova.js";
+import { type NovaWorkerOptions, novaWorkerSpec } from "../../../harness/openstack/nova.js";
 import { stopAllWorkers } from "../../../harness/openstack/worker.js";
 import { type DomainBootRecord, type DomainTopology, defineScenario, type Scenario } from "../../../harness/scenario.js";
 import { novaExamples } from "../index.js";
@@ -18,6 +18,8 @@ export type RealNovaScenario = Scenario<NovaRescueCase, DomainBootRecord, Domain
 export const realNovaExamples = novaExamples.filter((e) => e.name !== "expected-failure-lsi-rescue-under-ovmf");
 
 export function realNovaScenario(options: NovaWorkerOptions = {}, name = "nova-rescue"): RealNovaScenario {
+  // A wrong --nova-src / $BOOTPROOF_NOVA_SRC is bad input: named before anything starts.
+  novaWorkerSpec(options);
   return defineScenario<NovaRescueCase, DomainBootRecord, DomainTopology>({
     name,
     description:
