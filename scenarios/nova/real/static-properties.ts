@@ -153,7 +153,11 @@ export const xmlDevicesKept: StaticProperty<NovaRescueCase, DomainTopology> = {
       ...inRescue.moved.map((m) => `${describeMove(m)} in the rescue domain`),
       ...inRescue.missing.map((m) => `${m.label} (${formatAddress(m.address)}) is missing in the rescue domain`),
     ];
-    const taken = new Set([...domains.normal!.devices].filter((d) => d.address).map((d) => JSON.stringify(d.address)));
+    const taken = new Set(
+      domainDeviceEntries(domains.normal!)
+        .filter((d) => d.address)
+        .map(addressKey),
+    );
     const added = inRescue.added.filter((a) => a.address);
     const extraControllers = added.filter((a) => a.key.startsWith("controller "));
     if (extraControllers.length > 1)
