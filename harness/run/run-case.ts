@@ -261,7 +261,8 @@ async function bootWithServices(
     const bootOptions = {
       artifactDir,
       accelerator: options.accelerator,
-      deadlineMs: resolved.deadlineMs ?? options.deadlineMs,
+      // An explicit --deadline wins over the scenario's own estimate for the boot.
+      deadlineMs: options.deadlineMs ?? resolved.deadlineMs,
       onPhase: (phase: BootPhase) => options.onEvent?.({ kind: "boot-phase", caseId: options.caseId, boot: plan.name, phase }),
     };
     if (isDomainTopology(resolved)) {

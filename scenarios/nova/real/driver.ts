@@ -12,6 +12,12 @@ import type { NovaInstance, NovaRescueCase } from "../model.js";
 
 /** Kernel module the probe needs to read fw_cfg's bootorder. */
 const FW_CFG_MODULE = "qemu_fw_cfg";
+/**
+ * Boot deadline for a domain with a USB disk. SeaBIOS reads a USB root through the UHCI
+ * controller Nova's domains get at USB 1.1 speed: under TCG the loader alone took 107 s for
+ * a 10 MB kernel and initramfs (measured, q35), past the default 120 s.
+ */
+const USB_DISK_DEADLINE_MS = 360_000;
 /** A vfat config drive: Nova makes it 64 MiB. */
 const VFAT_CONFIG_DRIVE_MIB = 64;
 
@@ -74,14 +80,16 @@ async function defineTopology(driverXml: string, media: DomainDiskMedium[], firm
   if (defined.outcome === "refused")
     return refusedTopology({ by: "libvirt", type: defined.error.type, message: defined.error.message }, driverXml);
   await libvirt.undefine(defined.name);
+  const summary = summarizeDomain(defined.xml);
   return {
     kind: "libvirt-domain",
     driverXml,
     definedXml: defined.xml,
-    defined: summarizeDomain(defined.xml),
+    defined: summary,
     media,
     extraProbeModules: [FW_CFG_MODULE],
     firmwareLog,
+    ...(summary.disks.some((d) => d.bus === "usb") ? { deadlineMs: USB_DISK_DEADLINE_MS } : {}),
   };
 }
 
