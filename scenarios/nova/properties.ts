@@ -2,36 +2,17 @@
 // "normal", "rescue" and "unrescue". Combinations the firmware cannot boot (LSI or floppy
 // under OVMF) come out as failures of the driver's choice, with the measured reason.
 import type { DiskDevice } from "../../emulator/machine.js";
-import type { Observation } from "../../firmware/observation.js";
 import type { BootRecord, Property, PropertyOutcome } from "../../harness/scenario.js";
+import { bootNamed, fail, isOutcome, observedOrFailure, pass } from "../common/outcomes.js";
 import { bootPathPattern, knownFirmwareGap, seabiosBootAttempts, seabiosEntryFor } from "./firmware-evidence.js";
 import { disksWithRole } from "./identity.js";
 import type { NovaRescueCase } from "./model.js";
 import { compareObservedDevices, describeDevice, extraDevices } from "./observed.js";
+import { BOOT_NAMES } from "./static-properties.js";
 
 type Boots = Record<string, BootRecord>;
-const pass = (proofLevel: "guest" | "firmware" = "guest"): PropertyOutcome => ({ ok: true, proofLevel });
-const fail = (message: string, proofLevel: "guest" | "firmware" = "guest"): PropertyOutcome => ({
-  ok: false,
-  message,
-  proofLevel,
-});
-
-function bootOf(boots: Boots, name: string): BootRecord {
-  const boot = boots[name];
-  if (!boot)
-    throw new Error(
-      `the nova-rescue properties need a boot named '${name}'; the scenario's boots() must produce normal, rescue and unrescue`,
-    );
-  return boot;
-}
-
-/** The boot's observation, or the failure that explains why there is none. */
-function observed(boot: BootRecord): Observation | PropertyOutcome {
-  if (boot.observation) return boot.observation;
-  return fail(`the ${boot.name} boot never reached the probe: ${boot.failure ?? "no observation"}`);
-}
-const isOutcome = (value: Observation | PropertyOutcome): value is PropertyOutcome => "ok" in value;
+const bootOf = (boots: Boots, name: string): BootRecord => bootNamed(boots, name, BOOT_NAMES);
+const observed = observedOrFailure;
 
 function diskWithRole(boot: BootRecord, role: string): DiskDevice | undefined {
   return disksWithRole(boot.machine, boot.topology, role)[0];

@@ -4,31 +4,18 @@
 import type { Observation, ObservedBlockDevice } from "../../../firmware/observation.js";
 import type { DeviceAddress, DomainDisk, DomainSummary } from "../../../harness/libvirt/domain-xml.js";
 import type { DomainBootRecord, Property, PropertyOutcome } from "../../../harness/scenario.js";
+import { bootNamed, fail, isOutcome, observedOrFailure, pass } from "../../common/outcomes.js";
 import { seabiosBootAttempts } from "../firmware-evidence.js";
 import type { NovaRescueCase } from "../model.js";
 import { compareObservedDevices, describeDevice, extraDevices, matchDevices } from "../observed.js";
+import { REAL_BOOT_NAMES } from "./driver.js";
 import { inventoryDifferences } from "./guest-inventory.js";
 import { requestedRescue, rescueDiskOf } from "./static-properties.js";
 
 type Boots = Record<string, DomainBootRecord>;
 type RealProperty = Property<NovaRescueCase, DomainBootRecord>;
-const pass = (proofLevel: "guest" | "firmware" = "guest"): PropertyOutcome => ({ ok: true, proofLevel });
-const fail = (message: string, proofLevel: "guest" | "firmware" = "guest"): PropertyOutcome => ({
-  ok: false,
-  message,
-  proofLevel,
-});
-
-function bootOf(boots: Boots, name: string): DomainBootRecord {
-  const boot = boots[name];
-  if (!boot) throw new Error(`the real nova-rescue properties need a boot named '${name}'`);
-  return boot;
-}
-
-function observed(boot: DomainBootRecord): Observation | PropertyOutcome {
-  return boot.observation ?? fail(`the ${boot.name} boot never reached the probe: ${boot.failure ?? "no observation"}`);
-}
-const isOutcome = (value: Observation | PropertyOutcome): value is PropertyOutcome => "ok" in value;
+const bootOf = (boots: Boots, name: string): DomainBootRecord => bootNamed(boots, name, REAL_BOOT_NAMES);
+const observed = observedOrFailure;
 
 function bootsRoot(boot: DomainBootRecord): PropertyOutcome {
   const role = boot.observation?.role;

@@ -11,12 +11,14 @@ import {
   sameAddress,
 } from "../../../harness/libvirt/inventory.js";
 import type { DomainTopology, PropertyOutcome, StaticProperty } from "../../../harness/scenario.js";
+import { isOutcome } from "../../common/outcomes.js";
 import { type NovaRescueCase, resolveRescueDevice } from "../model.js";
 import { REAL_BOOT_NAMES } from "./driver.js";
 
+const fail = (message: string): PropertyOutcome => ({ ok: false, message });
+
 type Topologies = Record<string, DomainTopology>;
 const pass: PropertyOutcome = { ok: true };
-const fail = (message: string): PropertyOutcome => ({ ok: false, message });
 
 function definedDomains(topologies: Topologies): Record<string, DomainSummary> | PropertyOutcome {
   const out: Record<string, DomainSummary> = {};
@@ -29,7 +31,6 @@ function definedDomains(topologies: Topologies): Record<string, DomainSummary> |
   }
   return out;
 }
-const isOutcome = (value: unknown): value is PropertyOutcome => typeof (value as PropertyOutcome).ok === "boolean";
 
 /** The rescue domain's disk whose medium is the rescue image. */
 export function rescueDiskOf(topology: DomainTopology): DomainDisk | undefined {
