@@ -122,6 +122,12 @@ export function supervisedCommand(
     }
     argv.push(option);
   }
+  if (!argv.includes("-no-reboot")) {
+    // libvirt enforces <on_reboot>destroy</on_reboot> itself, watching QMP reset events; a
+    // supervised QEMU must exit on a guest reset (panic=-1, SeaBIOS's retry) by itself.
+    argv.push("-no-reboot");
+    changes.push("-no-reboot added: libvirt enforces on_reboot=destroy over QMP, bootproof through QEMU");
+  }
   if (interfaces.length > 0) {
     // Before -sandbox/-msg is not required: QEMU takes devices in any order; appended last.
     for (const nic of interfaces) argv.push(...userNetArgs(nic, machineType));

@@ -81,7 +81,8 @@ export async function bootDomain(topology: DomainTopology, options: BootOptions)
       serialFile: join(tempDir, "serial.out"),
       masterKeyFile: join(tempDir, "master-key.aes"),
       nvramFile: planned.firmware === "efi" ? join(tempDir, "VARS.fd") : undefined,
-      firmwareLog: topology.firmwareLog ? join(options.artifactDir, "firmware.log") : undefined,
+      // SeaBIOS's debug port is the only place it says what it booted or why nothing booted.
+      firmwareLog: planned.firmware === "bios" || topology.firmwareLog ? join(options.artifactDir, "firmware.log") : undefined,
     };
     const pointed = pointDomainAtBootproof(topology.driverXml, {
       placeDisk: (d) => placements.get(d.targetDev),
@@ -138,12 +139,20 @@ export async function bootDomain(topology: DomainTopology, options: BootOptions)
       );
       const undefineStarted = performance.now();
       await libvirt.undefine(defined.name).catch(() => undefined);
-      return { ...result, domain, libvirtMs: Math.round(libvirtMs + performance.now() - undefineStarted) };
+      return { ...explained(result), domain, libvirtMs: Math.round(libvirtMs + performance.now() - undefineStarted) };
     } catch (error) {
       await libvirt.undefine(defined.name).catch(() => undefined);
       throw error;
     }
   });
+}
+
+/** A boot that ended without an observation, with what SeaBIOS said it tried. */
+function explained(result: CommandBootResult): CommandBootResult {
+  if (result.status !== "no-observation") return result;
+  const said = result.firmwareLog.filter((l) => /Booting from|No bootable device|Boot failed|could not read/i.test(l));
+  if (said.length === 0) return result;
+  return { ...result, reason: `${result.reason}; SeaBIOS: ${[...new Set(said)].slice(0, 4).join(" / ")}` };
 }
 
 function nvramTemplateOf(xml: string): string {

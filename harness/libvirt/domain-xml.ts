@@ -243,6 +243,9 @@ export function summarizeDomain(xml: string): DomainSummary {
   };
 }
 
+/** How long SeaBIOS waits before retrying when nothing boots (QEMU's -boot reboot-timeout). */
+export const BIOS_REBOOT_TIMEOUT_MS = 1000;
+
 /** Where one of the domain's disks reads and writes inside bootproof's world. */
 export interface DiskPlacement {
   /** The file QEMU opens: a per-boot qcow2 overlay, or the base itself when read-only. */
@@ -304,9 +307,18 @@ export function pointDomainAtBootproof(xml: string, plan: WorldPlan): Rewrite {
     changes.push(`<${tag}> ${text(element) ?? "(unset)"} → destroy (a guest reboot or crash ends the boot)`);
     element.textContent = "destroy";
   }
+  const summary = summarizeDomain(xml);
+  const os = child(root, "os");
+  if (os && summary.firmware === "bios" && !child(os, "bios")) {
+    // SeaBIOS waits forever at "No bootable device" unless told to retry; the retry is a
+    // reboot, which ends the domain (on_reboot destroy): a fast, explained failure.
+    const bios = doc.createElement("bios");
+    bios.setAttribute("rebootTimeout", String(BIOS_REBOOT_TIMEOUT_MS));
+    os.appendChild(bios);
+    changes.push(`<os><bios rebootTimeout='${BIOS_REBOOT_TIMEOUT_MS}'/> (SeaBIOS gives up on no bootable device instead of waiting forever)`);
+  }
   const devices = child(root, "devices");
   if (!devices) throw new InputError("the domain XML has no <devices> element");
-  const summary = summarizeDomain(xml);
   const diskElements = children(devices, "disk");
   diskElements.forEach((element, index) => {
     const disk = summary.disks[index]!;

@@ -18,10 +18,12 @@ const bootOf = (boots: Boots, name: string): DomainBootRecord => bootNamed(boots
 const observed = observedOrFailure;
 
 function bootsRoot(boot: DomainBootRecord): PropertyOutcome {
-  const role = boot.observation?.role;
-  return role === "root"
-    ? pass()
-    : fail(`the ${boot.name} boot started '${role ?? "nothing the probe could report"}', expected 'root'`);
+  if (!boot.observation)
+    return fail(
+      `the ${boot.name} boot should start the root disk but never reached the probe: ${boot.failure ?? "no observation"}`,
+    );
+  const role = boot.observation.role;
+  return role === "root" ? pass() : fail(`the ${boot.name} boot started '${role ?? "no role"}', expected 'root'`);
 }
 
 export const normalBootsRoot: RealProperty = {

@@ -82,6 +82,47 @@ function storageKept(before: DomainSummary, after: DomainSummary, afterName: str
   return null;
 }
 
+/** The disk backed by the root image (the instance's root disk or root volume). */
+export function rootDiskOf(topology: DomainTopology): DomainDisk | undefined {
+  const medium = topology.media.find((m) => m.media.kind !== "blank" && m.media.role === "root");
+  return medium ? topology.defined?.disks.find((d) => d.targetDev === medium.targetDev) : undefined;
+}
+
+/**
+ * The disk the firmware tries first, as libvirt sets it up: the lowest per-device boot order,
+ * or for <os><boot dev='hd'/> the first disk in libvirt's own (sorted) disk order, which is
+ * the one libvirt gives bootindex 1.
+ */
+export function firstBootDisk(domain: DomainSummary): DomainDisk | undefined {
+  const ordered = domain.disks.filter((d) => d.bootOrder !== null).sort((a, b) => a.bootOrder! - b.bootOrder!);
+  if (ordered.length > 0) return ordered[0];
+  const first = domain.osBootDevices[0];
+  if (first === "hd") return domain.disks.find((d) => d.device === "disk");
+  if (first === "cdrom") return domain.disks.find((d) => d.device === "cdrom");
+  if (first === "fd") return domain.disks.find((d) => d.device === "floppy");
+  return undefined;
+}
+
+export const xmlNormalBootsRoot: StaticProperty<NovaRescueCase, DomainTopology> = {
+  name: "S1-normal-and-unrescue-boot-root",
+  description:
+    "in the normal and unrescue domains the disk the firmware tries first (lowest boot order, or libvirt's first disk for <boot dev='hd'/>) is the root disk",
+  check(_input, topologies) {
+    const domains = definedDomains(topologies);
+    if (isOutcome(domains)) return domains;
+    for (const name of ["normal", "unrescue"] as const) {
+      const root = rootDiskOf(topologies[name]!);
+      const first = firstBootDisk(domains[name]!);
+      if (!root) return fail(`the ${name} domain has no disk backed by the root image`);
+      if (first?.targetDev !== root.targetDev)
+        return fail(
+          `the ${name} domain boots ${first ? `disk ${first.targetDev} (${first.device} on ${first.bus})` : "no disk"} first, not the root disk ${root.targetDev} (${root.bus})${domains[name]!.osBootDevices.length ? `: <os><boot dev='${domains[name]!.osBootDevices.join(",")}'/> gives libvirt's first disk bootindex 1, and libvirt sorts disks by bus` : ""}`,
+        );
+    }
+    return pass;
+  },
+};
+
 export const xmlStorageKept: StaticProperty<NovaRescueCase, DomainTopology> = {
   name: "S3-storage-kept-in-libvirt",
   description:
@@ -186,6 +227,7 @@ export const xmlDevicesKept: StaticProperty<NovaRescueCase, DomainTopology> = {
 
 export const realNovaStaticProperties: Array<StaticProperty<NovaRescueCase, DomainTopology>> = [
   driverAndLibvirtAccept,
+  xmlNormalBootsRoot,
   xmlStorageKept,
   xmlRescueDevice,
   xmlDevicesKept,
