@@ -116,7 +116,9 @@ MODULES_LOADED=
 MODULE_ERRORS=
 # Host adapter drivers create SCSI hosts and disks; settling after each one (with scsi_mod's
 # scan=sync) makes host numbers and sdX names follow the load order instead of a race.
-HOST_ADAPTERS=" ata_piix ahci virtio_scsi sym53c8xx xhci_pci "
+# USB host controllers and usb-storage count as host adapters too: their disks appear
+# asynchronously (hub enumeration), and after the first bind nothing binds late SCSI devices.
+HOST_ADAPTERS=" ata_piix ahci virtio_scsi sym53c8xx xhci_pci uhci_hcd ehci_pci ohci_pci usb_storage "
 load_modules() {
   [ -f "$MODULE_LIST" ] || return 0
   while read -r _name _path _params; do
