@@ -48,7 +48,10 @@ export function probeModulesForDomain(domain: DomainSummary): string[] {
       add("virtio_pci", -1);
       add("virtio_blk", pciRank(disk.address));
     }
-    if (disk.bus === "usb") add("usb_storage", 1 << 19);
+    // usb-storage creates a SCSI host per USB disk as soon as its controller enumerates it, so
+    // it ranks with the USB controller: a SCSI controller at a later address comes after it.
+    if (disk.bus === "usb")
+      add("usb_storage", Math.min(1 << 19, ...domain.controllers.filter((c) => c.type === "usb").map((c) => pciRank(c.address))));
     if (disk.bus === "fdc") add("floppy", 1 << 19);
   }
   for (const nic of domain.interfaces) for (const module of NIC_DRIVER[nic.model ?? "virtio"] ?? []) add(module, 1 << 19);
