@@ -3,7 +3,10 @@
 // --seed S`) with --jobs 2 and with --jobs 1, in one bench run. Reports both wall times, the
 // speedup (target >= 1.8 on 2 cores), each run's verdict, and the median time per boot per
 // firmware/machine type, read from the runs' own summaries.
-//   node bench/property-jobs.mjs [--runs 10] [--seed 1] [--scenario nova-rescue]
+//   node bench/property-jobs.mjs [--runs 10] [--seed 1] [--scenario nova-rescue] [--driver model]
+// --driver model (the default) keeps measuring the TypeScript model of Nova, as this bench
+// always has; the real driver's own costs are bench/real-nova-overhead.mjs's subject.
+// `--driver none` passes no --driver, for a --scenario with a single driver (bootproof refuses it).
 // A first, untimed --jobs 2 run warms the media cache, so both timed runs measure booting and
 // checking only (building a medium once is not what --jobs parallelises).
 import { spawnSync } from "node:child_process";
@@ -17,6 +20,7 @@ const { values } = parseArgs({
     runs: { type: "string", default: "10" },
     seed: { type: "string", default: "1" },
     scenario: { type: "string", default: "nova-rescue" },
+    driver: { type: "string", default: "model" },
   },
 });
 const bin = resolve("bin/bootproof"); // the launcher users run
@@ -43,6 +47,7 @@ function run(jobs, label = `jobs-${jobs}`) {
       "--jobs",
       String(jobs),
       "--no-shrink",
+      ...(values.driver === "none" ? [] : ["--driver", values.driver]),
       "--artifacts",
       artifacts,
     ],
