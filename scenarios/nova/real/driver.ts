@@ -95,7 +95,12 @@ async function defineTopology(driverXml: string, media: DomainDiskMedium[], firm
 
 /** The three boots of a case as the real Nova driver and libvirt decide them. */
 export async function realNovaBoots(input: NovaRescueCase, options: NovaWorkerOptions = {}): Promise<BootPlan[]> {
+  // Both workers start on the first case: the libvirt worker's start overlaps Nova's imports.
+  const libvirtReady = embeddedLibvirt()
+    .versions()
+    .catch(() => undefined); // a failure surfaces, with its message, at the first define below
   const answer = await novaDomains(input, options);
+  await libvirtReady;
   if (answer.outcome === "refused") {
     const refusal = refusedTopology({
       by: "driver",
