@@ -71,11 +71,17 @@ const int = (value: string | null | undefined): number => {
 
 export function parseDomainXml(xml: string, what = "domain XML"): XmlElement {
   const problems: string[] = [];
-  const doc = new DOMParser({
-    onError: (level, message) => {
-      if (level !== "warning") problems.push(message);
-    },
-  }).parseFromString(xml, "text/xml");
+  let doc: ReturnType<DOMParser["parseFromString"]>;
+  try {
+    doc = new DOMParser({
+      onError: (level, message) => {
+        if (level !== "warning") problems.push(message);
+      },
+    }).parseFromString(xml, "text/xml");
+  } catch (error) {
+    // xmldom throws its fatal errors (no root, mismatched tags) instead of reporting them.
+    throw new InputError(`${what} is not a libvirt <domain> document: ${error instanceof Error ? error.message : String(error)}`);
+  }
   const root = doc.documentElement;
   if (problems.length > 0 || !root || root.tagName !== "domain")
     throw new InputError(`${what} is not a libvirt <domain> document: ${problems[0] ?? `root element is <${root?.tagName}>`}`);
@@ -315,7 +321,9 @@ export function pointDomainAtBootproof(xml: string, plan: WorldPlan): Rewrite {
     const bios = doc.createElement("bios");
     bios.setAttribute("rebootTimeout", String(BIOS_REBOOT_TIMEOUT_MS));
     os.appendChild(bios);
-    changes.push(`<os><bios rebootTimeout='${BIOS_REBOOT_TIMEOUT_MS}'/> (SeaBIOS gives up on no bootable device instead of waiting forever)`);
+    changes.push(
+      `<os><bios rebootTimeout='${BIOS_REBOOT_TIMEOUT_MS}'/> (SeaBIOS gives up on no bootable device instead of waiting forever)`,
+    );
   }
   const devices = child(root, "devices");
   if (!devices) throw new InputError("the domain XML has no <devices> element");

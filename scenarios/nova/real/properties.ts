@@ -2,7 +2,12 @@
 // unrescue domains saw. P1–P5 are the model's properties read from libvirt's domains; P6
 // (the rescue device is what the image asked for) and P7 (every other device stays) are new.
 import type { Observation, ObservedBlockDevice } from "../../../firmware/observation.js";
-import type { DeviceAddress, DomainDisk, DomainSummary } from "../../../harness/libvirt/domain-xml.js";
+import {
+  type DeviceAddress,
+  type DomainDisk,
+  type DomainSummary,
+  formatPciAddress,
+} from "../../../harness/libvirt/domain-xml.js";
 import type { DomainBootRecord, Property, PropertyOutcome } from "../../../harness/scenario.js";
 import { bootNamed, fail, isOutcome, observedOrFailure, pass } from "../../common/outcomes.js";
 import { seabiosBootAttempts } from "../firmware-evidence.js";
@@ -108,24 +113,47 @@ export const unrescueRestoresNormal: RealProperty = {
 
 const hex = (n: number) => n.toString(16);
 
+type PciAddress = Extract<DeviceAddress, { type: "pci" }>;
+const pciOf = (address: DeviceAddress | null): PciAddress | null => (address?.type === "pci" ? (address as PciAddress) : null);
+
 /** The PCI function a disk hangs off in the domain (its own, or its controller's). */
-export function pciFunctionOf(domain: DomainSummary, disk: DomainDisk): { slot: number; function: number } | null {
-  const pci = (address: DeviceAddress | null) =>
-    address?.type === "pci" ? (address as Extract<DeviceAddress, { type: "pci" }>) : null;
-  if (disk.address?.type === "pci") return pci(disk.address);
+export function pciFunctionOf(domain: DomainSummary, disk: DomainDisk): PciAddress | null {
+  if (disk.address?.type === "pci") return pciOf(disk.address);
   if (disk.address?.type === "drive") {
-    const controllerType = disk.bus === "sata" ? "sata" : disk.bus === "scsi" ? "scsi" : disk.bus === "ide" ? "ide" : disk.bus;
     const index = (disk.address as Extract<DeviceAddress, { type: "drive" }>).controller;
-    const controller = domain.controllers.find((c) => c.type === controllerType && c.index === index);
-    if (controller?.address) return pci(controller.address);
-    if (controllerType === "ide") return { slot: 1, function: 1 };
-    if (controllerType === "sata") return { slot: 0x1f, function: 2 };
+    const controller = domain.controllers.find((c) => c.type === disk.bus && c.index === index);
+    if (controller?.address) return pciOf(controller.address);
+    // The chipset's own controllers carry no address in libvirt's XML.
+    if (disk.bus === "ide") return { type: "pci", domain: 0, bus: 0, slot: 1, function: 1 };
+    if (disk.bus === "sata") return { type: "pci", domain: 0, bus: 0, slot: 0x1f, function: 2 };
   }
   if (disk.address?.type === "usb") {
     const controller = domain.controllers.find((c) => c.type === "usb" && c.index === (disk.address as { bus: number }).bus);
-    return controller ? pci(controller.address) : null;
+    return controller ? pciOf(controller.address) : null;
   }
   return null;
+}
+
+/**
+ * The PCI hops from the root bus to a function: every bridge or root port (libvirt's pci
+ * controller whose index is the bus number), then the function itself.
+ */
+export function pciHops(domain: DomainSummary, target: PciAddress): PciAddress[] {
+  const hops = [target];
+  for (let address = target; address.bus !== 0; ) {
+    const bridge = domain.controllers.find((c) => c.type === "pci" && c.index === address.bus);
+    const upstream = bridge ? pciOf(bridge.address) : null;
+    if (!upstream || hops.length > 8) break;
+    hops.unshift(upstream);
+    address = upstream;
+  }
+  return hops;
+}
+
+/** QEMU's OpenFirmware path for a PCI function: `/pci@i0cf8/<name>@<slot>[,<fn>]/...`. */
+export function bootPathPrefix(hops: PciAddress[]): RegExp {
+  const component = (a: PciAddress) => `/[^/@]+@${hex(a.slot)}${a.function ? `,${hex(a.function)}` : ""}`;
+  return new RegExp(`^/pci@i0cf8${hops.map(component).join("")}(/|$)`);
 }
 
 export const rescueFirstInBootOrder: RealProperty = {
@@ -146,11 +174,11 @@ export const rescueFirstInBootOrder: RealProperty = {
       return /\/fdc@0*3f0\//.test(first) ? pass() : fail(`fw_cfg bootorder starts with ${first}, not the rescue floppy`);
     const fn = pciFunctionOf(boot.domain, disk);
     if (!fn) return fail(`cannot tell which PCI function the rescue disk ${disk.targetDev} hangs off`);
-    const component = new RegExp(`@${hex(fn.slot)}${fn.function ? `,${hex(fn.function)}` : ""}(/|$)`);
-    return component.test(first)
+    const expected = bootPathPrefix(pciHops(boot.domain, fn));
+    return expected.test(first)
       ? pass()
       : fail(
-          `fw_cfg bootorder starts with ${first}; the rescue ${disk.device} ${disk.targetDev} on ${disk.bus} hangs off PCI slot ${hex(fn.slot)}.${fn.function} (bootorder: ${observation.bootOrder.join(" | ")})`,
+          `fw_cfg bootorder starts with ${first}; the rescue ${disk.device} ${disk.targetDev} on ${disk.bus} hangs off PCI ${formatPciAddress(fn)} (expected ${expected.source}; bootorder: ${observation.bootOrder.join(" | ")})`,
         );
   },
 };
@@ -213,8 +241,8 @@ export const everyOtherDeviceKept: RealProperty = {
       const place = added.slice(added.lastIndexOf(" at ") + 4);
       if (normalPlaces.has(place)) problems.push(`${added} in the rescue boot, where the normal boot had another device`);
     }
-    if (inRescue.added.filter((a) => a.includes("PCI ")).length > 2)
-      problems.push(`the rescue boot adds ${inRescue.added.length} devices: ${inRescue.added.join(", ")}`);
+    const addedPci = inRescue.added.filter((a) => a.includes(" at PCI "));
+    if (addedPci.length > 2) problems.push(`the rescue boot adds ${addedPci.length} PCI functions: ${addedPci.join(", ")}`);
     const afterUnrescue = inventoryDifferences(normal, unrescue, "unrescue");
     problems.push(...afterUnrescue.problems, ...afterUnrescue.added.map((a) => `${a} is new in the unrescue boot`));
     if (problems.length === 0) return pass();

@@ -143,13 +143,13 @@ describe("summarizeDomain on libvirt's dumpxml", () => {
     expect(() => summarizeDomain("<network><name>x</name></network>")).toThrow(
       "domain XML is not a libvirt <domain> document: root element is <network>",
     );
-    expect(() => summarizeDomain("<domain><devices></domain>")).toThrow(/^Opening and ending tag mismatch/);
+    expect(() => summarizeDomain("<domain><devices></domain>")).toThrow(
+      /^domain XML is not a libvirt <domain> document: Opening and ending tag mismatch/,
+    );
   });
 
-  // Known bug (reported): xmldom 0.9 throws its own ParseError on a fatal error before
-  // parseDomainXml's onError check runs, so malformed XML is not reported as an InputError
-  // naming the domain XML. it.fails turns red once parseDomainXml wraps it.
-  it.fails("reports malformed XML as an InputError naming the domain XML", () => {
+  // xmldom 0.9 throws its own ParseError on a fatal error; parseDomainXml names the input.
+  it("reports malformed XML as an InputError naming the domain XML", () => {
     for (const xml of ["", "not xml at all", "<domain><devices></domain>", "<domain"])
       expect(() => summarizeDomain(xml)).toThrow(InputError);
   });

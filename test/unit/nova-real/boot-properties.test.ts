@@ -159,7 +159,7 @@ describe("P7: every other device kept", () => {
   it("fails when the rescue guest adds more than the rescue device and one controller", () => {
     const o = addPciFunction(addPciFunction(goodRescueObservation(), { bdf: "00:09.0" }), { bdf: "00:0a.0" });
     expect(check(everyOtherDeviceKept, rescueSaw(o)).message).toBe(
-      "the rescue boot adds 3 devices: virtio-blk (1af4:1001) at PCI 00:08.0, virtio-rng (1af4:1005) at PCI 00:09.0, virtio-rng (1af4:1005) at PCI 00:0a.0",
+      "the rescue boot adds 3 PCI functions: virtio-blk (1af4:1001) at PCI 00:08.0, virtio-rng (1af4:1005) at PCI 00:09.0, virtio-rng (1af4:1005) at PCI 00:0a.0",
     );
     // One controller next to the rescue device is what a rescue on a new bus needs.
     expect(check(everyOtherDeviceKept, rescueSaw(addPciFunction(goodRescueObservation(), { bdf: "00:09.0" })))).toEqual({
@@ -213,21 +213,19 @@ describe("P1, P2, P4, P5 on the synthetic triple", () => {
     const o = goodRescueObservation();
     o.bootOrder = ["/pci@i0cf8/scsi@4/disk@0,0", "HALT"];
     expect(check(rescueFirstInBootOrder, rescueSaw(o)).message).toBe(
-      "fw_cfg bootorder starts with /pci@i0cf8/scsi@4/disk@0,0; the rescue disk vdc on virtio hangs off PCI slot 8.0 (bootorder: /pci@i0cf8/scsi@4/disk@0,0 | HALT)",
+      "fw_cfg bootorder starts with /pci@i0cf8/scsi@4/disk@0,0; the rescue disk vdc on virtio hangs off PCI 00:08.0 (expected ^\\/pci@i0cf8\\/[^/@]+@8(\\/|$); bootorder: /pci@i0cf8/scsi@4/disk@0,0 | HALT)",
     );
     o.bootOrder = null;
     expect(check(rescueFirstInBootOrder, rescueSaw(o)).message).toBe(
       "the guest could not read fw_cfg bootorder (qemu_fw_cfg missing from the probe?)",
     );
     const rescue = good.rescue!.domain;
-    expect(pciFunctionOf(rescue, rescue.disks.find((d) => d.targetDev === "vdc")!)).toMatchObject({ slot: 8, function: 0 });
+    expect(pciFunctionOf(rescue, rescue.disks.find((d) => d.targetDev === "vdc")!)).toMatchObject({ bus: 0, slot: 8, function: 0 });
   });
 
-  // Known bug (reported): P5 matches only "@<slot>[,<fn>]" anywhere in the first bootorder
-  // entry. Behind q35's PCIe root ports every device is at slot 0, so a bootorder that starts
-  // with the root disk (behind another root port) passes. it.fails turns red once P5 checks
-  // the whole path.
-  it.fails("P5 fails on q35 when bootorder starts with the root disk behind another root port", () => {
+  // P5 matches the whole PCI path: behind q35's PCIe root ports every device is at slot 0, so
+  // only the root port tells the rescue disk from the root disk.
+  it("P5 fails on q35 when bootorder starts with the root disk behind another root port", () => {
     const q35 = realXml("q35-sata-cdrom-rescue-sata", "normal", "defined")
       .replace("<boot dev='hd'/>", "")
       .replace(
