@@ -64,7 +64,8 @@ describe("nova-rescue --driver real", () => {
     const [result] = summary.cases;
     expect(result?.verdict).toBe("fail");
     // Storage stays where it was; every other finding is the balloon and RNG functions shifting.
-    for (const name of ["S0", "S1", "S3", "S6", "P1", "P2", "P3", "P4", "P5", "P6"]) expect(propertyOf(result!, name)?.ok).toBe(true);
+    for (const name of ["S0", "S1", "S3", "S6", "P1", "P2", "P3", "P4", "P5", "P6"])
+      expect(propertyOf(result!, name)?.ok).toBe(true);
     expect(propertyOf(result!, "S7")?.message).toMatch(
       /memballoon virtio moved from PCI 00:06\.0 to PCI 00:07\.0 in the rescue domain/,
     );

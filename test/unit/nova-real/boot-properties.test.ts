@@ -220,7 +220,11 @@ describe("P1, P2, P4, P5 on the synthetic triple", () => {
       "the guest could not read fw_cfg bootorder (qemu_fw_cfg missing from the probe?)",
     );
     const rescue = good.rescue!.domain;
-    expect(pciFunctionOf(rescue, rescue.disks.find((d) => d.targetDev === "vdc")!)).toMatchObject({ bus: 0, slot: 8, function: 0 });
+    expect(pciFunctionOf(rescue, rescue.disks.find((d) => d.targetDev === "vdc")!)).toMatchObject({
+      bus: 0,
+      slot: 8,
+      function: 0,
+    });
   });
 
   // P5 matches the whole PCI path: behind q35's PCIe root ports every device is at slot 0, so
