@@ -36,6 +36,7 @@ describe("nova-rescue --driver real", () => {
     expect(result?.properties.filter((p) => !p.ok)).toEqual([]);
     expect(result?.properties.map((p) => p.name.split("-")[0])).toEqual([
       "S0",
+      "S1",
       "S3",
       "S6",
       "S7",
