@@ -27,6 +27,8 @@ export function realNovaInstalled(): boolean {
   return missingRequirements(existsSync, ["real-nova"]).length === 0;
 }
 
+const novaDefaultDriver = (): DriverKind => (realNovaInstalled() ? "real" : "model");
+
 export const BUILT_IN_SCENARIOS: Record<string, BuiltInScenario> = {
   smoke: {
     description: "direct kernel boot, SeaBIOS from a raw virtio disk, OVMF from a UEFI disk",
@@ -39,10 +41,9 @@ export const BUILT_IN_SCENARIOS: Record<string, BuiltInScenario> = {
   "nova-rescue": {
     description:
       "Nova rescue with stable devices: normal, rescue, unrescue boots of generated instances (--driver real: Nova's LibvirtDriver + libvirt; model: the spec's model)",
-    drivers: { realGroup: "real-nova", defaultDriver: () => (realNovaInstalled() ? "real" : "model") },
+    drivers: { realGroup: "real-nova", defaultDriver: novaDefaultDriver },
     load: async (options) => {
-      if ((options.driver ?? (realNovaInstalled() ? "real" : "model")) === "model")
-        return import("./nova/index.js") as unknown as ReturnType<Loader>;
+      if ((options.driver ?? novaDefaultDriver()) === "model") return import("./nova/index.js") as unknown as ReturnType<Loader>;
       const { realNovaScenario } = await import("./nova/real/index.js");
       return { default: realNovaScenario({ novaSrc: options.novaSrc }) as unknown as Scenario<never> };
     },

@@ -242,8 +242,9 @@ export function buildCli(): Command {
     .action(() => {
       const width = Math.max(...Object.keys(BUILT_IN_SCENARIOS).map((name) => name.length)) + 2;
       for (const [name, entry] of Object.entries(BUILT_IN_SCENARIOS)) {
+        const inUse = entry.drivers?.defaultDriver();
         const driver = entry.drivers
-          ? `  [driver: ${entry.drivers.defaultDriver()}${entry.drivers.defaultDriver() === "model" ? `; install ${entry.drivers.realGroup} (doctor --fix) for the real one` : ""}]`
+          ? `  [driver: ${inUse}${inUse === "model" ? `; install ${entry.drivers.realGroup} (doctor --fix) for the real one` : ""}]`
           : "";
         process.stdout.write(`${name.padEnd(width)}${entry.description}${driver}\n`);
       }

@@ -5,7 +5,9 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 
 /** A user's Nova source tree put first on the Nova worker's PYTHONPATH (harness/openstack). */
-export const NOVA_SRC_ENV = "BOOTPROOF_NOVA_SRC";
+import { NOVA_SRC_ENV } from "../openstack/nova-src.js";
+
+export { NOVA_SRC_ENV };
 
 const DPKG_STATUS = "/var/lib/dpkg/status";
 const DIST_PACKAGES = "/usr/lib/python3/dist-packages";

@@ -16,7 +16,7 @@ export interface SupervisedPaths {
 export interface SupervisedCommand {
   command: QemuCommand;
   changes: string[];
-  /** The NVRAM file libvirt named (bootproof copies the template to paths.nvramFile). */
+  /** The NVRAM file libvirt's command line named, replaced by paths.nvramFile (recorded, not used). */
   nvramTemplate?: string;
 }
 

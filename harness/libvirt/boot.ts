@@ -30,7 +30,7 @@ const run = promisify(execFile);
 const DEFAULT_OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd";
 
 export type DomainBootResult = CommandBootResult & {
-  domain: DomainSummary | null;
+  domain: DomainSummary;
   /** Milliseconds spent in libvirt for this boot (define, command line, undefine). */
   libvirtMs: number;
 };

@@ -191,7 +191,10 @@ function deviceLabel(element: XmlElement): string {
 }
 
 export function summarizeDomain(xml: string): DomainSummary {
-  const root = parseDomainXml(xml);
+  return summarizeRoot(parseDomainXml(xml));
+}
+
+function summarizeRoot(root: XmlElement): DomainSummary {
   const os = child(root, "os");
   const devicesElement = child(root, "devices");
   const deviceElements = devicesElement ? children(devicesElement) : [];
@@ -313,7 +316,7 @@ export function pointDomainAtBootproof(xml: string, plan: WorldPlan): Rewrite {
     changes.push(`<${tag}> ${text(element) ?? "(unset)"} → destroy (a guest reboot or crash ends the boot)`);
     element.textContent = "destroy";
   }
-  const summary = summarizeDomain(xml);
+  const summary = summarizeRoot(root);
   const os = child(root, "os");
   if (os && summary.firmware === "bios" && !child(os, "bios")) {
     // SeaBIOS waits forever at "No bootable device" unless told to retry; the retry is a

@@ -9,10 +9,11 @@ import * as z from "zod/mini";
 import "../../emulator/zod-english.js";
 import type { NovaRescueCase } from "../../scenarios/nova/model.js";
 import { InfraError, InputError } from "../errors.js";
+import { NOVA_SRC_ENV } from "./nova-src.js";
 import { workerPythonDir, workerPythonFile } from "./python-dir.js";
 import { type WorkerSpec, workerFor } from "./worker.js";
 
-export const NOVA_SRC_ENV = "BOOTPROOF_NOVA_SRC";
+export { NOVA_SRC_ENV };
 
 export interface NovaWorkerOptions {
   /**

@@ -197,7 +197,7 @@ export async function runCase<Input>(scenario: AnyScenario<Input>, input: Input,
     };
     records[plan.name] =
       result.kind === "domain"
-        ? { ...common, topology: result.topology, domain: result.domain! }
+        ? { ...common, topology: result.topology, domain: result.domain }
         : { ...common, topology: result.topology, machine: result.machine };
   }
   for (const plan of plans.slice(summaries.length)) {

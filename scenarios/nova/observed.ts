@@ -82,6 +82,9 @@ export function firstIdentityDifference(before: ObservedBlockDevice, after: Obse
   for (const field of IDENTITY_FIELDS) {
     if (before[field] !== after[field]) return `${FIELD_LABEL[field]} ${before[field] ?? "none"} -> ${after[field] ?? "none"}`;
   }
+  // The WWN identities a SCSI LU reports (VPD page 0x83 NAA designators).
+  const [wwnBefore, wwnAfter] = [before.naaIds.join(","), after.naaIds.join(",")];
+  if (wwnBefore !== wwnAfter) return `WWN ${wwnBefore || "none"} -> ${wwnAfter || "none"}`;
   return null;
 }
 
@@ -109,6 +112,19 @@ export function compareObservedDevices(
   if (problems.length === 0) return null;
   const more = problems.length > 1 ? ` (and ${problems.length - 1} more device${problems.length > 2 ? "s" : ""} differ)` : "";
   return `${problems[0]}${more}`;
+}
+
+/**
+ * Why the unrescue boot's block devices are not exactly the normal boot's (a device changed,
+ * or one is left over, e.g. the rescue device), or null.
+ */
+export function unrescueStorageDifference(normal: ObservedBlockDevice[], unrescue: ObservedBlockDevice[]): string | null {
+  const difference = compareObservedDevices(normal, unrescue, "normal", "unrescue");
+  if (difference) return difference;
+  const extra = extraDevices(normal, unrescue);
+  return extra.length > 0
+    ? `the unrescue boot has devices the normal boot did not: ${extra.map(describeDevice).join(", ")}`
+    : null;
 }
 
 /** Devices of `after` that match nothing in `before` (e.g. a rescue device left attached). */

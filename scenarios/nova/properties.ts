@@ -7,7 +7,7 @@ import { bootNamed, fail, isOutcome, observedOrFailure, pass } from "../common/o
 import { bootPathPattern, knownFirmwareGap, seabiosBootAttempts, seabiosEntryFor } from "./firmware-evidence.js";
 import { disksWithRole } from "./identity.js";
 import type { NovaRescueCase } from "./model.js";
-import { compareObservedDevices, describeDevice, extraDevices } from "./observed.js";
+import { compareObservedDevices, unrescueStorageDifference } from "./observed.js";
 import { BOOT_NAMES } from "./static-properties.js";
 
 type Boots = Record<string, BootRecord>;
@@ -109,7 +109,7 @@ export const rescueKeepsNormalDevices: Property<NovaRescueCase> = {
 export const unrescueRestoresNormal: Property<NovaRescueCase> = {
   name: "P4-unrescue-restores-normal",
   description:
-    "after unrescue the root disk boots again and every device is back at its normal identity, with no rescue device left",
+    "after unrescue the root disk boots again and every device is back at its normal identity (WWN included), with no rescue device left",
   check(_input, boots) {
     const root = bootsRoot(bootOf(boots, "unrescue"));
     if (!root.ok) return root;
@@ -117,12 +117,8 @@ export const unrescueRestoresNormal: Property<NovaRescueCase> = {
     if (isOutcome(normal)) return normal;
     const unrescue = observed(bootOf(boots, "unrescue"));
     if (isOutcome(unrescue)) return unrescue;
-    const difference = compareObservedDevices(normal.blockDevices, unrescue.blockDevices, "normal", "unrescue");
-    if (difference) return fail(difference);
-    const extra = extraDevices(normal.blockDevices, unrescue.blockDevices);
-    if (extra.length > 0)
-      return fail(`the unrescue boot has devices the normal boot did not: ${extra.map(describeDevice).join(", ")}`);
-    return pass();
+    const difference = unrescueStorageDifference(normal.blockDevices, unrescue.blockDevices);
+    return difference ? fail(difference) : pass();
   },
 };
 

@@ -66,11 +66,6 @@ def setup():
                 raise
         return {}
 
-    def capabilities(_params):
-        # Forces the one-time QEMU capability probe (cached under the embed root).
-        conn.getDomainCapabilities(None, "x86_64", None, "qemu")
-        return {}
-
     version = conn.getLibVersion()
     qemu = conn.getVersion()
     versions = {
@@ -78,7 +73,7 @@ def setup():
         "qemu": "%d.%d.%d" % (qemu // 1000000, qemu // 1000 % 1000, qemu % 1000),
         "python": sys.version.split()[0],
     }
-    return versions, {"define": define, "native": native, "undefine": undefine, "capabilities": capabilities}
+    return versions, {"define": define, "native": native, "undefine": undefine}
 
 
 serve("libvirt", setup)

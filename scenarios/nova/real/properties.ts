@@ -12,7 +12,7 @@ import type { DomainBootRecord, Property, PropertyOutcome } from "../../../harne
 import { bootNamed, fail, isOutcome, observedOrFailure, pass } from "../../common/outcomes.js";
 import { seabiosBootAttempts } from "../firmware-evidence.js";
 import type { NovaRescueCase } from "../model.js";
-import { compareObservedDevices, describeDevice, extraDevices, matchDevices } from "../observed.js";
+import { compareObservedDevices, describeDevice, extraDevices, unrescueStorageDifference } from "../observed.js";
 import { REAL_BOOT_NAMES } from "./driver.js";
 import { inventoryDifferences } from "./guest-inventory.js";
 import { requestedRescue, rescueDiskOf } from "./static-properties.js";
@@ -61,17 +61,6 @@ export const rescueBootsRescueMedia: RealProperty = {
   },
 };
 
-/** compareObservedDevices plus the WWN identities (VPD 0x83 NAA ids). */
-function storageDifference(before: Observation, after: Observation, afterName: string): string | null {
-  const difference = compareObservedDevices(before.blockDevices, after.blockDevices, "normal", afterName);
-  if (difference) return difference;
-  for (const pair of matchDevices(before.blockDevices, after.blockDevices)) {
-    if (pair.after && pair.before.naaIds.join(",") !== pair.after.naaIds.join(","))
-      return `${describeDevice(pair.before)} changed in the ${afterName} boot: WWN ${pair.before.naaIds.join(",") || "none"} -> ${pair.after.naaIds.join(",") || "none"}`;
-  }
-  return null;
-}
-
 export const rescueKeepsStorage: RealProperty = {
   name: "P3-rescue-keeps-storage",
   description:
@@ -86,7 +75,7 @@ export const rescueKeepsStorage: RealProperty = {
       return fail(
         `the normal boot's guest saw ${normal.blockDevices.length} block devices but the domain has ${attached} disks; the comparison would be vacuous`,
       );
-    const difference = storageDifference(normal, rescue, "rescue");
+    const difference = compareObservedDevices(normal.blockDevices, rescue.blockDevices, "normal", "rescue");
     return difference ? fail(difference) : pass();
   },
 };
@@ -102,12 +91,8 @@ export const unrescueRestoresNormal: RealProperty = {
     if (isOutcome(normal)) return normal;
     const unrescue = observed(bootOf(boots, "unrescue"));
     if (isOutcome(unrescue)) return unrescue;
-    const difference = storageDifference(normal, unrescue, "unrescue");
-    if (difference) return fail(difference);
-    const extra = extraDevices(normal.blockDevices, unrescue.blockDevices);
-    return extra.length > 0
-      ? fail(`the unrescue boot has devices the normal boot did not: ${extra.map(describeDevice).join(", ")}`)
-      : pass();
+    const difference = unrescueStorageDifference(normal.blockDevices, unrescue.blockDevices);
+    return difference ? fail(difference) : pass();
   },
 };
 
