@@ -36,7 +36,7 @@ const SCSI_LIMITS = {
 /** xHCI with QEMU's default p2=4, p3=4: 8 root ports. */
 const XHCI_PORTS = 8;
 
-function formatZodPath(path: ReadonlyArray<PropertyKey>): string {
+export function formatZodPath(path: ReadonlyArray<PropertyKey>): string {
   return path.reduce<string>(
     (acc, key) => (typeof key === "number" ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)),
     "",

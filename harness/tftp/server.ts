@@ -14,7 +14,7 @@
 // Model: the listening socket only takes requests. Each RRQ gets its own ephemeral UDP
 // socket (the server's transfer ID, RFC 1350 §4) and a ReadTransfer; WRQ is refused.
 import { createSocket, type Socket } from "node:dgram";
-import { realpath, stat } from "node:fs/promises";
+import { resolveServedRoot } from "../files/confine.js";
 import type { TftpFaultDecision, TftpFaultPlan, TftpPacketContext } from "./faults.js";
 import { type NegotiationLimits, negotiate } from "./options.js";
 import { decodePacket, ErrorCode, encodeError, type RequestPacket } from "./packets.js";
@@ -67,11 +67,7 @@ export interface TftpServer {
 
 export async function startTftpServer(options: TftpServerOptions): Promise<TftpServer> {
   const host = options.host ?? "127.0.0.1";
-  const rootStats = await stat(options.root).catch(() => undefined);
-  if (!rootStats?.isDirectory()) {
-    throw new Error(`TFTP root '${options.root}' is not a directory: create it or pass --root DIR`);
-  }
-  const realRoot = await realpath(options.root);
+  const realRoot = await resolveServedRoot(options.root, "TFTP");
   const limits: NegotiationLimits = {
     maxBlksize: Math.min(options.maxBlksize ?? 65464, 65464),
     maxWindowsize: options.maxWindowsize ?? 64,
