@@ -289,6 +289,16 @@ export function buildCli(): Command {
       const { serveTftp } = await import("./serve.js");
       await serveTftp(flags);
     });
+  serve
+    .command("http")
+    .description("read-only HTTP/1.1 server for a directory (GET, HEAD, byte ranges)")
+    .requiredOption("--root <dir>", "directory to serve")
+    .option("--host <address>", "address to bind", "127.0.0.1")
+    .option("--port <n>", "TCP port (0 = ephemeral)", integer("--port", 0), 0)
+    .action(async (flags: { root: string; host: string; port: number }) => {
+      const { serveHttp } = await import("./serve.js");
+      await serveHttp(flags);
+    });
 
   return program;
 }

@@ -1,10 +1,11 @@
-// `bootproof serve iscsi|tftp`: the built-in servers standalone, for reproducing a boot by
+// `bootproof serve iscsi|tftp|http`: the built-in servers standalone, for reproducing a boot by
 // hand or pointing another initiator at them. They bind loopback unless told otherwise
 // and run until SIGINT/SIGTERM.
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { registerCleanup } from "../../emulator/reaper.js";
 import { InputError } from "../errors.js";
+import { type HttpEvent, startHttpServer } from "../http/index.js";
 import type { IscsiEvent } from "../iscsi/connection.js";
 import { startIscsiTarget } from "../iscsi/target.js";
 import { startTftpServer } from "../tftp/server.js";
@@ -71,5 +72,36 @@ export async function serveTftp(flags: { root: string; port: number; host: strin
   });
   registerCleanup("tftp server", () => server.close());
   process.stdout.write(`TFTP serving ${root} (read-only) on ${server.host}:${server.port}\n`);
+  await new Promise(() => {});
+}
+
+/** One stderr line per event; events carry no query strings and no headers, so nothing secret. */
+export function describeHttpEvent(event: HttpEvent): string {
+  switch (event.kind) {
+    case "request": {
+      const range = event.range ? ` bytes ${event.range.first}-${event.range.last}` : "";
+      const cut = event.complete ? "" : " (connection ended early)";
+      return `#${event.connection} ${event.method} ${event.path} ${event.status} ${event.bytes} bytes${range} ${event.durationMs} ms${cut}`;
+    }
+    case "refused":
+      return `#${event.connection} ${event.method} ${event.path} ${event.status} refused: ${event.message}`;
+    case "fault":
+      return `#${event.connection} fault injected: ${event.action} on ${event.method} ${event.path} (rule ${event.rule})`;
+    default:
+      return JSON.stringify(event);
+  }
+}
+
+export async function serveHttp(flags: { root: string; port: number; host: string }): Promise<void> {
+  const root = resolve(flags.root);
+  if (!existsSync(root)) throw new InputError(`--root ${flags.root}: directory not found`);
+  const server = await startHttpServer({
+    root,
+    host: flags.host,
+    port: flags.port,
+    logger: (event) => process.stderr.write(`http: ${describeHttpEvent(event)}\n`),
+  });
+  registerCleanup("http server", () => server.close());
+  process.stdout.write(`HTTP serving ${root} (read-only) on ${server.url()}\n`);
   await new Promise(() => {});
 }

@@ -130,7 +130,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const headersTimeoutMs = options.headersTimeoutMs ?? 10_000;
   const stats: HttpServerStats = { connections: 0, connectionsActive: 0, requests: 0, refused: 0, faults: 0, bytesSent: 0 };
   /** Every open connection: its number, requests seen, responses in progress. */
-  const sockets = new Map<Socket, { id: number; requests: number; active: number }>();
+  const sockets = new Map<Socket, { id: number; requests: number; active: number; closed: Promise<void> }>();
   /** Wakes every delayed request when the server closes. */
   const wakers = new Set<() => void>();
   let closing: Promise<void> | undefined;
@@ -152,11 +152,14 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   server.on("connection", (socket: Socket) => {
     const id = ++stats.connections;
     stats.connectionsActive++;
-    sockets.set(socket, { id, requests: 0, active: 0 });
-    socket.once("close", () => {
-      sockets.delete(socket);
-      stats.connectionsActive--;
-    });
+    const closed = new Promise<void>((resolve) =>
+      socket.once("close", () => {
+        sockets.delete(socket);
+        stats.connectionsActive--;
+        resolve();
+      }),
+    );
+    sockets.set(socket, { id, requests: 0, active: 0, closed });
   });
 
   server.on("clientError", (error: NodeJS.ErrnoException, socket: Socket) => {
@@ -362,8 +365,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         for (const wake of [...wakers]) wake();
         server.closeAllConnections();
-        for (const socket of sockets.keys()) socket.destroy();
-        await closed;
+        const open = [...sockets.entries()];
+        for (const [socket] of open) socket.destroy();
+        await Promise.all([closed, ...open.map(([, state]) => state.closed)]);
         logger?.({ kind: "closed", host, port });
       })();
       return closing;
@@ -378,7 +382,7 @@ function header(req: IncomingMessage, name: string): string | undefined {
 
 /** The `drop` fault: what was written still goes out, then the connection ends mid-body. */
 function dropConnection(socket: Socket, res: ServerResponse): void {
-  if (!res.headersSent) res.flushHeaders();
+  res.flushHeaders(); // sends the head if no body byte has carried it yet; otherwise a no-op
   socket.end();
 }
 
