@@ -17,6 +17,12 @@ export interface RunPaths {
   firmwareLog?: string;
   /** Per-run writable copy of the OVMF VARS template (required for OVMF machines). */
   ovmfVars?: string;
+  /**
+   * The program (argv prefix; HOST PORT are appended) QEMU runs per guest connection to a
+   * guest forward. Without it a forward is QEMU's `tcp:` chardev, which carries one connection
+   * at a time: every guest connection to the address shares one host stream.
+   */
+  guestForwardRelay?: string[];
 }
 
 export interface QemuCommand {
@@ -150,10 +156,12 @@ function floppyControllerArgs(machine: Machine): string[] {
   );
 }
 
-function nicArgs(nic: Nic): string[] {
+function nicArgs(nic: Nic, relay: string[] | undefined): string[] {
   const netdevId = `net-${nic.id}`;
-  const guestForwards = nic.user.guestForwards.map(
-    (f) => `guestfwd=tcp:${f.guestAddress}:${f.guestPort}-tcp:${f.hostAddress}:${f.hostPort}`,
+  const guestForwards = nic.user.guestForwards.map((f) =>
+    relay
+      ? `guestfwd=tcp:${f.guestAddress}:${f.guestPort}-cmd:${escapeOptionValue([...relay, f.hostAddress, String(f.hostPort)].join(" "))}`
+      : `guestfwd=tcp:${f.guestAddress}:${f.guestPort}-tcp:${f.hostAddress}:${f.hostPort}`,
   );
   const netdev = [options("user", { id: netdevId, tftp: nic.user.tftpRoot, bootfile: nic.user.bootFile }), ...guestForwards].join(
     ",",
@@ -240,7 +248,7 @@ export function buildQemuCommand(machine: Machine, paths: RunPaths, accelerator:
   argv.push(...floppyControllerArgs(machine));
   for (const controller of machine.controllers) argv.push(...controllerArgs(controller));
   for (const disk of machine.disks) argv.push(...diskArgs(disk, machine));
-  for (const nic of machine.nics) argv.push(...nicArgs(nic));
+  for (const nic of machine.nics) argv.push(...nicArgs(nic, paths.guestForwardRelay));
   return { binary: QEMU_BINARY, argv };
 }
 

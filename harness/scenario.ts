@@ -25,6 +25,19 @@ export interface Topology {
   extraProbeModules?: string[];
   /** Wall-clock limit for this boot (default 120 s under TCG). */
   deadlineMs?: number;
+  /** End the boot early when the console proves it can never succeed (a retry loop without end). */
+  giveUp?: GiveUpRule;
+}
+
+/**
+ * A console line that, seen `count` times, proves the boot cannot succeed: the boot ends at
+ * once with `reason` and the console tail instead of running into the deadline.
+ */
+export interface GiveUpRule {
+  /** Text the console line contains. */
+  line: string;
+  count: number;
+  reason: string;
 }
 
 /** A disk of a libvirt domain and the medium bootproof gives it. */
@@ -93,6 +106,8 @@ export interface BootRecord {
   endpoints: GuestEndpoints;
   /** What the servers saw (logins, refusals, injected faults), oldest first. */
   serviceLog: string[];
+  /** Where the boot's artifacts are (console log, command line, what the driver decided). */
+  artifactDir?: string;
 }
 
 /** A finished boot of a libvirt domain. */
@@ -143,6 +158,7 @@ export interface GuestEndpoint {
 export interface GuestEndpoints {
   tftp?: GuestEndpoint;
   iscsi?: GuestEndpoint;
+  http?: GuestEndpoint;
 }
 
 export interface IscsiLunPlan {
@@ -169,19 +185,29 @@ export interface IscsiTargetPlan {
 export interface ServicesPlan {
   iscsi?: { targets: IscsiTargetPlan[]; faults?: unknown };
   tftp?: { files: (endpoints: GuestEndpoints) => Record<string, string | Buffer>; faults?: unknown };
+  /** A read-only HTTP root (iPXE's HTTP boot); a `symlink` entry is a link relative to its directory. */
+  http?: { files: (endpoints: GuestEndpoints) => Record<string, ServedFile>; faults?: unknown };
 }
+
+export type ServedFile = string | Buffer | { symlink: string };
 
 export interface BootPlan {
   name: string;
   services?: ServicesPlan;
   /** The machine; a function when it must name service endpoints (e.g. a TFTP bootfile URL). */
   topology: AnyTopology | ((endpoints: GuestEndpoints) => AnyTopology);
+  /**
+   * Files written into the boot's artifact dir (what a real driver decided, already free of
+   * secrets): they explain the boot to whoever reads a failure.
+   */
+  artifacts?: (endpoints: GuestEndpoints) => Record<string, string>;
 }
 
 /** Endpoints used where no service runs (static checks): port 0 marks "not started". */
 export const PLACEHOLDER_ENDPOINTS: GuestEndpoints = {
   tftp: { host: "10.0.2.2", port: 0 },
   iscsi: { host: "10.0.2.2", port: 0 },
+  http: { host: "10.0.2.2", port: 0 },
 };
 
 export function resolveTopology(plan: BootPlan, endpoints: GuestEndpoints = PLACEHOLDER_ENDPOINTS): AnyTopology {

@@ -19,7 +19,7 @@ export interface BuiltInScenario {
   description: string;
   load: Loader;
   /** Set for scenarios a real driver can decide: the packages it needs and the default. */
-  drivers?: { realGroup: "real-nova"; defaultDriver(): DriverKind };
+  drivers?: { realGroup: "real-nova" | "real-ironic"; defaultDriver(): DriverKind };
 }
 
 /** True when Debian's Nova, libvirt's embedded driver and python3-libvirt are installed. */
@@ -29,14 +29,27 @@ export function realNovaInstalled(): boolean {
 
 const novaDefaultDriver = (): DriverKind => (realNovaInstalled() ? "real" : "model");
 
+/** True when Debian's Ironic (and ironic-lib) are installed. */
+export function realIronicInstalled(): boolean {
+  return missingRequirements(existsSync, ["real-ironic"]).length === 0;
+}
+
+const ironicDefaultDriver = (): DriverKind => (realIronicInstalled() ? "real" : "model");
+
 export const BUILT_IN_SCENARIOS: Record<string, BuiltInScenario> = {
   smoke: {
     description: "direct kernel boot, SeaBIOS from a raw virtio disk, OVMF from a UEFI disk",
     load: () => import("./smoke.js") as unknown as ReturnType<Loader>,
   },
   "ironic-iscsi": {
-    description: "Ironic boot from an iSCSI volume: iPXE + built-in TFTP and iSCSI target, BIOS and UEFI",
-    load: () => import("./ironic/index.js") as unknown as ReturnType<Loader>,
+    description:
+      "Ironic boot from an iSCSI volume (--driver real: Ironic's conductor code decides and writes the iPXE boot, served over HTTP; model: the spec's model over TFTP), BIOS and UEFI",
+    drivers: { realGroup: "real-ironic", defaultDriver: ironicDefaultDriver },
+    load: async (options) => {
+      if ((options.driver ?? ironicDefaultDriver()) === "model")
+        return import("./ironic/index.js") as unknown as ReturnType<Loader>;
+      return import("./ironic/real/index.js") as unknown as ReturnType<Loader>;
+    },
   },
   "nova-rescue": {
     description:

@@ -12,6 +12,9 @@ import { flattenQueryPci, QmpClient } from "../../emulator/qmp.js";
 import { registerTempDir } from "../../emulator/reaper.js";
 import { type Observation, ObservationParseError, parseObservationLine } from "../../firmware/observation.js";
 import { describeError } from "../errors.js";
+import { workerPythonFile } from "../openstack/python-dir.js";
+import { DEBIAN_PYTHON } from "../openstack/worker.js";
+import type { GiveUpRule } from "../scenario.js";
 
 export const DEFAULT_BOOT_DEADLINE_MS = 120_000;
 /** After the observation line the probe powers off; give it this long before stopping it. */
@@ -22,6 +25,8 @@ export interface BootOptions {
   artifactDir: string;
   accelerator?: Accelerator;
   deadlineMs?: number;
+  /** End the boot early on a console line that proves it cannot succeed. */
+  giveUp?: GiveUpRule;
   onPhase?: (phase: BootPhase) => void;
   onLine?: (line: ConsoleLine) => void;
 }
@@ -81,6 +86,9 @@ export async function runBoot(machine: Machine, options: BootOptions): Promise<B
       serialFile: join(tempDir, "serial.out"),
       firmwareLog: machine.firmwareLog ? join(options.artifactDir, "firmware.log") : undefined,
       ovmfVars: machine.firmware.kind === "ovmf" ? join(tempDir, "OVMF_VARS.fd") : undefined,
+      guestForwardRelay: machine.nics.some((n) => n.user.guestForwards.length > 0)
+        ? [DEBIAN_PYTHON, workerPythonFile("tcp_relay.py")]
+        : undefined,
     };
     const command = buildQemuCommand(machine, paths, options.accelerator ?? "tcg");
     const commandLine = shellQuote([command.binary, ...command.argv]);
@@ -132,6 +140,8 @@ export async function superviseBoot(boot: SupervisedBoot, options: BootOptions):
     artifactsWritten.catch(() => {}); // awaited below; this only keeps an early rejection from going unhandled
 
     let observationLine: string | undefined;
+    let gaveUp: string | undefined;
+    let giveUpSeen = 0;
     const bootErrors: string[] = [];
     let poweroffTimer: NodeJS.Timeout | undefined;
     let qemu: QemuProcess;
@@ -141,7 +151,15 @@ export async function superviseBoot(boot: SupervisedBoot, options: BootOptions):
         consoleLog: join(options.artifactDir, "console.log"),
         serialFile: paths.serialFile,
         deadlineMs,
-        onLine: options.onLine,
+        onLine: (line) => {
+          options.onLine?.(line);
+          const rule = options.giveUp;
+          if (!rule || gaveUp !== undefined || !line.text.includes(rule.line)) return;
+          if (++giveUpSeen >= rule.count) {
+            gaveUp = `${rule.reason}: the console printed '${rule.line}' ${giveUpSeen} times`;
+            void qemu.stop("stopped");
+          }
+        },
         onMarker: (marker, line) => {
           if (marker.kind === "phase") options.onPhase?.(marker.phase);
           if (marker.kind === "boot-error") bootErrors.push(line.text.trim());
@@ -166,6 +184,20 @@ export async function superviseBoot(boot: SupervisedBoot, options: BootOptions):
     clearTimeout(poweroffTimer);
     await snapshots;
     const firmwareLog = paths.firmwareLog ? await readLines(paths.firmwareLog) : [];
+    if (gaveUp !== undefined && observationLine === undefined) {
+      const firmwareLog = paths.firmwareLog ? await readLines(paths.firmwareLog) : [];
+      const tail = outcome.consoleTail
+        .slice(-8)
+        .map((l) => `| ${l.text}`)
+        .join("\n");
+      return {
+        ...base(outcome.phase, outcome.durationMs, outcome.consoleTail),
+        qemuWindow: outcome.processWindow,
+        status: "no-observation",
+        reason: `${gaveUp}; bootproof ended the boot after ${(outcome.durationMs / 1000).toFixed(1)} s (phase '${outcome.phase}'); console tail:\n${tail}`,
+        firmwareLog,
+      };
+    }
     return await classifyOutcome(
       outcome,
       observationLine,

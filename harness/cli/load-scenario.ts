@@ -22,6 +22,8 @@ export function resolvedDriver(nameOrPath: string, options: ScenarioLoadOptions 
   }
   const driver = options.driver ?? builtIn.drivers.defaultDriver();
   if (driver === "model" && options.novaSrc) throw new InputError("--nova-src needs the real driver: drop --driver model");
+  if (options.novaSrc && builtIn.drivers.realGroup !== "real-nova")
+    throw new InputError(`--nova-src is a Nova source tree; scenario '${nameOrPath}' is decided by ${builtIn.drivers.realGroup}`);
   return driver;
 }
 

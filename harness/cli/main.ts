@@ -50,13 +50,14 @@ async function resolveAccelerator(choice: RunFlags["accel"]): Promise<Accelerato
  * Makes sure the host can boot guests; as root it installs what is missing (doctor --fix).
  * The real driver's packages are installed only for a run that uses it.
  */
-async function ensureReady(driver?: DriverKind): Promise<void> {
+async function ensureReady(driver: DriverKind | undefined, scenarioName: string): Promise<void> {
   const log = (l: string) => process.stderr.write(`${l}\n`);
   const fix = process.getuid?.() === 0;
   const report = await runDoctor({ fix, groups: ["run"], log });
   if (!report.ok) throw new InfraError(`this host cannot boot guests yet:\n${formatDoctorReport(report)}`);
   if (driver === "real") {
-    const real = await ensureRequirements(["real-nova"], { fix, log });
+    const group = BUILT_IN_SCENARIOS[scenarioName]?.drivers?.realGroup ?? "real-nova";
+    const real = await ensureRequirements([group], { fix, log });
     if (real.missing.length > 0)
       throw new InfraError(
         `the real driver needs ${real.missing.map((m) => m.debianPackage).join(", ")}: run \`bootproof doctor --fix\` as root, or pass --driver model`,
@@ -106,7 +107,7 @@ async function printQemu(scenario: Scenario<unknown>, flags: RunFlags): Promise<
 async function runCommand(nameOrPath: string, flags: RunFlags): Promise<number> {
   const loadOptions = { driver: flags.driver, novaSrc: flags.novaSrc };
   const driver = resolvedDriver(nameOrPath, loadOptions);
-  await ensureReady(driver);
+  await ensureReady(driver, nameOrPath);
   const scenario = await loadScenario(nameOrPath, { ...loadOptions, driver });
   if (flags.printQemu) {
     await printQemu(scenario, flags);
@@ -162,7 +163,7 @@ async function replayCommand(artifactDir: string, flags: Pick<RunFlags, "accel" 
   const record = JSON.parse(await readFile(recordPath, "utf8")) as CaseRecord;
   const loadOptions = { driver: record.driver, novaSrc: record.novaSrc };
   const driver = resolvedDriver(record.scenario, loadOptions);
-  await ensureReady(driver);
+  await ensureReady(driver, record.scenario);
   const scenario = await loadScenario(record.scenario, { ...loadOptions, driver });
   const input = replayInput(scenario, record, recordPath);
   const replayScenario: Scenario<unknown> = {
@@ -279,26 +280,21 @@ export function buildCli(): Command {
       const { serveIscsi } = await import("./serve.js");
       await serveIscsi(flags);
     });
-  serve
-    .command("tftp")
-    .description("read-only TFTP server for a directory")
-    .requiredOption("--root <dir>", "directory to serve")
-    .option("--host <address>", "address to bind", "127.0.0.1")
-    .option("--port <n>", "UDP port (0 = ephemeral)", integer("--port", 0), 0)
-    .action(async (flags: { root: string; host: string; port: number }) => {
-      const { serveTftp } = await import("./serve.js");
-      await serveTftp(flags);
-    });
-  serve
-    .command("http")
-    .description("read-only HTTP/1.1 server for a directory (GET, HEAD, byte ranges)")
-    .requiredOption("--root <dir>", "directory to serve")
-    .option("--host <address>", "address to bind", "127.0.0.1")
-    .option("--port <n>", "TCP port (0 = ephemeral)", integer("--port", 0), 0)
-    .action(async (flags: { root: string; host: string; port: number }) => {
-      const { serveHttp } = await import("./serve.js");
-      await serveHttp(flags);
-    });
+  for (const [name, description, transport] of [
+    ["tftp", "read-only TFTP server for a directory", "UDP"],
+    ["http", "read-only HTTP/1.1 server for a directory (GET, HEAD, byte ranges)", "TCP"],
+  ] as const) {
+    serve
+      .command(name)
+      .description(description)
+      .requiredOption("--root <dir>", "directory to serve")
+      .option("--host <address>", "address to bind", "127.0.0.1")
+      .option("--port <n>", `${transport} port (0 = ephemeral)`, integer("--port", 0), 0)
+      .action(async (flags: { root: string; host: string; port: number }) => {
+        const { serveHttp, serveTftp } = await import("./serve.js");
+        await (name === "tftp" ? serveTftp : serveHttp)(flags);
+      });
+  }
 
   return program;
 }

@@ -1,7 +1,7 @@
 // One case: an input → its boots (each prepared, booted, observed) → properties → verdict.
 // Static properties run first: a case they refute never boots a guest.
 
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Accelerator } from "../../emulator/argv.js";
@@ -194,6 +194,7 @@ export async function runCase<Input>(scenario: AnyScenario<Input>, input: Input,
       firmwareLog: result.firmwareLog,
       endpoints: result.endpoints,
       serviceLog: serviceLog.map((l) => `${l.service}: ${l.text}`),
+      artifactDir,
     };
     records[plan.name] =
       result.kind === "domain"
@@ -254,7 +255,7 @@ async function bootWithServices(
   const serviceDir = plan.services ? await mkdtemp(join(tmpdir(), "bootproof-services-")) : undefined;
   const unregisterDir = serviceDir ? registerTempDir(serviceDir) : () => {};
   const services = serviceDir
-    ? await (await import("../services/start.js")).startServices(plan.services, join(serviceDir, "tftp"))
+    ? await (await import("../services/start.js")).startServices(plan.services, serviceDir)
     : { endpoints: {}, log: [] as ServiceLogLine[], addIscsi: async () => {}, close: async () => {} };
   try {
     const resolved = resolveTopology(plan, services.endpoints);
@@ -263,6 +264,7 @@ async function bootWithServices(
       accelerator: options.accelerator,
       // An explicit --deadline wins over the scenario's own estimate for the boot.
       deadlineMs: options.deadlineMs ?? resolved.deadlineMs,
+      giveUp: isDomainTopology(resolved) ? undefined : resolved.giveUp,
       onPhase: (phase: BootPhase) => options.onEvent?.({ kind: "boot-phase", caseId: options.caseId, boot: plan.name, phase }),
     };
     if (isDomainTopology(resolved)) {
@@ -273,11 +275,22 @@ async function bootWithServices(
         serviceLog: services.log,
       };
     }
-    const topology = resolved;
     const lunMedia = (plan.services?.iscsi?.targets ?? []).map((t) => t.luns.map((l) => l.media));
-    const { machine, extraMediaPaths } = await prepareBoot(topology, lunMedia.flat());
+    const prepared = await prepareBoot(resolved, lunMedia.flat());
     let next = 0;
-    await services.addIscsi(lunMedia.map((luns) => luns.map(() => extraMediaPaths[next++]!)));
+    await services.addIscsi(lunMedia.map((luns) => luns.map(() => prepared.extraMediaPaths[next++]!)));
+    // A machine that names the iSCSI target's port (a host forward to it) is known only now;
+    // its media are the same and come from the cache.
+    const topology = resolveTopology(plan, services.endpoints) as Topology;
+    const machine =
+      JSON.stringify(topology.machine) === JSON.stringify(resolved.machine)
+        ? prepared.machine
+        : (await prepareBoot(topology)).machine;
+    if (plan.artifacts) {
+      await mkdir(artifactDir, { recursive: true });
+      for (const [name, content] of Object.entries(plan.artifacts(services.endpoints)))
+        await writeFile(join(artifactDir, name), content);
+    }
     const result = await runBoot(machine, bootOptions);
     if (services.log.length) {
       await writeFile(

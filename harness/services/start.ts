@@ -1,12 +1,14 @@
-// Starts the servers one boot needs (TFTP, iSCSI), fresh for that boot, and stops them
+// Starts the servers one boot needs (TFTP, HTTP, iSCSI), fresh for that boot, and stops them
 // after it. The guest reaches them through user-mode networking at 10.0.2.2:<port>.
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, symlink, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { registerCleanup } from "../../emulator/reaper.js";
+import type { HttpEvent } from "../http/index.js";
+import { type HttpServer, startHttpServer } from "../http/index.js";
 import type { IscsiEvent } from "../iscsi/connection.js";
 import type { FaultPlan as IscsiFaultPlan } from "../iscsi/faults.js";
 import { type IscsiTargetHandle, startIscsiTarget } from "../iscsi/target.js";
-import type { GuestEndpoints, ServicesPlan } from "../scenario.js";
+import type { GuestEndpoints, ServedFile, ServicesPlan } from "../scenario.js";
 import type { TftpFaultPlan } from "../tftp/faults.js";
 import { startTftpServer, type TftpServer } from "../tftp/server.js";
 
@@ -15,7 +17,7 @@ export const GUEST_HOST_ADDRESS = "10.0.2.2";
 
 export interface ServiceLogLine {
   atMs: number;
-  service: "iscsi" | "tftp";
+  service: "iscsi" | "tftp" | "http";
   text: string;
 }
 
@@ -34,13 +36,35 @@ function describeIscsiEvent(event: IscsiEvent): string | undefined {
   }
 }
 
+function describeHttpEvent(event: HttpEvent): string | undefined {
+  switch (event.kind) {
+    case "request":
+      return `${event.method} ${event.path} → ${event.status} (${event.bytes} bytes${event.complete ? "" : ", cut short"})`;
+    case "refused":
+      return `refused: ${event.method} ${event.path}: ${event.message} (${event.status})`;
+    case "fault":
+      return `fault injected: ${event.action} on ${event.path}`;
+    default:
+      return undefined;
+  }
+}
+
+async function writeServedFiles(root: string, files: Record<string, ServedFile>): Promise<void> {
+  for (const [name, content] of Object.entries(files)) {
+    const path = join(root, name);
+    await mkdir(dirname(path), { recursive: true });
+    if (typeof content === "object" && !Buffer.isBuffer(content)) await symlink(content.symlink, path);
+    else await writeFile(path, content);
+  }
+}
+
 /**
  * Phase 1: the TFTP server (its port goes into the machine's bootfile URL). The TFTP root
  * stays empty until `finish` renders the files with every endpoint known.
  */
 export async function startServices(
   plan: ServicesPlan | undefined,
-  tftpRoot: string,
+  serviceDir: string,
 ): Promise<{
   endpoints: GuestEndpoints;
   log: ServiceLogLine[];
@@ -51,9 +75,12 @@ export async function startServices(
   const log: ServiceLogLine[] = [];
   const endpoints: GuestEndpoints = {};
   let tftp: TftpServer | undefined;
+  let http: HttpServer | undefined;
   let iscsi: IscsiTargetHandle | undefined;
+  const tftpRoot = join(serviceDir, "tftp");
+  const httpRoot = join(serviceDir, "http");
   const close = async () => {
-    await Promise.allSettled([tftp?.close(), iscsi?.close()]);
+    await Promise.allSettled([tftp?.close(), http?.close(), iscsi?.close()]);
   };
   const unregister = registerCleanup("boot services", close);
   try {
@@ -61,6 +88,18 @@ export async function startServices(
       await mkdir(tftpRoot, { recursive: true });
       tftp = await startTftpServer({ root: tftpRoot, faults: plan.tftp.faults as TftpFaultPlan | undefined });
       endpoints.tftp = { host: GUEST_HOST_ADDRESS, port: tftp.port };
+    }
+    if (plan?.http) {
+      await mkdir(httpRoot, { recursive: true });
+      http = await startHttpServer({
+        root: httpRoot,
+        faults: plan.http.faults as never,
+        logger: (event) => {
+          const text = describeHttpEvent(event);
+          if (text) log.push({ atMs: Date.now() - started, service: "http", text });
+        },
+      });
+      endpoints.http = { host: GUEST_HOST_ADDRESS, port: http.port };
     }
   } catch (error) {
     await close();
@@ -70,7 +109,7 @@ export async function startServices(
   return {
     endpoints,
     log,
-    /** Phase 2: the iSCSI target over the built LUN images, then the TFTP files. */
+    /** Phase 2: the iSCSI target over the built LUN images, then the TFTP and HTTP files. */
     async addIscsi(lunFiles: string[][]) {
       if (plan?.iscsi) {
         iscsi = await startIscsiTarget({
@@ -95,13 +134,8 @@ export async function startServices(
         });
         endpoints.iscsi = { host: GUEST_HOST_ADDRESS, port: iscsi.port };
       }
-      if (plan?.tftp) {
-        for (const [name, content] of Object.entries(plan.tftp.files(endpoints))) {
-          const path = join(tftpRoot, name);
-          await mkdir(dirname(path), { recursive: true });
-          await writeFile(path, content);
-        }
-      }
+      if (plan?.tftp) await writeServedFiles(tftpRoot, plan.tftp.files(endpoints));
+      if (plan?.http) await writeServedFiles(httpRoot, plan.http.files(endpoints));
     },
     async close() {
       await close();

@@ -12,17 +12,17 @@
 #
 # Protocol: harness/openstack/python/bootproof_worker.py; TypeScript client:
 # harness/openstack/ironic.ts.
+import hashlib
 import os
 import shutil
 import tempfile
+import traceback
 import uuid
 
 from bootproof_worker import serve
 
-# The http_url Ironic is configured with. The guest never needs it for an iSCSI boot (boot.ipxe
-# chains relative paths); only the DHCP bootfile names it, and bootproof points that one URL at
-# its own HTTP server (recorded in the boot's artifacts).
-HTTP_URL = "http://192.0.2.10:8080"
+# An instance_info value the worker replaces with a file:// image of its own.
+IMAGE_PLACEHOLDER = "bootproof:instance-image"
 IRONIC_VOLUME_NS = uuid.UUID("b0070000-1201-4000-8000-000000000000")
 
 
@@ -94,7 +94,15 @@ class _FakeCinderClient:
 
 
 def _error(exc):
-    return {"type": type(exc).__module__ + "." + type(exc).__qualname__, "message": str(exc)}
+    """Ironic's exception as its answer: the type, the message, and where Ironic raised it."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    ironic_frames = [f for f in frames if "/ironic/" in f.filename] or frames
+    where = ironic_frames[-1] if ironic_frames else None
+    return {
+        "type": type(exc).__module__ + "." + type(exc).__qualname__,
+        "message": str(exc),
+        "where": "%s:%d in %s" % (where.filename.split("/ironic/", 1)[-1], where.lineno, where.name) if where else "",
+    }
 
 
 class _Ironic:
@@ -124,13 +132,20 @@ class _Ironic:
         os.makedirs(files)
         self.deploy_kernel = os.path.join(files, "deploy.kernel")
         self.deploy_ramdisk = os.path.join(files, "deploy.initramfs")
-        for path in (self.deploy_kernel, self.deploy_ramdisk):
+        self.instance_image = os.path.join(files, "instance.img")
+        for path in (self.deploy_kernel, self.deploy_ramdisk, self.instance_image):
             with open(path, "wb") as f:
                 f.write(b"bootproof placeholder: the deploy ramdisk never boots in a boot from volume\n")
 
+        # The conductor's web server behind http_url: Ironic HEADs the images it caches there
+        # before it lets the agent write them. Loopback only; the guest never uses it (boot.ipxe
+        # chains relative paths, and bootproof serves http_root to the guest itself).
+        self.web = _serve_directory(self.http_root)
+        http_url = "http://127.0.0.1:%d" % self.web.server_address[1]
         overrides = {
             None: {
                 "host": "bootproof-conductor",
+                "auth_strategy": "noauth",
                 "enabled_hardware_types": ["manual-management"],
                 "enabled_boot_interfaces": ["ipxe", "pxe"],
                 "enabled_deploy_interfaces": ["direct", "ramdisk"],
@@ -150,12 +165,21 @@ class _Ironic:
                 "default_management_interface": "fake",
             },
             "database": {"connection": "sqlite://"},
-            "deploy": {"http_url": HTTP_URL, "http_root": self.http_root},
-            "pxe": {"tftp_root": self.tftp_root, "tftp_master_path": "", "images_path": os.path.join(self.root, "images-cache"),
-                    "instance_master_path": ""},
+            "deploy": {"http_url": http_url, "http_root": self.http_root},
+            "pxe": {"tftp_root": self.tftp_root, "tftp_master_path": os.path.join(self.root, "tftp-master"), "images_path": os.path.join(self.root, "images-cache"),
+                    "instance_master_path": os.path.join(self.root, "master-images")},
             "dhcp": {"dhcp_provider": "none"},
+            # An image Ironic writes is handed to the agent as the file it is (no conductor-side
+            # HTTP cache that would need a web server behind http_url).
+            "agent": {"image_download_source": "local"},
             "cinder": {"action_retries": 0, "action_retry_interval": 0},
-            "conductor": {"automated_clean": False},
+            # Ironic only reads file:// images under these (a security check it has since Zed).
+            "conductor": {
+                "automated_clean": False,
+                "file_url_allowed_paths": [files],
+            },
+            # Where an agent would call Ironic's API back (none runs): no Keystone to ask.
+            "service_catalog": {"endpoint_override": "http://127.0.0.1:6385"},
         }
         for group, values in overrides.items():
             for name, value in values.items():
@@ -250,7 +274,7 @@ class _Ironic:
                 network_interface="noop",
                 properties=properties,
                 driver_info={"deploy_kernel": "file://" + self.deploy_kernel, "deploy_ramdisk": "file://" + self.deploy_ramdisk},
-                instance_info=dict(node_spec.get("instance_info") or {}),
+                instance_info=self._instance_info(node_spec.get("instance_info") or {}),
                 provision_state=self.states.DEPLOYING,
                 target_provision_state=self.states.ACTIVE,
                 power_state=self.states.POWER_OFF,
@@ -280,6 +304,18 @@ class _Ironic:
             result["refusal"] = {"stage": "records", "error": _error(exc)}
             return None
         return node
+
+    def _instance_info(self, info):
+        """instance_info as given; IMAGE_PLACEHOLDER becomes a file:// image that exists (Ironic
+        checks an image href during validation)."""
+        info = dict(info)
+        for key, value in list(info.items()):
+            if value == IMAGE_PLACEHOLDER:
+                info[key] = "file://" + self.instance_image
+                # What an operator gives with a non-Glance image: its checksum.
+                with open(self.instance_image, "rb") as f:
+                    info.setdefault("image_checksum", hashlib.md5(f.read()).hexdigest())  # noqa: S324 - Ironic's format
+        return info
 
     def _stage(self, result, name, fn):
         """Run one of Ironic's steps; its exception is Ironic's answer for the stage."""
@@ -327,12 +363,18 @@ class _Ironic:
             )
             result["deploy_steps"] = [s["step"] for s in steps]
             for step in steps:
-                ok, _ = self._stage(
+                ok, returned = self._stage(
                     result,
                     "deploy step %s" % step["step"],
                     lambda s=step: task.driver.deploy.execute_deploy_step(task, s),
                 )
                 if not ok:
+                    return
+                if returned == states.DEPLOYWAIT:
+                    # The conductor now waits for the deploy agent to boot and write the
+                    # image: no boot from volume happens on this path.
+                    result["deploy_wait"] = step["step"]
+                    result["files"] = self._files()
                     return
             ok, _ = self._stage(result, "create_ipxe_boot_script", self.pxe_utils.create_ipxe_boot_script)
             result["files"] = self._files()
@@ -381,6 +423,20 @@ class _Ironic:
                 shutil.rmtree(path)
             else:
                 os.unlink(path)
+
+
+def _serve_directory(root):
+    import functools
+    import http.server
+    import threading
+
+    class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):  # stdout/stderr belong to the protocol and its log
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=root))
+    threading.Thread(target=server.serve_forever, name="ironic-http-url", daemon=True).start()
+    return server
 
 
 def _safe(fn):

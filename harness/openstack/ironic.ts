@@ -1,0 +1,129 @@
+// Real Ironic as a function: a node with its port, volume connectors and volume targets in,
+// what Ironic's conductor code did with them out (validation, each deploy stage, the Cinder
+// calls, the files it wrote for the node's boot), or the exact error it raised and where. The
+// Python side is harness/openstack/python/ironic_worker.py, one long-lived worker per run.
+import * as z from "zod/mini";
+import "../../emulator/zod-english.js";
+import { InfraError } from "../errors.js";
+import { workerPythonDir, workerPythonFile } from "./python-dir.js";
+import { type WorkerSpec, workerFor } from "./worker.js";
+
+/** Ironic's volume target properties, as its API and Cinder's connection info name them. */
+export type IronicTargetProperties = Record<string, string | number | boolean | string[] | number[]>;
+
+/** An instance_info value the worker replaces with a `file://` image that exists. */
+export const IRONIC_INSTANCE_IMAGE = "bootproof:instance-image";
+
+/** What the worker is asked: Ironic's records for one node. */
+export interface IronicRequest {
+  node: {
+    uuid: string;
+    boot_mode: "bios" | "uefi";
+    /** node.properties.capabilities, e.g. {iscsi_boot: "true"}. */
+    capabilities: Record<string, string>;
+    storage_interface: "cinder" | "external" | "noop";
+    boot_interface: "ipxe";
+    deploy_interface: "direct" | "ramdisk";
+    /** IRONIC_INSTANCE_IMAGE as a value stands for an image file the worker provides. */
+    instance_info: Record<string, string>;
+  };
+  /** The node's one port: its MAC names the node's iPXE config link. */
+  mac: string;
+  connectors: Array<{ type: string; connector_id: string }>;
+  targets: Array<{
+    volume_id: string;
+    boot_index: number;
+    volume_type: string;
+    /** The target's properties as registered through the API. */
+    properties: IronicTargetProperties;
+    /** What Cinder's initialize_connection answers for the volume (cinder storage only). */
+    cinder_connection?: IronicTargetProperties;
+  }>;
+}
+
+const IronicErrorSchema = z.object({
+  /** The exception's qualified name, e.g. "ironic.common.exception.InvalidParameterValue". */
+  type: z.string(),
+  message: z.string(),
+  /** Ironic's own frame that raised it: `drivers/modules/...py:LINE in FUNCTION`. */
+  where: z.optional(z.string()),
+});
+export type IronicError = z.infer<typeof IronicErrorSchema>;
+
+const StageSchema = z.object({ stage: z.string(), ok: z.boolean(), error: z.optional(IronicErrorSchema) });
+
+const FileSchema = z.union([
+  z.object({ path: z.string(), content: z.string() }),
+  z.object({ path: z.string(), link: z.string() }),
+]);
+export type IronicFile = z.infer<typeof FileSchema>;
+
+const CinderCallSchema = z.looseObject({ method: z.string(), volume_id: z.string() });
+export type CinderCall = z.infer<typeof CinderCallSchema>;
+
+const orError = <T extends z.ZodMiniType>(schema: T) => z.union([schema, z.object({ error: IronicErrorSchema })]);
+
+const IronicDecisionSchema = z.object({
+  /** Each stage Ironic ran, in order, with its exception when it raised. */
+  stages: z.array(StageSchema),
+  /** Where Ironic stopped the deploy and with what: absent when every stage passed. */
+  refusal: z.optional(z.object({ stage: z.string(), error: IronicErrorSchema })),
+  /** ConductorManager.validate_driver_interfaces: what `baremetal node validate` shows. */
+  validation: z.optional(
+    z.record(z.string(), z.object({ result: z.nullable(z.boolean()), reason: z.optional(z.nullable(z.string())) })),
+  ),
+  should_write_image: z.optional(orError(z.boolean())),
+  boot_option: z.optional(orError(z.string())),
+  driver_internal_info: z.optional(z.record(z.string(), z.unknown())),
+  /** The volume targets after attach_volumes (Cinder's connection data written onto them). */
+  attached_properties: z.optional(
+    z.array(z.object({ volume_id: z.string(), boot_index: z.number(), properties: z.record(z.string(), z.unknown()) })),
+  ),
+  deploy_steps: z.optional(z.array(z.string())),
+  /** The deploy step after which the conductor waits for the deploy agent (an image write). */
+  deploy_wait: z.optional(z.string()),
+  /** Everything under Ironic's http_root after the deploy: files and the links it made. */
+  files: z.optional(z.array(FileSchema)),
+  /** The DHCP options Ironic hands the node's port (option 67 is the bootfile URL). */
+  dhcp_options: z.optional(
+    orError(z.array(z.object({ opt_name: z.string(), opt_value: z.string(), ip_version: z.optional(z.number()) }))),
+  ),
+  power_state: z.optional(z.nullable(z.string())),
+  /** Every call Ironic made on its Cinder client, in order (power actions marked "-- ... --"). */
+  cinder_calls: z.array(CinderCallSchema),
+});
+/** What real Ironic did with a node. */
+export type IronicDecision = z.infer<typeof IronicDecisionSchema>;
+
+const IronicVersionsSchema = z.object({ ironic: z.string(), ironic_path: z.string(), python: z.string() });
+export type IronicVersions = z.infer<typeof IronicVersionsSchema>;
+
+export function ironicWorkerSpec(): WorkerSpec {
+  return { project: "ironic", script: workerPythonFile("ironic_worker.py"), pythonPath: [workerPythonDir()] };
+}
+
+/**
+ * What real Ironic does with the node. Ironic's own errors are part of the answer; a worker
+ * failure rejects with a WorkerError (an infra-error).
+ */
+export function ironicDecide(request: IronicRequest): Promise<IronicDecision> {
+  return workerFor(ironicWorkerSpec()).request("decide", request, IronicDecisionSchema);
+}
+
+export async function ironicVersions(): Promise<IronicVersions> {
+  const worker = workerFor(ironicWorkerSpec());
+  await worker.start();
+  const parsed = IronicVersionsSchema.safeParse(worker.versions);
+  if (!parsed.success)
+    throw new InfraError(
+      `the ironic worker reported versions that do not match the protocol: ${JSON.stringify(worker.versions)}`,
+    );
+  return parsed.data;
+}
+
+/** The DHCP bootfile (option 67) Ironic hands out, or undefined. */
+export function dhcpBootfile(decision: IronicDecision): string | undefined {
+  const options = decision.dhcp_options;
+  if (!options || !Array.isArray(options)) return undefined;
+  return options.find((o) => o.opt_name === "67")?.opt_value;
+}
