@@ -61,18 +61,32 @@ export async function serveIscsi(flags: ServeIscsiFlags): Promise<void> {
   await new Promise(() => {}); // until a signal; the reaper closes the target
 }
 
-export async function serveTftp(flags: { root: string; port: number; host: string }): Promise<void> {
+type DirectoryFlags = { root: string; port: number; host: string };
+
+/** A directory server until a signal: checks --root, registers the close, prints where it listens. */
+async function serveDirectory(
+  flags: DirectoryFlags,
+  protocol: "TFTP" | "HTTP",
+  start: (root: string) => Promise<{ close(): Promise<void>; where: string }>,
+): Promise<void> {
   const root = resolve(flags.root);
   if (!existsSync(root)) throw new InputError(`--root ${flags.root}: directory not found`);
-  const server = await startTftpServer({
-    root,
-    host: flags.host,
-    port: flags.port,
-    logger: { info: (m) => process.stderr.write(`tftp: ${m}\n`) },
-  });
-  registerCleanup("tftp server", () => server.close());
-  process.stdout.write(`TFTP serving ${root} (read-only) on ${server.host}:${server.port}\n`);
+  const server = await start(root);
+  registerCleanup(`${protocol.toLowerCase()} server`, () => server.close());
+  process.stdout.write(`${protocol} serving ${root} (read-only) on ${server.where}\n`);
   await new Promise(() => {});
+}
+
+export function serveTftp(flags: DirectoryFlags): Promise<void> {
+  return serveDirectory(flags, "TFTP", async (root) => {
+    const server = await startTftpServer({
+      root,
+      host: flags.host,
+      port: flags.port,
+      logger: { info: (m) => process.stderr.write(`tftp: ${m}\n`) },
+    });
+    return { close: () => server.close(), where: `${server.host}:${server.port}` };
+  });
 }
 
 /** One stderr line per event; events carry no query strings and no headers, so nothing secret. */
@@ -92,16 +106,14 @@ export function describeHttpEvent(event: HttpEvent): string {
   }
 }
 
-export async function serveHttp(flags: { root: string; port: number; host: string }): Promise<void> {
-  const root = resolve(flags.root);
-  if (!existsSync(root)) throw new InputError(`--root ${flags.root}: directory not found`);
-  const server = await startHttpServer({
-    root,
-    host: flags.host,
-    port: flags.port,
-    logger: (event) => process.stderr.write(`http: ${describeHttpEvent(event)}\n`),
+export function serveHttp(flags: DirectoryFlags): Promise<void> {
+  return serveDirectory(flags, "HTTP", async (root) => {
+    const server = await startHttpServer({
+      root,
+      host: flags.host,
+      port: flags.port,
+      logger: (event) => process.stderr.write(`http: ${describeHttpEvent(event)}\n`),
+    });
+    return { close: () => server.close(), where: server.url() };
   });
-  registerCleanup("http server", () => server.close());
-  process.stdout.write(`HTTP serving ${root} (read-only) on ${server.url()}\n`);
-  await new Promise(() => {});
 }

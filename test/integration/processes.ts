@@ -35,3 +35,14 @@ export async function waitFor<T>(probe: () => T, predicate: (value: T) => boolea
   }
   return value;
 }
+
+/** True while a process with this pid exists (signal 0 probes without sending anything). */
+export function isAlive(pid: number | undefined): boolean {
+  if (pid === undefined) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -8,6 +8,7 @@ import { buildQemuCommand } from "../../emulator/argv.js";
 import { MachineSchema } from "../../emulator/machine.js";
 import { QemuLaunchError, QemuProcess } from "../../emulator/qemu-process.js";
 import { flattenQueryPci, QmpClient } from "../../emulator/qmp.js";
+import { isAlive } from "./processes.js";
 
 let dir: string;
 beforeAll(async () => {
@@ -18,15 +19,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-const alive = (pid: number | undefined) => {
-  try {
-    process.kill(pid!, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe("QemuProcess with real QEMU", () => {
   it("pins PCI slots as declared (query-pci) and stops cleanly through QMP", async () => {
@@ -54,7 +46,7 @@ describe("QemuProcess with real QEMU", () => {
     expect(block.map((b) => b.device).sort()).toEqual(["a", "b"]);
     const outcome = await qemu.stop();
     expect(outcome.reason).toBe("stopped");
-    expect(alive(qemu.pid)).toBe(false);
+    expect(isAlive(qemu.pid)).toBe(false);
   });
 
   it("kills QEMU at the deadline and says so", async () => {
@@ -64,7 +56,7 @@ describe("QemuProcess with real QEMU", () => {
     const outcome = await qemu.wait();
     expect(outcome.reason).toBe("deadline");
     expect(outcome.durationMs).toBeGreaterThanOrEqual(1_400);
-    expect(alive(qemu.pid)).toBe(false);
+    expect(isAlive(qemu.pid)).toBe(false);
   });
 
   it("reports a bad device argument with the command line and QEMU's message", async () => {

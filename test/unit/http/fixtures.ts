@@ -6,6 +6,8 @@ import { writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { execa } from "execa";
+import { afterAll, beforeAll } from "vitest";
+import { type HttpEvent, type HttpServer, startHttpServer } from "../../../harness/http/index.js";
 import { makeServedTree, type ServedTree } from "../tftp/fixtures.js";
 
 export { sha256 } from "../tftp/fixtures.js";
@@ -18,6 +20,27 @@ export function makeHttpTree(): ServedTree {
   tree.files["sub/with space&more.txt"] = Buffer.from("encoded name\n");
   for (const name of ["big.bin", "sub/with space&more.txt"]) writeFileSync(join(tree.root, name), tree.files[name]!);
   return tree;
+}
+
+export interface SharedServer {
+  tree: ServedTree;
+  server: HttpServer;
+  /** Everything the server logged, in order. */
+  events: HttpEvent[];
+}
+
+/** One tree and one default server for a whole test file, started before its tests and closed after. */
+export function useSharedServer(): SharedServer {
+  const shared = { events: [] } as unknown as SharedServer;
+  beforeAll(async () => {
+    shared.tree = makeHttpTree();
+    shared.server = await startHttpServer({ root: shared.tree.root, logger: (e) => shared.events.push(e) });
+  });
+  afterAll(async () => {
+    await shared.server?.close();
+    shared.tree?.cleanup();
+  });
+  return shared;
 }
 
 export interface RawResponse {

@@ -1,25 +1,12 @@
 // Root confinement over HTTP: every way out of the root is refused, on the wire (raw
 // sockets: curl would normalize most of these away) and with curl --path-as-is; the
 // request-target parser and the shared lexical gate on their own.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { PathRefusal } from "../../../harness/files/confine.js";
-import { type HttpEvent, type HttpServer, startHttpServer } from "../../../harness/http/index.js";
 import { parseRequestTarget } from "../../../harness/http/target.js";
-import type { ServedTree } from "../tftp/fixtures.js";
-import { curl, get, makeHttpTree, RawConnection, rawRequest } from "./fixtures.js";
+import { curl, get, RawConnection, rawRequest, useSharedServer } from "./fixtures.js";
 
-let tree: ServedTree;
-let server: HttpServer;
-const events: HttpEvent[] = [];
-
-beforeAll(async () => {
-  tree = makeHttpTree();
-  server = await startHttpServer({ root: tree.root, logger: (e) => events.push(e) });
-});
-afterAll(async () => {
-  await server?.close();
-  tree?.cleanup();
-});
+const shared = useSharedServer();
 
 const SECRET = "outside the root";
 
@@ -54,37 +41,37 @@ describe("escapes on the wire", () => {
     ["/missing.bin", 404],
     ["/medium.bin/x", 404],
   ])("%s → %i, nothing from outside", async (target, status) => {
-    const response = await rawRequest(server.port, get(target));
+    const response = await rawRequest(shared.server.port, get(target));
     expect(response.status).toBe(status);
     expect(response.body.toString()).not.toContain(SECRET);
   });
 
   it("absolute-form targets are served from the root like their path (and their '..' refused)", async () => {
-    const ok = await rawRequest(server.port, get(`http://127.0.0.1:${server.port}/boot.ipxe`));
+    const ok = await rawRequest(shared.server.port, get(`http://127.0.0.1:${shared.server.port}/boot.ipxe`));
     expect(ok.status).toBe(200);
-    expect(ok.body.equals(tree.files["boot.ipxe"]!)).toBe(true);
-    const climbing = await rawRequest(server.port, get("http://evil.example/../outside/secret"));
+    expect(ok.body.equals(shared.tree.files["boot.ipxe"]!)).toBe(true);
+    const climbing = await rawRequest(shared.server.port, get("http://evil.example/../outside/secret"));
     expect(climbing.status).toBe(400);
   });
 
   it("raw control bytes and NUL in the request line never reach the file system", async () => {
     for (const target of ["/boot\x00.ipxe", "/boot\x01.ipxe", "/boot\x7f.ipxe"]) {
-      const before = events.length;
-      const connection = await RawConnection.open(server.port);
+      const before = shared.events.length;
+      const connection = await RawConnection.open(shared.server.port);
       connection.send(get(target));
       // node's parser answers 400 and closes before the handler sees such a line.
       expect((await connection.readResponse()).status, JSON.stringify(target)).toBe(400);
       await connection.closed;
-      const seen = events.slice(before);
+      const seen = shared.events.slice(before);
       expect(seen.some((e) => e.kind === "request" || e.kind === "refused")).toBe(false);
       expect(seen).toContainEqual(expect.objectContaining({ kind: "client-error", code: "HPE_INVALID_URL", status: 400 }));
     }
   });
 
   it("symlinks inside the root are followed; ones leaving it are refused and say why", async () => {
-    expect((await rawRequest(server.port, get("/inside-link"))).status).toBe(200);
-    await rawRequest(server.port, get("/escape-link"));
-    expect(events.find((e) => e.kind === "refused" && e.path === "/escape-link")).toMatchObject({
+    expect((await rawRequest(shared.server.port, get("/inside-link"))).status).toBe(200);
+    await rawRequest(shared.server.port, get("/escape-link"));
+    expect(shared.events.find((e) => e.kind === "refused" && e.path === "/escape-link")).toMatchObject({
       status: 403,
       reason: "outside-root",
     });
@@ -92,7 +79,14 @@ describe("escapes on the wire", () => {
 
   it("curl --path-as-is sends the escapes unchanged and is refused", async () => {
     for (const path of ["/../outside/secret", "/sub/../../outside/secret", "/%2e%2e/outside/secret", "/escape-link"]) {
-      const result = await curl(["--path-as-is", "-o", "-", "-w", "%{http_code}", `http://127.0.0.1:${server.port}${path}`]);
+      const result = await curl([
+        "--path-as-is",
+        "-o",
+        "-",
+        "-w",
+        "%{http_code}",
+        `http://127.0.0.1:${shared.server.port}${path}`,
+      ]);
       const out = Buffer.from(result.stdout).toString();
       expect(out, path).toMatch(/(400|403)$/);
       expect(out).not.toContain(SECRET);

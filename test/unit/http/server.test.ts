@@ -3,46 +3,34 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { InputError } from "../../../harness/errors.js";
-import { type HttpEvent, type HttpServer, startHttpServer } from "../../../harness/http/index.js";
-import type { ServedTree } from "../tftp/fixtures.js";
-import { BIG_BYTES, curl, get, makeHttpTree, RawConnection, rawRequest, sha256 } from "./fixtures.js";
+import { startHttpServer } from "../../../harness/http/index.js";
+import { BIG_BYTES, curl, get, RawConnection, rawRequest, sha256, useSharedServer } from "./fixtures.js";
 
-let tree: ServedTree;
-let server: HttpServer;
-const events: HttpEvent[] = [];
+const shared = useSharedServer();
 
-beforeAll(async () => {
-  tree = makeHttpTree();
-  server = await startHttpServer({ root: tree.root, logger: (e) => events.push(e) });
-});
-afterAll(async () => {
-  await server?.close();
-  tree?.cleanup();
-});
-
-const port = () => server.port;
-const big = () => tree.files["big.bin"]!;
+const port = () => shared.server.port;
+const big = () => shared.tree.files["big.bin"]!;
 
 describe("serving files", () => {
   it("binds loopback on an ephemeral port and builds URLs with encoded segments", () => {
-    expect(server.host).toBe("127.0.0.1");
-    expect(server.port).toBeGreaterThan(1023);
-    expect(server.url("sub/with space&more.txt")).toBe(`http://127.0.0.1:${port()}/sub/with%20space%26more.txt`);
-    expect(server.url("/boot.ipxe", "10.0.2.2")).toBe(`http://10.0.2.2:${port()}/boot.ipxe`);
+    expect(shared.server.host).toBe("127.0.0.1");
+    expect(shared.server.port).toBeGreaterThan(1023);
+    expect(shared.server.url("sub/with space&more.txt")).toBe(`http://127.0.0.1:${port()}/sub/with%20space%26more.txt`);
+    expect(shared.server.url("/boot.ipxe", "10.0.2.2")).toBe(`http://10.0.2.2:${port()}/boot.ipxe`);
   });
 
   it("curl downloads files intact (big, nested, encoded name, symlink inside the root, empty)", async () => {
     for (const [name, expected] of [
       ["big.bin", big()],
-      ["sub/nested.bin", tree.files["sub/nested.bin"]!],
-      ["sub/with space&more.txt", tree.files["sub/with space&more.txt"]!],
-      ["inside-link", tree.files["medium.bin"]!],
+      ["sub/nested.bin", shared.tree.files["sub/nested.bin"]!],
+      ["sub/with space&more.txt", shared.tree.files["sub/with space&more.txt"]!],
+      ["inside-link", shared.tree.files["medium.bin"]!],
       ["empty.bin", Buffer.alloc(0)],
     ] as const) {
-      const out = join(tree.outside, `curl-${name.replaceAll("/", "_")}`);
-      const result = await curl(["-f", "-o", out, server.url(name)]);
+      const out = join(shared.tree.outside, `curl-${name.replaceAll("/", "_")}`);
+      const result = await curl(["-f", "-o", out, shared.server.url(name)]);
       expect(result.exitCode, `${name}: ${Buffer.from(result.stderr).toString()}`).toBe(0);
       expect(sha256(readFileSync(out)), name).toBe(sha256(expected));
     }
@@ -51,8 +39,8 @@ describe("serving files", () => {
   it("answers GET with length, type, validators and Accept-Ranges", async () => {
     const response = await rawRequest(port(), get("/boot.ipxe"));
     expect(response.status).toBe(200);
-    expect(response.body.equals(tree.files["boot.ipxe"]!)).toBe(true);
-    expect(response.headers["content-length"]).toBe(String(tree.files["boot.ipxe"]!.length));
+    expect(response.body.equals(shared.tree.files["boot.ipxe"]!)).toBe(true);
+    expect(response.headers["content-length"]).toBe(String(shared.tree.files["boot.ipxe"]!.length));
     expect(response.headers["content-type"]).toBe("text/plain; charset=utf-8");
     expect(response.headers["accept-ranges"]).toBe("bytes");
     expect(response.headers.etag).toMatch(/^"[0-9a-f]+-[0-9a-f]+"$/);
@@ -61,7 +49,7 @@ describe("serving files", () => {
   });
 
   it("answers HEAD with the GET headers and no body (curl -I, then a GET on the same connection)", async () => {
-    const viaCurl = await curl(["-I", server.url("big.bin")]);
+    const viaCurl = await curl(["-I", shared.server.url("big.bin")]);
     const text = Buffer.from(viaCurl.stdout).toString();
     expect(text).toMatch(/^HTTP\/1\.1 200 OK/);
     expect(text).toMatch(new RegExp(`Content-Length: ${BIG_BYTES}\\r\\n`, "i"));
@@ -73,7 +61,7 @@ describe("serving files", () => {
     expect(head.headers["content-length"]).toBe(String(BIG_BYTES));
     const after = await connection.readResponse();
     expect(after.status).toBe(200);
-    expect(after.body.equals(tree.files["boot.ipxe"]!)).toBe(true);
+    expect(after.body.equals(shared.tree.files["boot.ipxe"]!)).toBe(true);
     connection.close();
   });
 
@@ -81,18 +69,18 @@ describe("serving files", () => {
     const response = await rawRequest(port(), `${method} /medium.bin HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc`);
     expect(response.status).toBe(405);
     expect(response.headers.allow).toBe("GET, HEAD");
-    expect(readFileSync(join(tree.root, "medium.bin")).equals(tree.files["medium.bin"]!)).toBe(true);
+    expect(readFileSync(join(shared.tree.root, "medium.bin")).equals(shared.tree.files["medium.bin"]!)).toBe(true);
   });
 
   it("keeps the connection alive: several requests (pipelined too) on one connection", async () => {
     const connection = await RawConnection.open(port());
-    const connectionsBefore = server.stats.connections;
+    const connectionsBefore = shared.server.stats.connections;
     for (const name of ["boot.ipxe", "sub/nested.bin", "block-multiple.bin"]) {
       connection.send(get(`/${name}`));
       const response = await connection.readResponse();
       expect(response.status, name).toBe(200);
       expect(response.headers.connection).toBe("keep-alive");
-      expect(response.body.equals(tree.files[name]!), name).toBe(true);
+      expect(response.body.equals(shared.tree.files[name]!), name).toBe(true);
     }
     // Pipelined: three requests in one write, three answers in order.
     connection.send(get("/boot.ipxe") + get("/missing") + get("/medium.bin", "Range: bytes=0-3\r\n"));
@@ -100,14 +88,22 @@ describe("serving files", () => {
     expect((await connection.readResponse()).status).toBe(404);
     const ranged = await connection.readResponse();
     expect(ranged.status).toBe(206);
-    expect(ranged.body.equals(tree.files["medium.bin"]!.subarray(0, 4))).toBe(true);
+    expect(ranged.body.equals(shared.tree.files["medium.bin"]!.subarray(0, 4))).toBe(true);
     expect(connection.ended).toBe(false);
-    expect(server.stats.connections).toBe(connectionsBefore);
+    expect(shared.server.stats.connections).toBe(connectionsBefore);
     connection.close();
   });
 
   it("curl reuses one connection for several URLs", async () => {
-    const result = await curl(["-v", "-o", "/dev/null", "-o", "/dev/null", server.url("boot.ipxe"), server.url("medium.bin")]);
+    const result = await curl([
+      "-v",
+      "-o",
+      "/dev/null",
+      "-o",
+      "/dev/null",
+      shared.server.url("boot.ipxe"),
+      shared.server.url("medium.bin"),
+    ]);
     expect(result.exitCode).toBe(0);
     expect(Buffer.from(result.stderr).toString()).toMatch(/Re-using existing connection/);
   });
@@ -159,7 +155,7 @@ describe("range requests (RFC 9110 §14)", () => {
     const response = await rawRequest(port(), get("/medium.bin", `Range: ${range}\r\n`));
     expect(response.status).toBe(200);
     expect(response.headers["content-range"]).toBeUndefined();
-    expect(response.body.equals(tree.files["medium.bin"]!)).toBe(true);
+    expect(response.body.equals(shared.tree.files["medium.bin"]!)).toBe(true);
   });
 
   it("an empty file answers any first-pos range with 416", async () => {
@@ -185,13 +181,13 @@ describe("range requests (RFC 9110 §14)", () => {
   });
 
   it("curl -r and curl resuming a partial download (-C -) get the right bytes", async () => {
-    const out = join(tree.outside, "curl-range.bin");
-    const result = await curl(["-f", "-r", "1000-1999", "-o", out, server.url("big.bin")]);
+    const out = join(shared.tree.outside, "curl-range.bin");
+    const result = await curl(["-f", "-r", "1000-1999", "-o", out, shared.server.url("big.bin")]);
     expect(result.exitCode).toBe(0);
     expect(readFileSync(out).equals(big().subarray(1000, 2000))).toBe(true);
-    const resumed = join(tree.outside, "curl-resume.bin");
+    const resumed = join(shared.tree.outside, "curl-resume.bin");
     writeFileSync(resumed, big().subarray(0, 1_000_000));
-    const resume = await curl(["-f", "-C", "-", "-o", resumed, server.url("big.bin")]);
+    const resume = await curl(["-f", "-C", "-", "-o", resumed, shared.server.url("big.bin")]);
     expect(resume.exitCode, Buffer.from(resume.stderr).toString()).toBe(0);
     expect(sha256(readFileSync(resumed))).toBe(sha256(big()));
   });
@@ -202,14 +198,14 @@ describe("logging", () => {
     const response = await rawRequest(port(), get("/medium.bin?token=hunter2-secret&x=1", "Range: bytes=2-5\r\n"));
     expect(response.status).toBe(206);
     await rawRequest(port(), get("/missing.bin?password=hunter2-secret"));
-    await expect.poll(() => events.some((e) => e.kind === "refused" && e.path === "/missing.bin")).toBe(true);
-    const served = events.find((e) => e.kind === "request" && e.range?.first === 2);
+    await expect.poll(() => shared.events.some((e) => e.kind === "refused" && e.path === "/missing.bin")).toBe(true);
+    const served = shared.events.find((e) => e.kind === "request" && e.range?.first === 2);
     expect(served).toMatchObject({ method: "GET", path: "/medium.bin", status: 206, bytes: 4, complete: true });
-    expect(events.find((e) => e.kind === "refused" && e.path === "/missing.bin")).toMatchObject({
+    expect(shared.events.find((e) => e.kind === "refused" && e.path === "/missing.bin")).toMatchObject({
       status: 404,
       reason: "not-found",
     });
-    expect(JSON.stringify(events)).not.toContain("hunter2");
+    expect(JSON.stringify(shared.events)).not.toContain("hunter2");
   });
 });
 
@@ -219,7 +215,7 @@ describe("start-up errors", () => {
     await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
     const taken = (blocker.address() as { port: number }).port;
     try {
-      const attempt = startHttpServer({ root: tree.root, port: taken });
+      const attempt = startHttpServer({ root: shared.tree.root, port: taken });
       await expect(attempt).rejects.toThrow(InputError);
       await expect(attempt).rejects.toThrow(
         new RegExp(`cannot listen on 127\\.0\\.0\\.1:${taken}: port ${taken} is already in use.*choose another --port, or 0`),
@@ -230,7 +226,7 @@ describe("start-up errors", () => {
   });
 
   it("a root that is not a directory is an InputError", async () => {
-    await expect(startHttpServer({ root: join(tree.root, "medium.bin") })).rejects.toThrow(
+    await expect(startHttpServer({ root: join(shared.tree.root, "medium.bin") })).rejects.toThrow(
       /HTTP root '.*medium\.bin' is not a directory/,
     );
   });
