@@ -7,6 +7,11 @@ import type { RunEvent, RunSummary } from "../run/run-scenario.js";
 
 const ICON: Record<string, string> = { pass: "PASS", fail: "FAIL", "infra-error": "INFRA", timeout: "TIME" };
 
+/** The sweep's failure kinds the terminal shows (summary.json has them all). */
+const MAX_FAILURE_KINDS_SHOWN = 12;
+
+const truncate = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+
 export function caseLine(result: CaseResult): string {
   const boots = result.boots
     .map((b) => `${b.name}:${b.status}${b.durationMs ? `/${(b.durationMs / 1000).toFixed(1)}s` : ""}`)
@@ -40,10 +45,21 @@ export function renderSummary(summary: RunSummary): string {
     lines.push(
       `static sweep: ${sweep.runs} inputs in ${(sweep.durationMs / 1000).toFixed(1)} s (${sweep.casesPerSecond} cases/s) before any guest${failures}`,
     );
+    const kinds = sweep.failureKinds ?? [];
+    if (kinds.length > 0) lines.push(`  ${kinds.length} kind(s) of failure (summary.json lists all), most frequent first:`);
+    for (const kind of kinds.slice(0, MAX_FAILURE_KINDS_SHOWN))
+      lines.push(`  ×${kind.count} ${kind.property}: ${truncate(kind.example, 300)}`);
   }
   if (summary.counterexample) {
     const c = summary.counterexample;
     lines.push(`counterexample (after ${c.shrinkSteps} shrink steps, case ${c.caseId}):`, `  ${JSON.stringify(c.input)}`);
+  }
+  for (const c of summary.counterexamples ?? []) {
+    lines.push(
+      `counterexample for ${c.property} (${truncate(c.kind, 160)}), after ${c.shrinkSteps} shrink steps, case ${c.caseId}:`,
+      `  ${JSON.stringify(c.input)}`,
+      `  replay: ${c.replayCommand}`,
+    );
   }
   const replay = replayHint(summary);
   if (replay) lines.push(`replay: ${replay}`);

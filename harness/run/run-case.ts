@@ -222,7 +222,10 @@ export async function runCase<Input>(scenario: AnyScenario<Input>, input: Input,
   const failures = properties.filter((p) => !p.ok);
   if (failures.length === 0) return finish("pass", summaries, properties);
   const unobserved = Object.values(records).filter((r) => r.observation === null);
-  const bootNotes = unobserved.map((r) => `boot '${r.name}' never reached the probe: ${r.failure}`);
+  // A property that already quotes why a boot never reached the probe says it once.
+  const bootNotes = unobserved
+    .filter((r) => !failures.some((f) => r.failure && f.message?.includes(r.failure)))
+    .map((r) => `boot '${r.name}' never reached the probe: ${r.failure}`);
   return finish(
     "fail",
     summaries,

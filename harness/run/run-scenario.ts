@@ -36,6 +36,8 @@ export interface RunSettings {
   novaSrc?: string;
   /** Inputs the boot-free static properties are checked on before any guest starts (default 1000). */
   staticRuns?: number;
+  /** Further static failure kinds that get their own shrunk, booted counterexample (default 8). */
+  kindCounterexamples?: number;
 }
 
 export type RunEvent =
@@ -61,6 +63,11 @@ export interface RunSummary {
   verdict: Verdict;
   cases: CaseResult[];
   counterexample?: Counterexample;
+  /**
+   * For a real driver that fails the sweep in several ways: one shrunk counterexample per
+   * further kind of static failure (the main counterexample covers the first), each booted.
+   */
+  counterexamples?: Array<Counterexample & { property: string; kind: string }>;
   /** The boot-free sweep before any guest: how many inputs and how fast. */
   staticSweep?: {
     runs: number;
@@ -70,9 +77,33 @@ export interface RunSummary {
     /** How many swept inputs failed, and how often each static property did (full sweeps only). */
     failedInputs?: number;
     failuresByProperty?: Record<string, number>;
+    /**
+     * The distinct ways the sweep failed (messages with their numbers, ids and quoted values
+     * folded together), most frequent first, each with its first message as it was.
+     */
+    failureKinds?: StaticFailureKind[];
   };
   durationMs: number;
   artifactsDir: string;
+}
+
+/** Further kinds of static failure that get their own shrunk, booted counterexample. */
+const MAX_KIND_COUNTEREXAMPLES = 8;
+
+export interface StaticFailureKind {
+  property: string;
+  count: number;
+  example: string;
+}
+
+/** A failure message with what varies between inputs folded: its kind. */
+export function failureKindKey(message: string): string {
+  return message
+    .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi, "<uuid>")
+    .replace(/'[^']*'/g, "'…'")
+    .replace(/iqn\.[^\s,;)]+/g, "<iqn>")
+    .replace(/\b0x[0-9a-f]+\b/gi, "<n>")
+    .replace(/\d+/g, "<n>");
 }
 
 type Emit = (event: RunEvent) => void;
@@ -192,7 +223,7 @@ async function runGenerated<Input>(
     return result;
   };
 
-  const toCounterexample = async (details: fc.RunDetails<[Input]>): Promise<Counterexample | undefined> => {
+  const toCounterexample = async (details: fc.RunDetails<[Input]>, record = true): Promise<Counterexample | undefined> => {
     if (!details.failed || !details.counterexample) return undefined;
     const input = details.counterexample[0];
     const path = details.counterexamplePath ?? "";
@@ -204,7 +235,8 @@ async function runGenerated<Input>(
       shrinkSteps: details.numShrinks,
       replayCommand: `npx bootproof run ${shellQuote([scenarioRefOf(scenario, settings), ...(settings.replayFlags ?? [])])} --seed ${seed} --path ${path}`,
     };
-    await writeFile(join(settings.artifactsRoot, "counterexample.json"), `${JSON.stringify(counterexample, null, 2)}\n`);
+    if (record)
+      await writeFile(join(settings.artifactsRoot, "counterexample.json"), `${JSON.stringify(counterexample, null, 2)}\n`);
     return counterexample;
   };
   const finish = (counterexample?: Counterexample): RunSummary => ({
@@ -214,6 +246,7 @@ async function runGenerated<Input>(
     verdict: combineVerdicts(cases.map((c) => c.verdict)),
     cases,
     counterexample,
+    ...(kindCounterexamples.length ? { counterexamples: kindCounterexamples } : {}),
     ...(staticSweep ? { staticSweep } : {}),
     durationMs: 0,
     artifactsDir: settings.artifactsRoot,
@@ -221,6 +254,12 @@ async function runGenerated<Input>(
 
   let staticCounterexample: Counterexample | undefined;
   let staticSweep: RunSummary["staticSweep"];
+  const kindCounterexamples: NonNullable<RunSummary["counterexamples"]> = [];
+  /** The static failure kinds of one input (property + folded message). */
+  const kindsOf = async (input: Input): Promise<string[]> =>
+    runStaticProperties(scenario, input, await planBoots(scenario, input))
+      .filter((r) => !r.ok)
+      .map((r) => `${r.name}\u0000${failureKindKey(r.message ?? "false")}`);
   if (!settings.path && scenario.staticProperties?.length) {
     // Phase 0: boot-free checks over many inputs of the same seed, in milliseconds. A driver
     // they refute is shrunk and reported without starting a single guest; the counterexample
@@ -246,6 +285,7 @@ async function runGenerated<Input>(
     if (infraFailure) throw infraFailure;
     let swept = staticDetails.numRuns + staticDetails.numShrinks;
     const failuresByProperty: Record<string, number> = {};
+    const kinds = new Map<string, StaticFailureKind>();
     let failedInputs = 0;
     if (staticDetails.failed && scenario.bootDespiteStaticFailures) {
       // fast-check stops at the first counterexample; a real driver that fails often still
@@ -255,7 +295,14 @@ async function runGenerated<Input>(
         swept++;
         const failed = runStaticProperties(scenario, input, await planBoots(scenario, input)).filter((r) => !r.ok);
         if (failed.length > 0) failedInputs++;
-        for (const r of failed) failuresByProperty[r.name] = (failuresByProperty[r.name] ?? 0) + 1;
+        for (const r of failed) {
+          failuresByProperty[r.name] = (failuresByProperty[r.name] ?? 0) + 1;
+          const message = r.message ?? "false";
+          const key = `${r.name}\u0000${failureKindKey(message)}`;
+          const kind = kinds.get(key) ?? { property: r.name, count: 0, example: message };
+          kind.count++;
+          kinds.set(key, kind);
+        }
       }
     }
     const sweepMs = performance.now() - sweepStarted;
@@ -264,7 +311,9 @@ async function runGenerated<Input>(
       durationMs: Math.round(sweepMs),
       casesPerSecond: Math.round((swept / sweepMs) * 1000 * 10) / 10,
       failed: staticDetails.failed,
-      ...(failedInputs > 0 ? { failedInputs, failuresByProperty } : {}),
+      ...(failedInputs > 0
+        ? { failedInputs, failuresByProperty, failureKinds: [...kinds.values()].sort((a, b) => b.count - a.count) }
+        : {}),
     };
     if (staticDetails.failed && staticDetails.counterexample) {
       await runOne(staticDetails.counterexample[0], "static-counterexample", 0, "shrink");
@@ -272,6 +321,35 @@ async function runGenerated<Input>(
       // A real driver's static failure is a prediction: the generated cases still boot, so
       // the guests show it (and everything else) in their own terms.
       if (!scenario.bootDespiteStaticFailures) return finish(staticCounterexample);
+      // Every other way the driver failed gets its own shrunk counterexample, found and shrunk
+      // on the same seed (so `--seed --path` replays it) and booted like the first.
+      const covered = new Set(await kindsOf(staticDetails.counterexample[0]));
+      const others = [...kinds.entries()]
+        .filter(([key]) => !covered.has(key))
+        .slice(0, settings.kindCounterexamples ?? MAX_KIND_COUNTEREXAMPLES);
+      for (const [key, kind] of others) {
+        const details = await fc.check(
+          fc.asyncProperty(arbitrary, async (input) => !(await kindsOf(input)).includes(key)),
+          { seed, numRuns: staticRuns },
+        );
+        if (!details.failed || !details.counterexample) continue;
+        const n = kindCounterexamples.length + 1;
+        const result = await runOne(
+          details.counterexample[0],
+          `static-counterexample-${String(n + 1).padStart(2, "0")}`,
+          n,
+          "shrink",
+        );
+        const found = await toCounterexample(details, false);
+        // The shrunk input's own message says it in the smallest terms.
+        const message = result.properties.find((p) => p.name === kind.property && !p.ok)?.message ?? kind.example;
+        if (found) kindCounterexamples.push({ ...found, property: kind.property, kind: message });
+      }
+      if (kindCounterexamples.length)
+        await writeFile(
+          join(settings.artifactsRoot, "counterexamples.json"),
+          `${JSON.stringify(kindCounterexamples, null, 2)}\n`,
+        );
     }
   }
 

@@ -41,9 +41,9 @@ const ibftMatchesCinder: Property<IronicRealCase> = {
   check: (input, boots) => {
     const boot = boots[BOOT_NAME];
     if (!boot) return pass();
-    const observation = observedOrFailure(boot);
-    if (isOutcome(observation)) return observation;
-    const ibft = observation.ibft;
+    // Why the boot never got there is booted-boot-index-0-volume's message; not repeated here.
+    if (!boot.observation) return fail("no observation: the boot never reached the probe (see booted-boot-index-0-volume)");
+    const ibft = boot.observation.ibft;
     if (!ibft) return fail("the guest found no iBFT (/sys/firmware/ibft is empty)");
     const initiator = ibft.initiator?.["initiator-name"];
     if (initiator !== input.connector?.connectorId)
