@@ -130,3 +130,49 @@ describe("bootproof run nova-rescue --driver real: no orphan, ever", () => {
     await expectNothingLeft(tmp);
   }, 60_000);
 });
+
+describe("bootproof run ironic-iscsi --driver real: no orphan, ever", () => {
+  const IRONIC = ["run", "ironic-iscsi", "--driver", "real", "--example", "bios-chap-extra-volume"];
+
+  it("a passing real-Ironic boot exits 0 and leaves no QEMU, Ironic worker, relay or server", async () => {
+    const tmp = await freshTmp("ironic-pass");
+    const result = await start(IRONIC, tmp);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toMatch(/^PASS\s+example-bios-chap-extra-volume/m);
+    // The CHAP secrets went to the target and into Ironic's script, never to the terminal.
+    expect(`${result.stdout}${result.stderr}`).not.toMatch(/s3cret-for-node|data-s3cret-22/);
+    await expectNothingLeft(tmp);
+  }, 300_000);
+
+  it("SIGINT while the guest holds two iSCSI sessions through the relays stops everything", async () => {
+    const tmp = await freshTmp("ironic-sigint");
+    const child = start(IRONIC, tmp);
+    const running = await waitFor(
+      () => processesWithTmpdir(tmp).map((p) => p.command),
+      (commands) => commands.filter((c) => c.includes("tcp_relay.py")).length >= 2,
+      120_000,
+    );
+    expect(running.some((c) => c.includes("ironic_worker.py"))).toBe(true);
+    expect(running.some((c) => c.includes("qemu-system"))).toBe(true);
+    child.kill("SIGINT");
+    const result = await child;
+    expect(result.exitCode).toBe(130);
+    await expectNothingLeft(tmp);
+  }, 300_000);
+
+  it("an Ironic worker killed mid-sweep is an infra-error naming it (exit 2), and nothing is left", async () => {
+    const tmp = await freshTmp("ironic-worker-killed");
+    const child = start(["run", "ironic-iscsi", "--driver", "real", "--runs", "1", "--seed", "1"], tmp);
+    const worker = await waitFor(
+      () => processesWithTmpdir(tmp).find((p) => p.command.includes("ironic_worker.py")),
+      (p) => p !== undefined,
+      60_000,
+    );
+    await sleep(4_000);
+    process.kill(worker!.pid, "SIGKILL");
+    const result = await child;
+    expect(result.exitCode).toBe(2);
+    expect(`${result.stdout}${result.stderr}`).toMatch(/the ironic worker \(request 'decide'\) killed by SIGKILL/);
+    await expectNothingLeft(tmp);
+  }, 300_000);
+});
