@@ -40,10 +40,26 @@ const USERNAME_CHARS = [..."abcdefghijklmnopqrstuvwxyz0123456789", ..."-_.@"];
 const text = (chars: string[], minLength: number, maxLength: number) =>
   fc.array(fc.constantFrom(...chars), { minLength, maxLength }).map((c) => c.join(""));
 
-/** A CHAP secret: 12-16 characters (the length Windows and most targets demand), often plain. */
+/**
+ * Pieces a script language can trip on, drawn now and then as a whole: runs of spaces,
+ * `${`...`}` (iPXE's setting expansion), quotes, backslashes, `#`, `||`.
+ */
+// biome-ignore lint/suspicious/noTemplateCurlyInString: iPXE's setting syntax, on purpose
+const SECRET_TOKENS = ["  ", " ", "${", "}", "${x}", '"', "'", "\\", "#", "||", "&&", ";"];
+
+/** A CHAP secret of 12-16 characters or so (what most targets demand), often plain. */
 const secret = fc.oneof(
   { arbitrary: text([..."abcdefghijklmnopqrstuvwxyz0123456789"], 12, 16), weight: 2 },
-  { arbitrary: text(SECRET_CHARS, 12, 16), weight: 3 },
+  { arbitrary: text(SECRET_CHARS, 12, 16), weight: 2 },
+  {
+    arbitrary: fc
+      .array(fc.oneof({ arbitrary: fc.constantFrom(...SECRET_CHARS), weight: 6 }, fc.constantFrom(...SECRET_TOKENS)), {
+        minLength: 10,
+        maxLength: 14,
+      })
+      .map((pieces) => pieces.join("")),
+    weight: 1,
+  },
 );
 const username = text(USERNAME_CHARS, 1, 16);
 

@@ -46,3 +46,17 @@ export function hookedDrives(script: string): HookedDrive[] | undefined {
   }
   return drives;
 }
+
+/**
+ * What iPXE stores for `set NAME VALUE...`, as measured with real boots (Debian's iPXE): the
+ * line's `${...}` settings expand first (to nothing, for a setting nobody set), then the line
+ * splits into words at whitespace, and `set` joins the words with one space. So a run of spaces
+ * becomes one and `${x}` disappears; quotes and backslashes stay as they are.
+ */
+export function ipxeSetValue(raw: string): string {
+  return raw
+    .replace(/\$\{[^}]*\}/g, "")
+    .split(/\s+/)
+    .filter((word) => word.length > 0)
+    .join(" ");
+}

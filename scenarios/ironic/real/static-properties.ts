@@ -6,7 +6,7 @@ import type { PropertyOutcome, StaticProperty, Topology } from "../../../harness
 import { fail, pass } from "../../common/outcomes.js";
 import { bootVolumeOf, type IronicRealCase, type IronicVolume } from "./case.js";
 import { decisionOf, nodeConfigOf } from "./driver.js";
-import { type HookedDrive, hookedDrives } from "./script.js";
+import { type HookedDrive, hookedDrives, ipxeSetValue } from "./script.js";
 import { specDecision } from "./spec-model.js";
 
 const BOOT_DRIVE = 0x80;
@@ -120,6 +120,10 @@ function checkCredentials(volume: IronicVolume, hook: HookedDrive): string | und
   if (s.username !== chap.username)
     return `CHAP username: Ironic's script sets '${s.username ?? "(nothing)"}', Cinder said '${chap.username}'`;
   if (s.password !== chap.password) return "CHAP secret: the password Ironic's script sets is not the volume's (values withheld)";
+  if (ipxeSetValue(s.password) !== chap.password)
+    return "CHAP secret: Ironic writes it into the script unquoted, and iPXE reads a different one (a run of spaces becomes one, a $-brace setting reference expands; values withheld)";
+  if (ipxeSetValue(s.username) !== chap.username)
+    return "CHAP username: Ironic writes it unquoted, and iPXE reads a different one (spaces collapse, a $-brace setting reference expands)";
   if (chap.reverse && (s["reverse-username"] !== chap.reverse.username || s["reverse-password"] !== chap.reverse.password))
     return "mutual CHAP: Ironic's script sets no reverse-username/reverse-password, so iPXE never authenticates the target";
   return undefined;

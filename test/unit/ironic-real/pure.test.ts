@@ -192,3 +192,15 @@ describe("generated inputs", () => {
     expect(volumes.some((v) => /[^A-Za-z0-9]/.test(v.connection.chap?.password ?? ""))).toBe(true);
   });
 });
+
+describe("how iPXE reads a `set` value (measured with real boots)", () => {
+  it("collapses runs of whitespace, expands setting references to nothing, keeps quotes and backslashes", async () => {
+    const { ipxeSetValue } = await import("../../../scenarios/ironic/real/script.js");
+    expect(ipxeSetValue("plain-secret-ok1")).toBe("plain-secret-ok1");
+    expect(ipxeSetValue("abc  defghijkl")).toBe("abc defghijkl");
+    expect(ipxeSetValue(`abc$\{x}defghij`)).toBe("abcdefghij");
+    expect(ipxeSetValue(`abc\\defghijkl`)).toBe(`abc\\defghijkl`);
+    expect(ipxeSetValue(`quote"quote12`)).toBe(`quote"quote12`);
+    expect(ipxeSetValue(" lead and trail ")).toBe("lead and trail");
+  });
+});
