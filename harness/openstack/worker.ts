@@ -9,15 +9,22 @@
 // raises an unexpected exception fails the request with a WorkerError: an infra-error that
 // names the project, the request and the exception.
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
 import * as z from "zod/mini";
-import { registerCleanup } from "../../emulator/reaper.js";
+import { registerCleanup, registerTempDir } from "../../emulator/reaper.js";
 import "../../emulator/zod-english.js";
 import { InfraError } from "../errors.js";
 
 /** Debian's interpreter: the `python3` first on PATH here cannot import Debian's packages. */
 export const DEBIAN_PYTHON = "/usr/bin/python3";
+/**
+ * The worker's own scratch directory (Ironic's http_root, tftp_root, image caches): created
+ * and removed by this side, because a worker is stopped with SIGKILL and cannot clean up.
+ */
+export const WORKER_SCRATCH_ENV = "BOOTPROOF_WORKER_SCRATCH";
 const SETPRIV = "/usr/bin/setpriv";
 const STDERR_TAIL = 16 * 1024;
 
@@ -123,7 +130,20 @@ export class PythonWorker {
     this.exitInfo = undefined;
     this.stderr = "";
     const pythonPath = [...(spec.pythonPath ?? []), process.env.PYTHONPATH ?? ""].filter((p) => p !== "").join(":");
-    const env = { ...process.env, ...spec.env, PYTHONPATH: pythonPath, PYTHONDONTWRITEBYTECODE: "1", PYTHONUNBUFFERED: "1" };
+    const scratch = mkdtempSync(join(tmpdir(), `bootproof-${spec.project}-worker-`));
+    const unregisterScratch = registerTempDir(scratch);
+    const removeScratch = () => {
+      rmSync(scratch, { recursive: true, force: true });
+      unregisterScratch();
+    };
+    const env = {
+      ...process.env,
+      ...spec.env,
+      PYTHONPATH: pythonPath,
+      PYTHONDONTWRITEBYTECODE: "1",
+      PYTHONUNBUFFERED: "1",
+      [WORKER_SCRATCH_ENV]: scratch,
+    };
     const args = ["-u", spec.script];
     const user = spec.runAs ? [`--reuid=${spec.runAs.uid}`, `--regid=${spec.runAs.gid}`, "--clear-groups"] : [];
     if (spec.runAs && !existsSync(SETPRIV))
@@ -182,6 +202,7 @@ export class PythonWorker {
     // worker's last words.
     child.once("close", (code, signal) => {
       clearTimeout(readyTimer);
+      removeScratch();
       this.exitInfo = signal ? `killed by ${signal}` : `exited with status ${code}`;
       this.unregister?.();
       this.unregister = undefined;
@@ -196,6 +217,7 @@ export class PythonWorker {
       }
     });
     child.once("error", (error) => {
+      removeScratch();
       if (ready) ready(this.failure(`could not be started: ${error.message}`, undefined));
       ready = undefined;
     });

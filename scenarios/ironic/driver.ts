@@ -5,10 +5,9 @@ import { renderSanBootScript } from "../../firmware/ipxe/index.js";
 import type { MediaSpec } from "../../firmware/media/spec.js";
 import type { BootPlan, GuestEndpoints, IscsiTargetPlan, Topology } from "../../harness/scenario.js";
 import { type IronicCase, type IronicNode, type IronicVolumeTarget, volumeRole, volumeSerial } from "./model.js";
+import { nodeMachine } from "./node-machine.js";
 
 export const SCRIPT_NAME = "boot.ipxe";
-export const NIC_SLOT = 3;
-export const NIC_MAC = "52:54:00:b0:07:01";
 
 /** What Ironic's validate() refuses, with its reasons. */
 export function validateNode(node: IronicNode): string[] {
@@ -88,20 +87,11 @@ export function renderNodeScript(node: IronicNode, endpoints: GuestEndpoints): s
 export function nodeTopology(testCase: IronicCase, endpoints: GuestEndpoints): Topology {
   const tftp = endpoints.tftp ?? { host: "10.0.2.2", port: 0 };
   return {
-    machine: {
-      name: `ironic-${testCase.node.uuid.slice(0, 8)}`,
-      firmware: testCase.node.bootMode === "uefi" ? { kind: "ovmf" } : { kind: "seabios" },
-      nics: [
-        {
-          id: "pxe0",
-          model: "virtio-net-pci",
-          mac: NIC_MAC,
-          pciSlot: NIC_SLOT,
-          bootIndex: 0,
-          user: { bootFile: `tftp://${tftp.host}:${tftp.port}/${SCRIPT_NAME}`, guestForwards: [] },
-        },
-      ],
-    },
+    machine: nodeMachine({
+      nodeUuid: testCase.node.uuid,
+      bootMode: testCase.node.bootMode,
+      bootFile: `tftp://${tftp.host}:${tftp.port}/${SCRIPT_NAME}`,
+    }),
     deadlineMs: testCase.deadlineSeconds ? testCase.deadlineSeconds * 1000 : undefined,
   };
 }

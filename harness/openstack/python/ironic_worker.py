@@ -123,7 +123,9 @@ class _Ironic:
         from ironic import objects
 
         objects.register_all()
-        self.root = tempfile.mkdtemp(prefix="bootproof-ironic-")
+        # The TypeScript side owns (and removes) the scratch dir: a worker is stopped with SIGKILL.
+        scratch = os.environ.get("BOOTPROOF_WORKER_SCRATCH")
+        self.root = tempfile.mkdtemp(prefix="ironic-", dir=scratch) if scratch else tempfile.mkdtemp(prefix="bootproof-ironic-")
         self.http_root = os.path.join(self.root, "httpboot")
         self.tftp_root = os.path.join(self.root, "tftpboot")
         os.makedirs(self.http_root)

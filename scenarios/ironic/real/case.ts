@@ -74,7 +74,7 @@ export interface IronicRealCase {
   storage: IronicStorageSide;
 }
 
-export const NODE_MAC = "52:54:00:b0:07:01";
+export { NODE_MAC } from "../node-machine.js";
 
 export const volumeRole = (volume: IronicVolume) => `volume-${volume.volumeId.slice(0, 8)}`;
 export const volumeSerial = (volume: IronicVolume) => volume.volumeId.replaceAll("-", "").slice(0, 20);

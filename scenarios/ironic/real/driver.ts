@@ -8,11 +8,11 @@ import type { MediaSpec } from "../../../firmware/media/spec.js";
 import { dhcpBootfile, type IronicDecision, ironicDecide } from "../../../harness/openstack/ironic.js";
 import { redactCredentials } from "../../../harness/report/redact.js";
 import type { BootPlan, GuestEndpoints, IscsiTargetPlan, Topology } from "../../../harness/scenario.js";
-import { type IronicRealCase, type IronicVolume, NODE_MAC, volumeRole, volumeSerial } from "./case.js";
+import { nodeMachine } from "../node-machine.js";
+import { type IronicRealCase, type IronicVolume, volumeRole, volumeSerial } from "./case.js";
 import { ironicRequest } from "./request.js";
 
 export const BOOT_NAME = "boot";
-const NIC_SLOT = 3;
 /**
  * Ironic's script retries a failed SAN attach every 10 s, forever (:fail_iscsi_retry). Two
  * retries prove the loop; waiting for the deadline would only hide it behind a timeout.
@@ -90,27 +90,16 @@ export function pointedBootfile(bootfile: string, endpoints: GuestEndpoints): st
 export function nodeTopology(input: IronicRealCase, bootfile: string, endpoints: GuestEndpoints): Topology {
   const iscsiPort = endpoints.iscsi?.port ?? 0;
   return {
-    machine: {
-      name: `ironic-${input.node.uuid.slice(0, 8)}`,
-      firmware: input.node.bootMode === "uefi" ? { kind: "ovmf" } : { kind: "seabios" },
-      nics: [
-        {
-          id: "pxe0",
-          model: "virtio-net-pci",
-          mac: NODE_MAC,
-          pciSlot: NIC_SLOT,
-          bootIndex: 0,
-          user: {
-            bootFile: pointedBootfile(bootfile, endpoints),
-            // Port 0 marks "not started yet" (planning): no forward can name it.
-            guestForwards:
-              iscsiPort === 0
-                ? []
-                : forwardedPortals(input).map((p) => ({ guestAddress: p.host, guestPort: p.port, hostPort: iscsiPort })),
-          },
-        },
-      ],
-    },
+    machine: nodeMachine({
+      nodeUuid: input.node.uuid,
+      bootMode: input.node.bootMode,
+      bootFile: pointedBootfile(bootfile, endpoints),
+      // Port 0 marks "not started yet" (planning): no forward can name it.
+      guestForwards:
+        iscsiPort === 0
+          ? []
+          : forwardedPortals(input).map((p) => ({ guestAddress: p.host, guestPort: p.port, hostPort: iscsiPort })),
+    }),
     ...(input.storage.stallLogin ? { deadlineMs: STALL_DEADLINE_MS } : {}),
     giveUp: {
       line: IRONIC_RETRY_LINE,
