@@ -3,7 +3,7 @@
 import { existsSync } from "node:fs";
 import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { Command, InvalidArgumentError, Option } from "commander";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { type Accelerator, buildQemuCommand, shellQuote } from "../../emulator/argv.js";
 import { runAllCleanups } from "../../emulator/reaper.js";
 import { cacheRoot } from "../../firmware/cache.js";
@@ -194,7 +194,10 @@ export function buildCli(): Command {
   const program = new Command("bootproof")
     .version(packageVersion(), "-V, --version", "print bootproof's version")
     .description("Proves machines really boot from volumes: real QEMU guests, real firmware, built-in storage servers.")
-    .showHelpAfterError();
+    // A usage error is bad input (exit 2, like every input error), never a product verdict:
+    // commander throws instead of exiting, main() sets the code. One hint line, not the help.
+    .exitOverride()
+    .showHelpAfterError("(see `bootproof --help`, or `bootproof <command> --help`)");
   const accel = () =>
     new Option("--accel <accel>", "accelerator: tcg, kvm, or auto (the last `doctor` decision)")
       .choices(["tcg", "kvm", "auto"])
@@ -309,11 +312,19 @@ function tolerateClosedStdout(): void {
   });
 }
 
+/** Commander "errors" that are a requested output (--help, --version), not a mistake; no command at all is one. */
+const USAGE_OK = new Set(["commander.helpDisplayed", "commander.version"]);
+
 export async function main(argv: string[]): Promise<void> {
   tolerateClosedStdout();
   try {
     await buildCli().parseAsync(argv);
   } catch (error) {
+    if (error instanceof CommanderError) {
+      // commander printed the message (and the hint) already; --help and --version are no error.
+      process.exitCode = USAGE_OK.has(error.code) ? 0 : 2;
+      return;
+    }
     const kind = error instanceof InputError ? "input error" : "infra-error";
     process.stderr.write(`bootproof: ${kind}: ${describeError(error)}\n`);
     process.exitCode = 2;
