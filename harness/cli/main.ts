@@ -13,8 +13,9 @@ import { cachedAccelerator, ensureRequirements, formatDoctorReport, runDoctor } 
 import { describeError, exitCodeFor, InfraError, InputError } from "../errors.js";
 import { renderJunit } from "../report/junit.js";
 import { createTerminalReporter, renderSummary } from "../report/terminal.js";
+import { mergeShardSummaries } from "../run/merge.js";
 import { planBoots } from "../run/run-case.js";
-import { type CaseRecord, type RunSettings, type RunSummary, runScenario } from "../run/run-scenario.js";
+import { type CaseRecord, type RunSettings, type RunSummary, runScenario, type Shard } from "../run/run-scenario.js";
 import { isDomainTopology, resolveTopology, type Scenario } from "../scenario.js";
 import { loadScenario, resolvedDriver, scenarioReference } from "./load-scenario.js";
 import type { ServeIscsiFlags } from "./serve.js";
@@ -40,6 +41,7 @@ interface RunFlags {
   shrink: boolean;
   driver?: "real" | "model";
   novaSrc?: string;
+  shard?: Shard;
 }
 
 async function resolveAccelerator(choice: RunFlags["accel"]): Promise<Accelerator> {
@@ -128,10 +130,40 @@ async function runCommand(nameOrPath: string, flags: RunFlags): Promise<number> 
     replayFlags: driverFlags(driver, flags.novaSrc),
     driver,
     novaSrc: flags.novaSrc ? resolve(flags.novaSrc) : undefined,
+    ...(flags.shard ? { shard: flags.shard } : {}),
   };
   const summary = await runScenario(scenario, settings, createTerminalReporter());
   await finishReports(summary, flags.junit);
+  // A shard may own no case at all (more shards than cases): nothing failed.
+  if (summary.cases.length === 0 && flags.shard) return 0;
   return exitCodeFor(summary.cases.length ? summary.cases.map((c) => c.verdict) : ["infra-error"]);
+}
+
+/** `i/n` with 1 ≤ i ≤ n. */
+function shardOption(value: string): Shard {
+  const match = /^(\d+)\/(\d+)$/.exec(value);
+  const index = Number(match?.[1]);
+  const count = Number(match?.[2]);
+  if (!match || count < 1 || index < 1 || index > count)
+    throw new InvalidArgumentError("--shard must be i/n with 1 ≤ i ≤ n (e.g. 2/4)");
+  return { index, count };
+}
+
+async function mergeReportsCommand(dirs: string[], flags: { out: string; junit?: string }): Promise<number> {
+  const summaries = await Promise.all(
+    dirs.map(async (dir) => {
+      const path = join(resolve(dir), "summary.json");
+      if (!existsSync(path))
+        throw new InputError(`${path} not found: pass the artifacts directories of \`run --shard i/n\` runs`);
+      return { source: path, summary: JSON.parse(await readFile(path, "utf8")) as RunSummary };
+    }),
+  );
+  const out = resolve(flags.out);
+  const merged = mergeShardSummaries(summaries, out);
+  await mkdir(out, { recursive: true });
+  await writeFile(join(out, "summary.json"), `${JSON.stringify(merged, null, 2)}\n`);
+  await finishReports(merged, flags.junit ?? join(out, "junit.xml"));
+  return exitCodeFor(merged.cases.length ? merged.cases.map((c) => c.verdict) : ["infra-error"]);
 }
 
 async function finishReports(summary: RunSummary, junit: string | undefined): Promise<void> {
@@ -217,6 +249,7 @@ export function buildCli(): Command {
     .option("--artifacts <dir>", "artifacts directory (default ./artifacts/<scenario>-<time>)")
     .option("--deadline <seconds>", "per-boot deadline", integer("--deadline", 1))
     .option("--no-shrink", "do not shrink failing generated cases")
+    .option("--shard <i/n>", "run only slice i of n of the cases (same seed, same slices); merge with merge-reports", shardOption)
     .addOption(
       new Option(
         "--driver <driver>",
@@ -263,6 +296,16 @@ export function buildCli(): Command {
       const report = await runDoctor({ fix: flags.fix === true, probeAccelerator: flags.accelProbe });
       process.stdout.write(`${formatDoctorReport(report)}\n`);
       process.exitCode = report.ok ? 0 : 2;
+    });
+
+  program
+    .command("merge-reports")
+    .description("merge the summaries of shards 1..n of one run (run --shard i/n) into one summary, JUnit and table")
+    .argument("<dirs...>", "the shards' artifacts directories")
+    .requiredOption("--out <dir>", "where the merged summary.json and junit.xml go")
+    .option("--junit <file>", "JUnit XML path (default <out>/junit.xml)")
+    .action(async (dirs: string[], flags: { out: string; junit?: string }) => {
+      process.exitCode = await mergeReportsCommand(dirs, flags);
     });
 
   const serve = program.command("serve").description("run a built-in server standalone (until Ctrl-C)");

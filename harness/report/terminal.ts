@@ -71,7 +71,9 @@ function replayHint(summary: RunSummary): string | undefined {
   if (summary.verdict === "pass") return undefined;
   if (summary.counterexample) return summary.counterexample.replayCommand;
   const failing = summary.cases.find((c) => c.verdict !== "pass");
-  return failing ? `npx bootproof replay ${summary.artifactsDir}/${failing.caseId}` : undefined;
+  return failing
+    ? `npx bootproof replay ${summary.caseDirs?.[failing.caseId] ?? `${summary.artifactsDir}/${failing.caseId}`}`
+    : undefined;
 }
 
 export function createTerminalReporter(stream: NodeJS.WriteStream = process.stderr): (event: RunEvent) => void {

@@ -38,6 +38,14 @@ export interface RunSettings {
   staticRuns?: number;
   /** Further static failure kinds that get their own shrunk, booted counterexample (default 8). */
   kindCounterexamples?: number;
+  /**
+   * Run only shard `index` of `count` (1-based): case k of the run belongs to shard
+   * (k mod count) + 1, examples and generated cases alike, so the same seed gives the same
+   * partition. Every shard sweeps the static properties (boot-free, the same for all); shard 1
+   * runs the counterexamples. Shrinking through real boots needs every shard's verdicts, so a
+   * sharded run does not do it (merge-reports says how to).
+   */
+  shard?: Shard;
 }
 
 export type RunEvent =
@@ -85,10 +93,22 @@ export interface RunSummary {
   };
   durationMs: number;
   artifactsDir: string;
+  /** Set for a sharded run: which slice of the cases this summary holds. */
+  shard?: Shard;
+  /** A merged summary: where each case's artifacts are (its shard's directory). */
+  caseDirs?: Record<string, string>;
 }
 
 /** Further kinds of static failure that get their own shrunk, booted counterexample. */
 const MAX_KIND_COUNTEREXAMPLES = 8;
+
+export interface Shard {
+  index: number;
+  count: number;
+}
+
+/** Whether the case at `position` of the unsharded run belongs to this shard. */
+export const ownsCase = (shard: Shard | undefined, position: number) => !shard || position % shard.count === shard.index - 1;
 
 export interface StaticFailureKind {
   property: string;
@@ -157,14 +177,15 @@ async function runScenarioCases<Input>(
   });
   let summary: RunSummary;
   if (!generated) {
-    const examples = (scenario.examples ?? []).filter((e) => !settings.example || e.name === settings.example);
-    if (examples.length === 0) {
+    const chosen = (scenario.examples ?? []).filter((e) => !settings.example || e.name === settings.example);
+    if (chosen.length === 0) {
       throw new Error(
         settings.example
           ? `scenario '${scenario.name}' has no example '${settings.example}'; examples: ${(scenario.examples ?? []).map((e) => e.name).join(", ")}`
           : `scenario '${scenario.name}' has neither examples nor an arbitrary`,
       );
     }
+    const examples = chosen.filter((_, position) => ownsCase(settings.shard, position));
     emit({ kind: "run-start", scenario: scenario.name, mode: "examples", total: examples.length });
     const cases = await pool(examples.length, settings.jobs, async (index) => {
       const example = examples[index]!;
@@ -185,6 +206,7 @@ async function runScenarioCases<Input>(
       cases,
       durationMs: Date.now() - started,
       artifactsDir: settings.artifactsRoot,
+      ...(settings.shard ? { shard: settings.shard } : {}),
     };
   } else {
     summary = await runGenerated(scenario, settings, emit, caseOptions);
@@ -250,6 +272,7 @@ async function runGenerated<Input>(
     ...(staticSweep ? { staticSweep } : {}),
     durationMs: 0,
     artifactsDir: settings.artifactsRoot,
+    ...(settings.shard ? { shard: settings.shard } : {}),
   });
 
   let staticCounterexample: Counterexample | undefined;
@@ -315,7 +338,10 @@ async function runGenerated<Input>(
         ? { failedInputs, failuresByProperty, failureKinds: [...kinds.values()].sort((a, b) => b.count - a.count) }
         : {}),
     };
-    if (staticDetails.failed && staticDetails.counterexample) {
+    // The counterexamples are the unsharded run's first cases: shard 1's.
+    if (staticDetails.failed && staticDetails.counterexample && !ownsCase(settings.shard, 0)) {
+      if (!scenario.bootDespiteStaticFailures) return finish();
+    } else if (staticDetails.failed && staticDetails.counterexample) {
       await runOne(staticDetails.counterexample[0], "static-counterexample", 0, "shrink");
       staticCounterexample = await toCounterexample(staticDetails);
       // A real driver's static failure is a prediction: the generated cases still boot, so
@@ -356,10 +382,14 @@ async function runGenerated<Input>(
   if (!settings.path) {
     // Phase 1: the same inputs fast-check will generate for this seed, in parallel.
     const inputs = fc.sample(arbitrary, { seed, numRuns });
-    await pool(inputs.length, settings.jobs, (index) =>
-      runOne(inputs[index]!, `case-${String(index + 1).padStart(3, "0")}`, index, "run"),
-    );
+    const owned = inputs.map((_, index) => index).filter((index) => ownsCase(settings.shard, index));
+    await pool(owned.length, settings.jobs, (n) => {
+      const index = owned[n]!;
+      return runOne(inputs[index]!, `case-${String(index + 1).padStart(3, "0")}`, index, "run");
+    });
     if (staticCounterexample) return finish(staticCounterexample);
+    // Shrinking through boots needs every shard's verdicts: the merged report says how.
+    if (settings.shard) return finish();
     if (!cases.some((c) => c.verdict === "fail")) return finish();
   }
 

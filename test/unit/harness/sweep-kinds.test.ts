@@ -4,43 +4,20 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { failureKindKey, runScenario } from "../../../harness/run/run-scenario.js";
-import { defineScenario } from "../../../harness/scenario.js";
+import type { Scenario } from "../../../harness/scenario.js";
 
+/** A "driver" with two independent defects: LUNs from 10 up, and names with a space. */
+const FIXTURE: string = "../../fixtures/scenarios/boot-free-defects.mjs";
 let artifacts: string;
+let scenario: Scenario<unknown>;
 beforeAll(async () => {
   artifacts = await mkdtemp(join(tmpdir(), "bp-sweep-kinds-"));
+  scenario = (await import(FIXTURE)).default as Scenario<unknown>;
 });
 afterAll(async () => {
   await rm(artifacts, { recursive: true, force: true });
-});
-
-/** A "driver" with two independent defects: LUNs from 10 up, and names with a space. */
-const scenario = defineScenario<{ lun: number; name: string }>({
-  name: "two-defects",
-  description: "a boot-free driver with two defects",
-  arbitrary: fc.record({ lun: fc.integer({ min: 0, max: 300 }), name: fc.constantFrom("a", "b c", "d", "e") }),
-  boots: () => [],
-  properties: [],
-  staticProperties: [
-    {
-      name: "lun",
-      description: "LUNs survive",
-      check: (input) =>
-        input.lun < 10
-          ? { ok: true }
-          : { ok: false, message: `LUN ${input.lun} read as ${Number.parseInt(String(input.lun), 16)}` },
-    },
-    {
-      name: "name",
-      description: "names survive",
-      check: (input) => (input.name.includes(" ") ? { ok: false, message: `name '${input.name}' split in two` } : { ok: true }),
-    },
-  ],
-  bootDespiteStaticFailures: true,
-  staticRuns: 200,
 });
 
 describe("the sweep's failure kinds", () => {
