@@ -54,6 +54,9 @@ export function renderSummary(summary: RunSummary): string {
     const c = summary.counterexample;
     lines.push(`counterexample (after ${c.shrinkSteps} shrink steps, case ${c.caseId}):`, `  ${JSON.stringify(c.input)}`);
   }
+  const withoutOwn = (summary.staticSweep?.failureKinds?.length ?? 0) - 1 - (summary.counterexamples?.length ?? 0);
+  if (summary.counterexample && withoutOwn > 0)
+    lines.push(`  (${withoutOwn} kind(s) share another kind's counterexample or were past the limit of shrunk counterexamples)`);
   for (const c of summary.counterexamples ?? []) {
     lines.push(
       `counterexample for ${c.property} (${truncate(c.kind, 160)}), after ${c.shrinkSteps} shrink steps, case ${c.caseId}:`,

@@ -36,7 +36,7 @@ export interface RunSettings {
   novaSrc?: string;
   /** Inputs the boot-free static properties are checked on before any guest starts (default 1000). */
   staticRuns?: number;
-  /** Further static failure kinds that get their own shrunk, booted counterexample (default 8). */
+  /** Further static failure kinds that get their own shrunk, booted counterexample (default 24). */
   kindCounterexamples?: number;
   /**
    * Run only shard `index` of `count` (1-based): case k of the run belongs to shard
@@ -100,7 +100,7 @@ export interface RunSummary {
 }
 
 /** Further kinds of static failure that get their own shrunk, booted counterexample. */
-const MAX_KIND_COUNTEREXAMPLES = 8;
+const MAX_KIND_COUNTEREXAMPLES = 24;
 
 export interface Shard {
   index: number;
