@@ -162,6 +162,7 @@ async function mergeReportsCommand(dirs: string[], flags: { out: string; junit?:
   const merged = mergeShardSummaries(summaries, out);
   await mkdir(out, { recursive: true });
   await writeFile(join(out, "summary.json"), `${JSON.stringify(merged, null, 2)}\n`);
+  await (await import("../report/html.js")).writeHtmlReport(merged, out);
   await finishReports(merged, flags.junit ?? join(out, "junit.xml"));
   return exitCodeFor(merged.cases.length ? merged.cases.map((c) => c.verdict) : ["infra-error"]);
 }

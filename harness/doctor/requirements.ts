@@ -64,6 +64,12 @@ export const SYSTEM_REQUIREMENTS: readonly SystemRequirement[] = [
   { debianPackage: "tftp-hpa", probeFile: "/usr/bin/tftp", why: "TFTP client for server tests", group: "test" },
   { debianPackage: "curl", probeFile: "/usr/bin/curl", why: "TFTP client for server tests", group: "test" },
   {
+    debianPackage: "chromium-headless-shell",
+    probeFile: "/usr/bin/chromium-headless-shell",
+    why: "headless browser that renders the HTML report in its test",
+    group: "test",
+  },
+  {
     debianPackage: "python3-nova",
     probeFile: `${DIST_PACKAGES}/nova/__init__.py`,
     why: "the real Nova libvirt driver and compute API",

@@ -35,6 +35,7 @@ export function renderSummary(summary: RunSummary): string {
     (v) => `${summary.cases.filter((c) => c.verdict === v).length} ${v}`,
   );
   lines.push(`${counts.join(", ")} in ${(summary.durationMs / 1000).toFixed(1)} s; artifacts: ${summary.artifactsDir}`);
+  lines.push(`report: ${summary.artifactsDir}/report.html`);
   if (summary.staticSweep) {
     const sweep = summary.staticSweep;
     const failures = sweep.failuresByProperty

@@ -213,6 +213,7 @@ async function runScenarioCases<Input>(
     summary.durationMs = Date.now() - started;
   }
   await writeFile(join(settings.artifactsRoot, "summary.json"), `${JSON.stringify(summary, null, 2)}\n`);
+  await (await import("../report/html.js")).writeHtmlReport(summary);
   emit({ kind: "run-end", summary });
   return summary;
 }
