@@ -36,8 +36,14 @@ describe("run --shard and merge-reports", () => {
     const merged = await bootproof(["merge-reports", ...shardDirs, "--out", out]);
     expect(merged.exitCode).toBe(whole.exitCode);
     expect(await verdicts(out)).toEqual(await verdicts(join(scratch, "whole")));
-    const junit = await readFile(join(out, "junit.xml"), "utf8");
-    expect(junit.match(/<testcase /g)?.length).toBe((await verdicts(out)).length);
+    // The merged JUnit is the unsharded run's, apart from timings and artifact paths.
+    const wholeJunit = join(scratch, "whole.xml");
+    await bootproof([...run, "--artifacts", join(scratch, "whole-again"), "--junit", wholeJunit]);
+    const comparableJunit = async (path: string) =>
+      (await readFile(path, "utf8")).replace(/ time="[\d.]+"/g, "").replace(/<system-out>[\s\S]*?<\/system-out>/g, "");
+    expect(await comparableJunit(join(out, "junit.xml"))).toBe(await comparableJunit(wholeJunit));
+    expect((await readFile(join(out, "junit.xml"), "utf8")).match(/<testcase /g)?.length).toBe((await verdicts(out)).length);
+    expect(await readFile(join(out, "report.html"), "utf8")).toContain("case-008");
     expect(merged.stdout).toMatch(/static sweep: 200 inputs/);
   });
 
