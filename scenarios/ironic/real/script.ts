@@ -27,13 +27,14 @@ export function hookedDrives(script: string): HookedDrive[] | undefined {
   const settings: Record<string, string> = {};
   const drives: HookedDrive[] = [];
   for (const raw of section) {
-    const line = raw.trim();
-    const set = /^set\s+(\S+)\s?(.*)$/.exec(line);
+    // Only the indentation goes: a value's own trailing spaces are part of what Ironic wrote.
+    const line = raw.replace(/^\s+/, "");
+    const set = /^set\s+(\S+) ?(.*)$/.exec(line);
     if (set) {
       settings[set[1]!] = set[2]!;
       continue;
     }
-    const hook = /^sanhook\s+--drive\s+(\S+)\s+(.*?)(?:\s+\|\|.*)?$/.exec(line);
+    const hook = /^sanhook\s+--drive\s+(\S+)\s+(.*?)(?:\s+\|\|.*)?\s*$/.exec(line);
     if (!hook) continue;
     const paths = hook[2]!.split(/\s+/).map((text) => {
       try {

@@ -202,5 +202,9 @@ describe("how iPXE reads a `set` value (measured with real boots)", () => {
     expect(ipxeSetValue(`abc\\defghijkl`)).toBe(`abc\\defghijkl`);
     expect(ipxeSetValue(`quote"quote12`)).toBe(`quote"quote12`);
     expect(ipxeSetValue(" lead and trail ")).toBe("lead and trail");
+    // What Ironic wrote keeps a secret's trailing space; iPXE then drops it.
+    const [drive] = hookedDrives(":boot_iscsi\nset password abc def \nsanhook --drive 0x80 iscsi:10.0.2.100::3260:0:iqn.a\n")!;
+    expect(drive?.settings.password).toBe("abc def ");
+    expect(ipxeSetValue(drive!.settings.password!)).toBe("abc def");
   });
 });
