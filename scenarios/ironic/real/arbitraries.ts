@@ -95,9 +95,24 @@ const volume = (index: number): fc.Arbitrary<IronicVolume> =>
         chap,
       }),
     })
-    .map((v) =>
-      // Several portals only exist in Cinder's list form.
-      v.connection.portals.length > 1 ? { ...v, connection: { ...v.connection, listForm: true } } : v,
+    .chain((v) =>
+      // Several portals only exist in Cinder's list form; some arrays give each port its own IQN.
+      v.connection.portals.length > 1
+        ? fc.boolean().map((ownIqns) => ({
+            ...v,
+            connection: {
+              ...v.connection,
+              listForm: true,
+              ...(ownIqns
+                ? {
+                    portalIqns: v.connection.portals.map((_, i) =>
+                      i === 0 ? v.connection.targetIqn : `${v.connection.targetIqn}-port${i}`,
+                    ),
+                  }
+                : {}),
+            },
+          }))
+        : fc.constant(v),
     );
 
 /** Mostly one or two volumes; up to four. */

@@ -34,6 +34,12 @@ export interface IronicVolume {
      * singular keys (os-brick's iSCSI connection properties).
      */
     listForm: boolean;
+    /**
+     * Arrays that give each target port its own IQN: the IQN behind each portal, in portal
+     * order (`target_iqns`; the first is `targetIqn`, as os-brick's singular keys are the
+     * first path). Absent: every portal leads to `targetIqn`.
+     */
+    portalIqns?: string[];
     chap?: IronicChap;
   };
 }
@@ -81,5 +87,9 @@ export const volumeSerial = (volume: IronicVolume) => volume.volumeId.replaceAll
 export const bootVolumeOf = (input: IronicRealCase) => input.volumes.find((v) => v.bootIndex === 0);
 
 /** A portal as Cinder writes it: `host:port`, IPv6 in brackets. */
+/** The IQN behind portal `index` of a volume, as Cinder's connection data gives it. */
+export const portalIqn = (volume: IronicVolume, index: number) =>
+  volume.connection.portalIqns?.[index] ?? volume.connection.targetIqn;
+
 export const portalText = (portal: IronicPortal) =>
   portal.family === 6 ? `[${portal.host}]:${portal.port}` : `${portal.host}:${portal.port}`;

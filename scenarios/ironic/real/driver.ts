@@ -9,7 +9,7 @@ import { dhcpBootfile, type IronicDecision, ironicDecide } from "../../../harnes
 import { redactCredentials } from "../../../harness/report/redact.js";
 import type { BootPlan, GuestEndpoints, IscsiTargetPlan, Topology } from "../../../harness/scenario.js";
 import { nodeMachine } from "../node-machine.js";
-import { type IronicRealCase, type IronicVolume, volumeRole, volumeSerial } from "./case.js";
+import { type IronicRealCase, type IronicVolume, portalIqn, volumeRole, volumeSerial } from "./case.js";
 import { ironicRequest } from "./request.js";
 
 export const BOOT_NAME = "boot";
@@ -51,13 +51,17 @@ function lunMedia(input: IronicRealCase, volume: IronicVolume): MediaSpec {
   return { kind: input.node.bootMode === "uefi" ? "uefi-disk" : "bios-disk", role: volumeRole(volume) };
 }
 
-/** Cinder's backend as the volumes say it exports them: one target per volume. */
+/**
+ * Cinder's backend as the volumes say it exports them: one target per volume, or one per
+ * IQN when each port has its own (the same LU behind each, as a multipath array serves it).
+ */
 export function storageTargets(input: IronicRealCase): IscsiTargetPlan[] {
-  return input.volumes.map((volume) => {
+  return input.volumes.flatMap((volume) => {
     const { chap } = volume.connection;
     const secret = input.storage.targetSecrets?.[volume.volumeId] ?? chap?.password;
-    return {
-      iqn: volume.connection.targetIqn,
+    const iqns = [...new Set(volume.connection.portals.map((_, i) => portalIqn(volume, i)))];
+    return iqns.map((iqn) => ({
+      iqn,
       luns: [{ lun: volume.connection.targetLun, media: lunMedia(input, volume), serial: volumeSerial(volume) }],
       chap:
         chap && secret
@@ -67,7 +71,7 @@ export function storageTargets(input: IronicRealCase): IscsiTargetPlan[] {
               mutual: chap.reverse && { username: chap.reverse.username, secret: chap.reverse.password },
             }
           : undefined,
-    };
+    }));
   });
 }
 

@@ -1,7 +1,7 @@
 // A case → the records Ironic's API would hold for it (node, port, connector, targets) and
 // what Cinder answers. Pure: the Ironic worker receives exactly this.
 import { IRONIC_INSTANCE_IMAGE, type IronicRequest, type IronicTargetProperties } from "../../../harness/openstack/ironic.js";
-import { type IronicRealCase, type IronicVolume, NODE_MAC, portalText } from "./case.js";
+import { type IronicRealCase, type IronicVolume, NODE_MAC, portalIqn, portalText } from "./case.js";
 
 /**
  * A volume's connection data as os-brick's iSCSI connector and Cinder's drivers name it. No
@@ -19,7 +19,7 @@ export function connectionProperties(volume: IronicVolume): IronicTargetProperti
   };
   if (connection.listForm) {
     properties.target_portals = portals;
-    properties.target_iqns = portals.map(() => connection.targetIqn);
+    properties.target_iqns = portals.map((_, i) => portalIqn(volume, i));
     properties.target_luns = portals.map(() => connection.targetLun);
   }
   if (connection.chap) {

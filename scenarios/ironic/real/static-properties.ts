@@ -4,7 +4,7 @@
 import type { CinderCall, IronicDecision } from "../../../harness/openstack/ironic.js";
 import type { PropertyOutcome, StaticProperty, Topology } from "../../../harness/scenario.js";
 import { fail, pass } from "../../common/outcomes.js";
-import { bootVolumeOf, type IronicRealCase, type IronicVolume } from "./case.js";
+import { bootVolumeOf, type IronicRealCase, type IronicVolume, portalIqn } from "./case.js";
 import { decisionOf, nodeConfigOf } from "./driver.js";
 import { type HookedDrive, hookedDrives, ipxeSetValue } from "./script.js";
 import { specDecision } from "./spec-model.js";
@@ -100,12 +100,12 @@ function checkHook(volume: IronicVolume, hook: HookedDrive): string | undefined 
   const written = hook.paths.map((p) => `${p.parsed!.server}:${p.parsed!.port}`);
   if (wanted.join(" ") !== written.join(" "))
     return `Cinder named portals ${wanted.join(", ")}; Ironic's sanhook reaches ${written.join(", ")}`;
-  for (const path of hook.paths) {
+  for (const [i, path] of hook.paths.entries()) {
     const parsed = path.parsed!;
     if (parsed.lun !== connection.targetLun)
       return `Cinder said LUN ${connection.targetLun}; Ironic wrote '${path.text}', whose LUN iPXE reads as ${parsed.lun} (iPXE reads the LUN field in hex)`;
-    if (parsed.targetIqn !== connection.targetIqn)
-      return `Cinder said target ${connection.targetIqn}; Ironic wrote '${path.text}'`;
+    if (parsed.targetIqn !== portalIqn(volume, i))
+      return `Cinder said portal ${wanted[i]} leads to ${portalIqn(volume, i)} (target_iqns); Ironic wrote '${path.text}'`;
   }
   return undefined;
 }

@@ -154,6 +154,18 @@ describe("the ironic worker (real Ironic, no guest)", () => {
     expect(results["ironic-decision-matches-spec"]?.ok).toBe(true);
   });
 
+  it("finds every portal given the first portal's IQN when each port has its own (target_iqns)", async () => {
+    const input = bios((v) => {
+      v.connection.portals.push({ host: "10.0.2.101", port: 3260, family: 4 });
+      v.connection.listForm = true;
+      v.connection.portalIqns = [v.connection.targetIqn, `${v.connection.targetIqn}-port1`];
+    });
+    const results = await staticResults(input);
+    expect(results["ipxe-script-matches-cinder"]?.message).toMatch(
+      /portal 10\.0\.2\.101:3260 leads to iqn\.2010-10\.org\.openstack:volume-6f1e0c2a-port1 \(target_iqns\); Ironic wrote 'iscsi:10\.0\.2\.101::3260:1:iqn\.2010-10\.org\.openstack:volume-6f1e0c2a'/,
+    );
+  });
+
   it("finds mutual CHAP dropped: Ironic's template has no reverse credentials", async () => {
     const input = bios((v) => {
       v.connection.chap = { username: "u", password: "0123456789ab", reverse: { username: "t", password: "ba9876543210" } };
