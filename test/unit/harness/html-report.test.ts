@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { parseConsoleLog, renderHtml } from "../../../harness/report/html.js";
 import type { RunSummary } from "../../../harness/run/run-scenario.js";
 
-const CONSOLE = readFileSync("test/fixtures/console/ironic-real-boot.log", "utf8");
+const CONSOLE = readFileSync("test/fixtures/console/ironic-real-boot.console.txt", "utf8");
 
 describe("console milestones", () => {
   it("finds each milestone of a real iPXE SAN boot, in order, with its host time", () => {
