@@ -2,7 +2,7 @@
 // Ironic wrote for the node's boot against what Cinder said. They run over every generated
 // node before any guest starts (the sweep) and again on each booted case.
 import type { CinderCall, IronicDecision } from "../../../harness/openstack/ironic.js";
-import type { PropertyOutcome, StaticProperty, Topology } from "../../../harness/scenario.js";
+import type { StaticProperty, Topology } from "../../../harness/scenario.js";
 import { fail, pass } from "../../common/outcomes.js";
 import { bootVolumeOf, type IronicRealCase, type IronicVolume, portalIqn } from "./case.js";
 import { decisionOf, nodeConfigOf } from "./driver.js";
@@ -162,5 +162,3 @@ export const realIronicStaticProperties: Array<StaticProperty<IronicRealCase, To
   attachDetach,
   scriptMatchesCinder,
 ];
-
-export type { PropertyOutcome };
