@@ -7,6 +7,7 @@ import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import type { BootSummary, CaseResult } from "../run/run-case.js";
 import type { Counterexample, RunSummary } from "../run/run-scenario.js";
+import { escapeMarkup } from "./escape.js";
 
 /** A console milestone: the first line that shows the boot reached it. */
 export interface Milestone {
@@ -59,14 +60,6 @@ export function parseConsoleLog(text: string): { milestones: Milestone[]; tail: 
   return { milestones: milestones.sort((a, b) => a.atMs - b.atMs), tail: lines.slice(-TAIL_LINES) };
 }
 
-const escapeHtml = (text: string) =>
-  text
-    .replace(/[\x00-\x08\x0b\x0c\x0e-\x1f]/g, "")
-    .replaceAll("&", "&amp;")
-    .replaceAll("<", "&lt;")
-    .replaceAll(">", "&gt;")
-    .replaceAll('"', "&quot;");
-
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 const STYLE = `
@@ -88,32 +81,34 @@ function timeline(boot: BootSummary, detail: BootDetail | undefined): string {
       const left = ((m.atMs / total) * 100).toFixed(2);
       // Alternate label rows so close milestones stay readable.
       const top = i % 2 === 0 ? "2.7em" : "4em";
-      return `<div class="milestone" style="left:${left}%" title="${escapeHtml(m.line)}"><span style="top:${top}">${escapeHtml(m.name)} ${seconds(m.atMs)}</span></div>`;
+      return `<div class="milestone" style="left:${left}%" title="${escapeMarkup(m.line)}"><span style="top:${top}">${escapeMarkup(m.name)} ${seconds(m.atMs)}</span></div>`;
     })
     .join("");
-  return `<div class="timeline" aria-label="timeline of boot ${escapeHtml(boot.name)}"><div class="bar" style="left:0;width:100%"></div>${marks}</div>`;
+  return `<div class="timeline" aria-label="timeline of boot ${escapeMarkup(boot.name)}"><div class="bar" style="left:0;width:100%"></div>${marks}</div>`;
 }
 
 function milestoneTable(detail: BootDetail | undefined): string {
   if (!detail?.milestones.length) return "<p>No console milestone was reached.</p>";
   const rows = detail.milestones
-    .map((m) => `<tr><td>${escapeHtml(m.name)}</td><td>${seconds(m.atMs)}</td><td><code>${escapeHtml(m.line)}</code></td></tr>`)
+    .map(
+      (m) => `<tr><td>${escapeMarkup(m.name)}</td><td>${seconds(m.atMs)}</td><td><code>${escapeMarkup(m.line)}</code></td></tr>`,
+    )
     .join("");
   return `<table><tr><th>milestone</th><th>host time since QEMU start</th><th>console line</th></tr>${rows}</table>`;
 }
 
 function bootSection(boot: BootSummary, detail: BootDetail | undefined, reportDir: string): string {
   const link = (name: string) =>
-    `<a href="${escapeHtml(relative(reportDir, join(boot.artifactDir, name)))}">${escapeHtml(name)}</a>`;
+    `<a href="${escapeMarkup(relative(reportDir, join(boot.artifactDir, name)))}">${escapeMarkup(name)}</a>`;
   return [
-    `<h3>boot ${escapeHtml(boot.name)}: <span class="${boot.status === "observed" ? "pass" : "fail"}">${escapeHtml(boot.status)}</span> in ${seconds(boot.durationMs)}, reached ${escapeHtml(boot.phase)}</h3>`,
-    boot.detail ? `<pre>${escapeHtml(boot.detail)}</pre>` : "",
+    `<h3>boot ${escapeMarkup(boot.name)}: <span class="${boot.status === "observed" ? "pass" : "fail"}">${escapeMarkup(boot.status)}</span> in ${seconds(boot.durationMs)}, reached ${escapeMarkup(boot.phase)}</h3>`,
+    boot.detail ? `<pre>${escapeMarkup(boot.detail)}</pre>` : "",
     timeline(boot, detail),
     milestoneTable(detail),
     detail?.consoleTail.length
-      ? `<details open><summary>console tail</summary><pre>${escapeHtml(detail.consoleTail.join("\n"))}</pre></details>`
+      ? `<details open><summary>console tail</summary><pre>${escapeMarkup(detail.consoleTail.join("\n"))}</pre></details>`
       : "",
-    detail?.observation ? `<details><summary>observation</summary><pre>${escapeHtml(detail.observation)}</pre></details>` : "",
+    detail?.observation ? `<details><summary>observation</summary><pre>${escapeMarkup(detail.observation)}</pre></details>` : "",
     detail?.artifacts.length ? `<p>artifacts: ${detail.artifacts.map(link).join(" · ")}</p>` : "",
   ].join("\n");
 }
@@ -122,24 +117,24 @@ function caseSection(result: CaseResult, details: Record<string, BootDetail>, re
   const props = result.properties
     .map(
       (p) =>
-        `<tr><td class="${p.ok ? "pass" : "fail"}">${p.ok ? "pass" : "fail"}</td><td>${escapeHtml(p.layer)}</td><td>${escapeHtml(p.name)}</td><td>${escapeHtml(p.message ?? "")}</td></tr>`,
+        `<tr><td class="${p.ok ? "pass" : "fail"}">${p.ok ? "pass" : "fail"}</td><td>${escapeMarkup(p.layer)}</td><td>${escapeMarkup(p.name)}</td><td>${escapeMarkup(p.message ?? "")}</td></tr>`,
     )
     .join("");
   return [
-    `<h2 id="${escapeHtml(result.caseId)}">${escapeHtml(result.caseId)}: <span class="${result.verdict}">${result.verdict}</span> (${seconds(result.durationMs)})</h2>`,
-    result.message ? `<pre>${escapeHtml(result.message)}</pre>` : "",
+    `<h2 id="${escapeMarkup(result.caseId)}">${escapeMarkup(result.caseId)}: <span class="${result.verdict}">${result.verdict}</span> (${seconds(result.durationMs)})</h2>`,
+    result.message ? `<pre>${escapeMarkup(result.message)}</pre>` : "",
     props ? `<table><tr><th>verdict</th><th>layer</th><th>property</th><th>message</th></tr>${props}</table>` : "",
-    `<details><summary>input${result.inputRedacted ? " (credentials redacted)" : ""}</summary><pre>${escapeHtml(JSON.stringify(result.input, null, 2))}</pre></details>`,
+    `<details><summary>input${result.inputRedacted ? " (credentials redacted)" : ""}</summary><pre>${escapeMarkup(JSON.stringify(result.input, null, 2))}</pre></details>`,
     ...result.boots.map((b) => bootSection(b, details[b.artifactDir], reportDir)),
   ].join("\n");
 }
 
 function counterexampleSection(title: string, c: Counterexample): string {
   return [
-    `<h3>${escapeHtml(title)}</h3>`,
-    `<p>case <a href="#${escapeHtml(c.caseId)}">${escapeHtml(c.caseId)}</a>, after ${c.shrinkSteps} shrink steps (seed ${c.seed}, path <code>${escapeHtml(c.path)}</code>)</p>`,
-    `<pre>${escapeHtml(JSON.stringify(c.input, null, 2))}</pre>`,
-    `<p>replay: <code>${escapeHtml(c.replayCommand)}</code></p>`,
+    `<h3>${escapeMarkup(title)}</h3>`,
+    `<p>case <a href="#${escapeMarkup(c.caseId)}">${escapeMarkup(c.caseId)}</a>, after ${c.shrinkSteps} shrink steps (seed ${c.seed}, path <code>${escapeMarkup(c.path)}</code>)</p>`,
+    `<pre>${escapeMarkup(JSON.stringify(c.input, null, 2))}</pre>`,
+    `<p>replay: <code>${escapeMarkup(c.replayCommand)}</code></p>`,
   ].join("\n");
 }
 
@@ -148,7 +143,7 @@ export function renderHtml(summary: RunSummary, details: Record<string, BootDeta
     .map((c) => {
       const failed = c.properties.filter((p) => !p.ok).map((p) => p.name);
       const boots = c.boots.map((b) => `${b.name}: ${b.status} ${seconds(b.durationMs)}`).join(", ");
-      return `<tr><td class="${c.verdict}">${c.verdict}</td><td><a href="#${escapeHtml(c.caseId)}">${escapeHtml(c.caseId)}</a></td><td>${seconds(c.durationMs)}</td><td>${escapeHtml(boots)}</td><td>${escapeHtml(failed.join(", "))}</td></tr>`;
+      return `<tr><td class="${c.verdict}">${c.verdict}</td><td><a href="#${escapeMarkup(c.caseId)}">${escapeMarkup(c.caseId)}</a></td><td>${seconds(c.durationMs)}</td><td>${escapeMarkup(boots)}</td><td>${escapeMarkup(failed.join(", "))}</td></tr>`;
     })
     .join("");
   const counts = ["pass", "fail", "infra-error", "timeout"].map(
@@ -156,12 +151,12 @@ export function renderHtml(summary: RunSummary, details: Record<string, BootDeta
   );
   const sweep = summary.staticSweep;
   const kinds = (sweep?.failureKinds ?? [])
-    .map((k) => `<tr><td>${k.count}</td><td>${escapeHtml(k.property)}</td><td>${escapeHtml(k.example)}</td></tr>`)
+    .map((k) => `<tr><td>${k.count}</td><td>${escapeMarkup(k.property)}</td><td>${escapeMarkup(k.example)}</td></tr>`)
     .join("");
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>bootproof: ${escapeHtml(summary.scenario)}</title><style>${STYLE}</style></head>
+<html lang="en"><head><meta charset="utf-8"><title>bootproof: ${escapeMarkup(summary.scenario)}</title><style>${STYLE}</style></head>
 <body>
-<h1>bootproof: ${escapeHtml(summary.scenario)} <span class="${summary.verdict}">${summary.verdict}</span></h1>
+<h1>bootproof: ${escapeMarkup(summary.scenario)} <span class="${summary.verdict}">${summary.verdict}</span></h1>
 <p>${summary.mode}${summary.seed !== undefined ? `, seed ${summary.seed}` : ""}${summary.shard ? `, shard ${summary.shard.index}/${summary.shard.count}` : ""}: ${counts.join(", ")} in ${seconds(summary.durationMs)}</p>
 <table><tr><th>verdict</th><th>case</th><th>time</th><th>boots</th><th>failed properties</th></tr>${rows}</table>
 ${sweep ? `<h2>Boot-free sweep</h2><p>${sweep.runs} inputs in ${seconds(sweep.durationMs)} (${sweep.casesPerSecond} cases/s)${sweep.failedInputs ? `; ${sweep.failedInputs} failed` : ""}</p>${kinds ? `<table><tr><th>count</th><th>property</th><th>first message</th></tr>${kinds}</table>` : ""}` : ""}

@@ -9,7 +9,7 @@ import { type Accelerator, shellQuote } from "../../emulator/argv.js";
 import { combineVerdicts, InfraError, InputError, type Verdict } from "../errors.js";
 import { redactCredentials } from "../report/redact.js";
 import type { AnyScenario } from "../scenario.js";
-import { type CaseEvent, type CaseResult, planBoots, runCase, runStaticProperties } from "./run-case.js";
+import { type CaseEvent, type CaseResult, type PropertyResult, planBoots, runCase, runStaticProperties } from "./run-case.js";
 
 export interface RunSettings {
   /**
@@ -279,11 +279,20 @@ async function runGenerated<Input>(
   let staticCounterexample: Counterexample | undefined;
   let staticSweep: RunSummary["staticSweep"];
   const kindCounterexamples: NonNullable<RunSummary["counterexamples"]> = [];
+  // The sweep asks about the same inputs more than once (fast-check's first pass, the full
+  // sample, each kind's shrink): a real driver answers each input once.
+  const staticResultsByInput = new Map<string, PropertyResult[]>();
+  const staticResultsOf = async (input: Input): Promise<PropertyResult[]> => {
+    const key = stableKey(input);
+    const known = staticResultsByInput.get(key);
+    if (known) return known;
+    const results = runStaticProperties(scenario, input, await planBoots(scenario, input));
+    staticResultsByInput.set(key, results);
+    return results;
+  };
   /** The static failure kinds of one input (property + folded message). */
   const kindsOf = async (input: Input): Promise<string[]> =>
-    runStaticProperties(scenario, input, await planBoots(scenario, input))
-      .filter((r) => !r.ok)
-      .map((r) => `${r.name}\u0000${failureKindKey(r.message ?? "false")}`);
+    (await staticResultsOf(input)).filter((r) => !r.ok).map((r) => `${r.name}\u0000${failureKindKey(r.message ?? "false")}`);
   if (!settings.path && scenario.staticProperties?.length) {
     // Phase 0: boot-free checks over many inputs of the same seed, in milliseconds. A driver
     // they refute is shrunk and reported without starting a single guest; the counterexample
@@ -294,7 +303,7 @@ async function runGenerated<Input>(
     const staticDetails = await fc.check(
       fc.asyncProperty(arbitrary, async (input) => {
         try {
-          return runStaticProperties(scenario, input, await planBoots(scenario, input)).every((r) => r.ok);
+          return (await staticResultsOf(input)).every((r) => r.ok);
         } catch (error) {
           // A real driver's worker crashing is the harness failing, not a counterexample.
           if (error instanceof InfraError && !(error instanceof InputError)) {
@@ -317,7 +326,7 @@ async function runGenerated<Input>(
       swept = 0;
       for (const input of fc.sample(arbitrary, { seed, numRuns: staticRuns })) {
         swept++;
-        const failed = runStaticProperties(scenario, input, await planBoots(scenario, input)).filter((r) => !r.ok);
+        const failed = (await staticResultsOf(input)).filter((r) => !r.ok);
         if (failed.length > 0) failedInputs++;
         for (const r of failed) {
           failuresByProperty[r.name] = (failuresByProperty[r.name] ?? 0) + 1;

@@ -282,26 +282,23 @@ class _Ironic:
                 power_state=self.states.POWER_OFF,
             )
             node.create()
-            objects.Port(self.context, uuid=str(uuid.uuid5(IRONIC_VOLUME_NS, node.uuid + "/port")), node_id=node.id,
-                         address=params["mac"], pxe_enabled=True).create()
+            def record(cls, name, **fields):
+                """One of the node's records, with a uuid derived from the node's: the same case
+                always gets the same records."""
+                cls(self.context, uuid=str(uuid.uuid5(IRONIC_VOLUME_NS, "%s/%s" % (node.uuid, name))), node_id=node.id, **fields).create()
+
+            record(objects.Port, "port", address=params["mac"], pxe_enabled=True)
             for i, connector in enumerate(params.get("connectors", [])):
-                objects.VolumeConnector(
-                    self.context,
-                    uuid=str(uuid.uuid5(IRONIC_VOLUME_NS, "%s/connector/%d" % (node.uuid, i))),
-                    node_id=node.id,
-                    type=connector["type"],
-                    connector_id=connector["connector_id"],
-                ).create()
+                record(objects.VolumeConnector, "connector/%d" % i, type=connector["type"], connector_id=connector["connector_id"])
             for i, target in enumerate(params.get("targets", [])):
-                objects.VolumeTarget(
-                    self.context,
-                    uuid=str(uuid.uuid5(IRONIC_VOLUME_NS, "%s/target/%d" % (node.uuid, i))),
-                    node_id=node.id,
+                record(
+                    objects.VolumeTarget,
+                    "target/%d" % i,
                     volume_type=target["volume_type"],
                     volume_id=target["volume_id"],
                     boot_index=target["boot_index"],
                     properties=dict(target.get("properties") or {}),
-                ).create()
+                )
         except Exception as exc:  # noqa: BLE001 - Ironic's refusal of a record is its answer
             result["refusal"] = {"stage": "records", "error": _error(exc)}
             return None
