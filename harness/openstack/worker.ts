@@ -264,7 +264,20 @@ export class PythonWorker {
    */
   request<T>(method: string, params: unknown, schema: z.ZodMiniType<T>, timeoutMs?: number): Promise<T> {
     const run = async (): Promise<T> => {
-      await this.start();
+      try {
+        await this.start();
+      } catch (error) {
+        // Name the request that needed the worker: the first request of a run starts it.
+        if (error instanceof WorkerError && error.method === undefined)
+          throw new WorkerError(
+            error.message.replace(`the ${this.project} worker `, `the ${this.project} worker (request '${method}') `),
+            error.project,
+            method,
+            error.pythonError,
+            error.stderrTail,
+          );
+        throw error;
+      }
       const child = this.child;
       if (!child?.stdin) throw this.failure("is not running", method);
       const id = this.nextId++;

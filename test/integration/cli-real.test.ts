@@ -105,7 +105,9 @@ describe("bootproof run nova-rescue --driver real: no orphan, ever", () => {
     const result = await child;
     expect(result.exitCode).toBe(2);
     expect(`${result.stdout}${result.stderr}`).toMatch(
-      /the nova worker \(request 'domains'\) killed by SIGKILL while handling the request/,
+      // On a slow machine the kill can land while Nova still imports: the first request is
+      // waiting for it either way, and the error names that request.
+      /the nova worker \(request 'domains'\) killed by SIGKILL (while handling the request|before it was ready)/,
     );
     await expectNothingLeft(tmp);
   }, 300_000);

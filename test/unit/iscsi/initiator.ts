@@ -40,6 +40,12 @@ export interface ScsiOutcome {
   flags: number;
 }
 
+let isidCounter = 0;
+function nextIsid(): Buffer {
+  isidCounter = (isidCounter + 1) & 0xffff;
+  return Buffer.from([0x80, 0, 0, 0x12, isidCounter >> 8, isidCounter & 0xff]);
+}
+
 export class TestInitiator {
   private readonly framer = new PduFramer();
   private readonly queue: Pdu[] = [];
@@ -153,7 +159,9 @@ export class TestInitiator {
   }
 
   async login(o: LoginOptions = {}): Promise<LoginResult> {
-    const isid = o.isid ?? Buffer.from([0x80, 0, 0, 0x12, 0x34, Math.floor(Math.random() * 256)]);
+    // Each login gets its own ISID: two sessions sharing one would be a session
+    // reinstatement (RFC 7143 §6.3.5) and the target would drop the older one.
+    const isid = o.isid ?? nextIsid();
     const first: Array<[string, string]> = [
       ["InitiatorName", o.initiatorName ?? "iqn.2024-01.org.bootproof:test-initiator"],
       ["SessionType", o.discovery ? "Discovery" : "Normal"],
