@@ -50,6 +50,12 @@ export interface DomainDiskMedium {
   media: MediaSpec;
   /** Writable disks get a per-boot copy-on-write overlay; read-only ones use the base. */
   writable: boolean;
+  /**
+   * The volume's size when it is larger than its medium: Cinder writes an image (or a
+   * snapshot) onto a volume of the size asked for, and the guest sees that size. The
+   * overlay gets it as its virtual size; the medium stays as built.
+   */
+  sizeMiB?: number;
 }
 
 /** Why a driver's domain never became a guest: the driver or libvirt refused it. */

@@ -19,7 +19,7 @@ export interface BuiltInScenario {
   description: string;
   load: Loader;
   /** Set for scenarios a real driver can decide: the packages it needs and the default. */
-  drivers?: { realGroup: "real-nova" | "real-ironic"; defaultDriver(): DriverKind };
+  drivers?: { realGroup: "real-nova" | "real-ironic" | "real-sahara"; defaultDriver(): DriverKind };
 }
 
 /** True when Debian's Nova, libvirt's embedded driver and python3-libvirt are installed. */

@@ -4,7 +4,7 @@
 // the overlays live in the boot's temp dir, QEMU is gone when this returns.
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { copyFile, writeFile } from "node:fs/promises";
+import { copyFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { shellQuote } from "../../emulator/argv.js";
@@ -13,7 +13,7 @@ import { buildProbeInitramfs } from "../../firmware/probe/initramfs.js";
 import { guestCmdline, requireGuestKernel } from "../boot/prepare.js";
 import { type BootOptions, type CommandBootResult, superviseBoot, withBootTempDir } from "../boot/run-boot.js";
 import { describeError, InfraError } from "../errors.js";
-import type { DomainTopology } from "../scenario.js";
+import type { DomainDiskMedium, DomainTopology } from "../scenario.js";
 import { supervisedCommand } from "./argv.js";
 import {
   type DiskPlacement,
@@ -71,9 +71,12 @@ export async function bootDomain(topology: DomainTopology, options: BootOptions)
       }
       // Copy-on-write: the cached base is never written; the overlay dies with the temp dir.
       const overlay = join(tempDir, `${medium.targetDev}.qcow2`);
-      await run("qemu-img", ["create", "-q", "-f", "qcow2", "-F", "raw", "-b", base, overlay]).catch((error: unknown) => {
-        throw new InfraError(`qemu-img could not create the overlay for disk ${medium.targetDev}: ${describeError(error)}`);
-      });
+      const size = await overlaySize(base, medium);
+      await run("qemu-img", ["create", "-q", "-f", "qcow2", "-F", "raw", "-b", base, overlay, ...size]).catch(
+        (error: unknown) => {
+          throw new InfraError(`qemu-img could not create the overlay for disk ${medium.targetDev}: ${describeError(error)}`);
+        },
+      );
       placements.set(medium.targetDev, { file: overlay, format: "qcow2", backing: { file: base, format: "raw" } });
     }
     const paths = {
@@ -145,6 +148,18 @@ export async function bootDomain(topology: DomainTopology, options: BootOptions)
       throw error;
     }
   });
+}
+
+/** qemu-img's size argument for a volume larger than its medium (none: the medium's size). */
+async function overlaySize(base: string, medium: DomainDiskMedium): Promise<string[]> {
+  if (medium.sizeMiB === undefined) return [];
+  const baseBytes = (await stat(base)).size;
+  const bytes = medium.sizeMiB * 1024 * 1024;
+  if (bytes < baseBytes)
+    throw new InfraError(
+      `disk ${medium.targetDev}: a ${medium.sizeMiB} MiB volume cannot hold its ${Math.ceil(baseBytes / 1048576)} MiB medium`,
+    );
+  return [String(bytes)];
 }
 
 /** A boot that ended without an observation, with what SeaBIOS said it tried. */

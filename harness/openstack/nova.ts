@@ -36,7 +36,7 @@ const NovaDiskInfoSchema = z.object({
 });
 export type NovaDiskInfo = z.infer<typeof NovaDiskInfoSchema>;
 
-const NovaDomainSchema = z.object({
+export const NovaDomainSchema = z.object({
   /** The domain XML exactly as LibvirtDriver._get_guest_xml returned it. */
   xml: z.string(),
   /**
@@ -49,7 +49,7 @@ const NovaDomainSchema = z.object({
 export type NovaDomain = z.infer<typeof NovaDomainSchema>;
 
 /** One <disk> of a Nova domain, in XML order, named from Nova's own data. */
-const NovaDomainDiskSchema = z.object({
+export const NovaDomainDiskSchema = z.object({
   domain: z.enum(["normal", "rescue"]),
   /** The disk_info mapping key whose entry has this disk's target dev. */
   mappingName: z.string(),

@@ -4,6 +4,9 @@
 import { formatDoctorReport, runDoctor } from "../../harness/doctor/doctor.js";
 
 export default async function setup(): Promise<void> {
-  const report = await runDoctor({ fix: process.getuid?.() === 0, groups: ["run", "test", "real-nova", "real-ironic"] });
+  const report = await runDoctor({
+    fix: process.getuid?.() === 0,
+    groups: ["run", "test", "real-nova", "real-ironic", "real-sahara"],
+  });
   if (!report.ok) throw new Error(`the tests need a ready host:\n${formatDoctorReport(report)}`);
 }

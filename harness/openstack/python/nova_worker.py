@@ -20,27 +20,19 @@ import os
 import sys
 import traceback
 import types
-import uuid
 
 from bootproof_worker import serve
+from nova_answers import domain_disks, qualified_name
+from nova_inputs import make_flavor, make_instance, make_network_info
 
 # Fixed ids: the case does not name images or ports, and the XML must depend on the input only.
 ROOT_IMAGE_ID = "b0070000-1a9e-4000-8000-000000000001"
 RESCUE_IMAGE_ID = "b0070000-1a9e-4000-8000-00000000000e"
-NETWORK_ID = "b0070000-4e70-4000-8000-000000000001"
-PORT_NAMESPACE = uuid.UUID("b0070000-9047-4000-8000-000000000000")
 INSTANCES_PATH = "/var/lib/nova/instances"
 VOLUME_DEVICE_PREFIX = "/dev/disk/by-id/bootproof-volume-"
 
+BOOTPROOF_CONNECTOR = {"host": "bootproof-compute", "ip": "127.0.0.1", "initiator": "iqn.2024-01.org.bootproof:compute", "multipath": False}
 _SCSI_MODELS = {"virtio-scsi": "virtio-scsi", "lsilogic": "lsilogic"}
-_ROLE_OF_NAME = {
-    "disk": "root-image",
-    "disk.local": "ephemeral",
-    "disk.swap": "swap",
-    "disk.config": "config-drive",
-    "disk.config.rescue": "config-drive",
-    "disk.rescue": "rescue",
-}
 
 
 def _load_nova_test_fixture(nova_dir):
@@ -89,6 +81,9 @@ class _Nova:
         objects.BlockDeviceMapping.save = lambda self, *args, **kwargs: None
         # os-brick: the connection_info below already carries the attached device's path.
         libvirt_driver.LibvirtDriver._connect_volume = lambda self, *args, **kwargs: None
+        # os-brick's host probe (it starts a privsep daemon): the connector of this host, as
+        # Cinder's stand-in only records it.
+        libvirt_driver.LibvirtDriver.get_volume_connector = lambda self, instance: dict(BOOTPROOF_CONNECTOR)
         # The O_DIRECT probe of the instances directory: a local filesystem supports it.
         nova.privsep.utils.supports_direct_io = lambda dirpath: True
         # Every image-backed disk's backend records its format in <instance dir>/disk.info
@@ -119,8 +114,7 @@ class _Nova:
         nova-compute would have them just before driver.spawn(). Raises KeyError/TypeError
         for malformed params (a worker failure, not Nova's answer)."""
         from nova import context as nova_context
-        from nova import objects, utils
-        from nova.network import model as network_model
+        from nova import objects
         from oslo_serialization import jsonutils
 
         inst = case["instance"]
@@ -165,76 +159,8 @@ class _Nova:
         # volume_image_metadata (block_device.get_bdm_image_metadata): no image id.
 
         ctx = nova_context.RequestContext(user_id="bootproof", project_id="bootproof", is_admin=True)
-        flavor = objects.Flavor(
-            id=1,
-            flavorid="bootproof",
-            name="bootproof",
-            memory_mb=memory_mb,
-            vcpus=1,
-            root_gb=root_gb,
-            ephemeral_gb=ephemeral_gb,
-            swap=swap_mb,
-            rxtx_factor=1.0,
-            vcpu_weight=None,
-            extra_specs={},
-            is_public=True,
-            disabled=False,
-            description=None,
-        )
-        instance = objects.Instance(
-            context=ctx,
-            id=1,
-            uuid=instance_uuid,
-            user_id="bootproof",
-            project_id="bootproof",
-            image_ref=image.get("id", ""),
-            kernel_id="",
-            ramdisk_id="",
-            flavor=flavor,
-            old_flavor=None,
-            new_flavor=None,
-            instance_type_id=flavor.id,
-            memory_mb=flavor.memory_mb,
-            vcpus=flavor.vcpus,
-            root_gb=flavor.root_gb,
-            ephemeral_gb=flavor.ephemeral_gb,
-            config_drive="True" if config_drive else "",
-            system_metadata=utils.get_system_metadata_from_image(image, flavor),
-            metadata={},
-            root_device_name=None,
-            default_ephemeral_device=None,
-            default_swap_device=None,
-            os_type="linux",
-            vm_mode=None,
-            hostname="bootproof",
-            display_name="bootproof",
-            display_description="bootproof",
-            host="bootproof-compute",
-            node="bootproof-compute",
-            reservation_id="r-bootproof",
-            launch_index=0,
-            key_data=None,
-            key_name=None,
-            user_data=None,
-            task_state=None,
-            vm_state="building",
-            power_state=0,
-            numa_topology=None,
-            vcpu_model=None,
-            pci_requests=objects.InstancePCIRequests(instance_uuid=instance_uuid, requests=[]),
-            pci_devices=objects.PciDeviceList(objects=[]),
-            trusted_certs=None,
-            resources=None,
-            migration_context=None,
-            device_metadata=None,
-            tags=objects.TagList(objects=[]),
-            keypairs=objects.KeyPairList(objects=[]),
-            services=objects.ServiceList(objects=[]),
-            security_groups=objects.SecurityGroupList(objects=[]),
-            hidden=False,
-            locked=False,
-            availability_zone=None,
-        )
+        flavor = make_flavor(root_gb=root_gb, ephemeral_gb=ephemeral_gb, swap_mb=swap_mb, memory_mb=memory_mb)
+        instance = make_instance(ctx, instance_uuid, flavor, image, image.get("id", ""), bool(config_drive))
         image_meta = objects.ImageMeta.from_dict(image)
 
         # The BDMs nova-api creates (compute.api._check_and_transform_bdm and
@@ -334,32 +260,7 @@ class _Nova:
                 )
             )
 
-        vifs = []
-        for index, nic in enumerate(inst.get("nics") or []):
-            port_id = str(uuid.uuid5(PORT_NAMESPACE, "%s/%d" % (instance_uuid, index)))
-            subnet = network_model.Subnet(
-                cidr="10.0.2.0/24",
-                gateway=network_model.IP(address="10.0.2.2", type="gateway"),
-                ips=[network_model.FixedIP(address="10.0.2.%d" % (15 + index))],
-                dns=[],
-                routes=[],
-            )
-            network = network_model.Network(
-                id=NETWORK_ID, bridge="br-bootproof", label="bootproof", subnets=[subnet], meta={}
-            )
-            vifs.append(
-                network_model.VIF(
-                    id=port_id,
-                    address=nic["mac"],
-                    network=network,
-                    type=nic.get("type") or network_model.VIF_TYPE_BRIDGE,
-                    devname=("tap" + port_id)[: network_model.NIC_NAME_LEN],
-                    vnic_type=network_model.VNIC_TYPE_NORMAL,
-                    details={},
-                    active=True,
-                )
-            )
-        network_info = network_model.NetworkInfo(vifs)
+        network_info = make_network_info(instance_uuid, inst.get("nics") or [])
 
         rescue_properties = {k: v for k, v in (case.get("rescue") or {}).items() if v is not None}
         rescue_image = {
@@ -402,13 +303,19 @@ class _Nova:
         image = [d for d in bdms if driver_block_device.is_local_image(d)]
         self.driver.default_device_names_for_instance(instance, root_device_name, image, ephemerals, swap, volumes)
 
-    def normal(self, built):
-        """What LibvirtDriver.spawn() computes before it writes the XML."""
+    def normal(self, built, name=True, prepare=None):
+        """What LibvirtDriver.spawn() computes before it writes the XML. `name` gives the
+        devices their names first (the rescue path's stand-in for nova-compute); `prepare`
+        replaces the block_device_info (the server-create path: nova-compute's own
+        _prep_block_device, which creates and attaches the volumes)."""
         from nova.virt import driver as virt_driver
         from nova.virt.libvirt import blockinfo
 
-        self.name_devices(built)
+        if name:
+            self.name_devices(built)
         block_device_info = virt_driver.get_block_device_info(built.instance, built.bdms)
+        if prepare is not None:
+            block_device_info = prepare(block_device_info)
         disk_info = blockinfo.get_disk_info(
             self.CONF.libvirt.virt_type, built.instance, built.image_meta, block_device_info
         )
@@ -486,7 +393,7 @@ class _Nova:
                 return {
                     "outcome": "refused",
                     "stage": stage,
-                    "error": {"type": _qualified(type(exc)), "message": str(exc)},
+                    "error": {"type": qualified_name(type(exc)), "message": str(exc)},
                 }
             raise
         return {
@@ -494,8 +401,8 @@ class _Nova:
             "stableRescue": stable,
             "normal": {"xml": normal_xml, "diskMapping": normal_mapping},
             "rescue": {"xml": rescue_xml, "diskMapping": rescue_mapping},
-            "disks": _disks("normal", normal_xml, normal_mapping, normal_bdi)
-            + _disks("rescue", rescue_xml, rescue_mapping, rescue_bdi),
+            "disks": domain_disks("normal", normal_xml, normal_mapping, normal_bdi)
+            + domain_disks("rescue", rescue_xml, rescue_mapping, rescue_bdi),
         }
 
     def is_novas_answer(self, exc):
@@ -526,56 +433,8 @@ class _Nova:
         return owner == "nova"
 
 
-def _disks(domain, xml, mapping, block_device_info):
-    """Every <disk> of a domain in XML order, named from Nova's own data: the disk_info
-    mapping entry with the disk's target dev, and for volumes the BDM mounted there."""
-    from lxml import etree
-    from nova import block_device
-
-    volumes = {}
-    for vol in (block_device_info or {}).get("block_device_mapping") or []:
-        volumes[block_device.strip_dev(vol["mount_device"])] = vol
-    names = {}
-    for name, info in mapping.items():
-        if name != "root" and isinstance(info, dict) and "dev" in info:
-            names[info["dev"]] = name
-    root_dev = (mapping.get("root") or {}).get("dev")
-    out = []
-    for disk in etree.fromstring(xml).findall("./devices/disk"):
-        source = disk.find("source")
-        target = disk.find("target")
-        serial = disk.find("serial")
-        boot = disk.find("boot")
-        dev = target.get("dev")
-        name = names.get(dev)
-        if name is None:
-            raise LookupError("Nova's %s XML has a disk %s that its disk mapping does not name" % (domain, dev))
-        entry = {
-            "domain": domain,
-            "mappingName": name,
-            "role": "volume" if dev in volumes else _ROLE_OF_NAME.get(name, "ephemeral" if name.startswith("disk.eph") else name),
-            "root": dev == root_dev,
-            "source": None if source is None else (source.get("file") or source.get("dev") or source.get("name")),
-            "dev": dev,
-            "bus": target.get("bus"),
-            "device": disk.get("device"),
-        }
-        if dev in volumes:
-            entry["volumeId"] = volumes[dev]["connection_info"].get("serial") or volumes[dev].volume_id
-        if serial is not None:
-            entry["serial"] = serial.text
-        if boot is not None:
-            entry["bootOrder"] = int(boot.get("order"))
-        out.append(entry)
-    return out
-
-
 def _gb(mib):
     return int(math.ceil(int(mib) / 1024))
-
-
-def _qualified(cls):
-    return cls.__module__ + "." + cls.__qualname__
 
 
 def _version_text(number):
@@ -586,7 +445,13 @@ def _version_text(number):
 
 def setup():
     nova = _Nova()
-    return nova.versions, {"domains": nova.domains}
+    import nova_boot
+
+    return nova.versions, {
+        "domains": nova.domains,
+        "boot": lambda request: nova_boot.boot(nova, request),
+        "snapshot": lambda request: nova_boot.snapshot(nova, request),
+    }
 
 
 if __name__ == "__main__":

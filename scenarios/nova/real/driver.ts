@@ -3,21 +3,13 @@
 // embedded driver assigns every address) → DomainTopology values the harness boots. bootproof
 // decides nothing here but which medium backs each disk Nova wrote.
 import type { MediaSpec } from "../../../firmware/media/spec.js";
-import { placeholderPlacement } from "../../../harness/libvirt/boot.js";
-import { pointDomainAtBootproof, summarizeDomain } from "../../../harness/libvirt/domain-xml.js";
+import { summarizeDomain } from "../../../harness/libvirt/domain-xml.js";
 import { embeddedLibvirt } from "../../../harness/libvirt/embedded.js";
+import { defineDomainTopology, refusedDomainTopology } from "../../../harness/libvirt/topology.js";
 import { type NovaDomainDisk, type NovaWorkerOptions, novaDomains } from "../../../harness/openstack/nova.js";
-import type { BootPlan, DomainDiskMedium, DomainRefusal, DomainTopology } from "../../../harness/scenario.js";
+import type { BootPlan, DomainDiskMedium } from "../../../harness/scenario.js";
 import type { NovaInstance, NovaRescueCase } from "../model.js";
 
-/** Kernel module the probe needs to read fw_cfg's bootorder. */
-const FW_CFG_MODULE = "qemu_fw_cfg";
-/**
- * Boot deadline for a domain with a USB disk. SeaBIOS reads a USB root through the UHCI
- * controller Nova's domains get at USB 1.1 speed: under TCG the loader alone took 107 s for
- * a 10 MB kernel and initramfs (measured, q35), past the default 120 s.
- */
-const USB_DISK_DEADLINE_MS = 360_000;
 /** A vfat config drive: Nova makes it 64 MiB. */
 const VFAT_CONFIG_DRIVE_MIB = 64;
 
@@ -65,34 +57,6 @@ function mediaOf(instance: NovaInstance, disks: NovaDomainDisk[], driverXml: str
   });
 }
 
-function refusedTopology(refusal: DomainRefusal, driverXml = ""): DomainTopology {
-  return { kind: "libvirt-domain", driverXml, definedXml: null, defined: null, refusal, media: [] };
-}
-
-/** libvirt's definition of a domain in a placeholder world (no file is opened). */
-async function defineTopology(driverXml: string, media: DomainDiskMedium[], firmwareLog: boolean): Promise<DomainTopology> {
-  const pointed = pointDomainAtBootproof(driverXml, {
-    placeDisk: (disk) => placeholderPlacement({ media }, disk.targetDev),
-    serialFile: "/bootproof/serial.out",
-  });
-  const libvirt = embeddedLibvirt();
-  const defined = await libvirt.define(pointed.xml);
-  if (defined.outcome === "refused")
-    return refusedTopology({ by: "libvirt", type: defined.error.type, message: defined.error.message }, driverXml);
-  await libvirt.undefine(defined.name);
-  const summary = summarizeDomain(defined.xml);
-  return {
-    kind: "libvirt-domain",
-    driverXml,
-    definedXml: defined.xml,
-    defined: summary,
-    media,
-    extraProbeModules: [FW_CFG_MODULE],
-    firmwareLog,
-    ...(summary.disks.some((d) => d.bus === "usb") ? { deadlineMs: USB_DISK_DEADLINE_MS } : {}),
-  };
-}
-
 /** The three boots of a case as the real Nova driver and libvirt decide them. */
 export async function realNovaBoots(input: NovaRescueCase, options: NovaWorkerOptions = {}): Promise<BootPlan[]> {
   // Both workers start on the first case: the libvirt worker's start overlaps Nova's imports.
@@ -102,7 +66,7 @@ export async function realNovaBoots(input: NovaRescueCase, options: NovaWorkerOp
   const answer = await novaDomains(input, options);
   await libvirtReady;
   if (answer.outcome === "refused") {
-    const refusal = refusedTopology({
+    const refusal = refusedDomainTopology({
       by: "driver",
       type: answer.error.type,
       message: `${answer.stage}: ${answer.error.message}`,
@@ -113,13 +77,13 @@ export async function realNovaBoots(input: NovaRescueCase, options: NovaWorkerOp
   const normalMedia = mediaOf(input.instance, disksOf("normal"), answer.normal.xml);
   const rescueMedia = mediaOf(input.instance, disksOf("rescue"), answer.rescue.xml);
   const floppyRescue = disksOf("rescue").some((d) => d.role === "rescue" && d.device === "floppy");
-  const normal = await defineTopology(answer.normal.xml, normalMedia, false);
-  const rescue = await defineTopology(answer.rescue.xml, rescueMedia, floppyRescue);
+  const normal = await defineDomainTopology(answer.normal.xml, normalMedia);
+  const rescue = await defineDomainTopology(answer.rescue.xml, rescueMedia, { firmwareLog: floppyRescue });
   // Nova's unrescue restores unrescue.xml, which rescue() saved from the running normal
   // domain: libvirt's own XML of it, addresses included.
   const unrescue = normal.definedXml
-    ? await defineTopology(normal.definedXml, normalMedia, false)
-    : refusedTopology(normal.refusal ?? { by: "libvirt", type: "none", message: "the normal domain was refused" });
+    ? await defineDomainTopology(normal.definedXml, normalMedia)
+    : refusedDomainTopology(normal.refusal ?? { by: "libvirt", type: "none", message: "the normal domain was refused" });
   return [
     { name: "normal", topology: normal },
     { name: "rescue", topology: rescue },

@@ -139,9 +139,9 @@ describe("Python workers", () => {
     const spec = script("broken", `def setup():\n    import bootproof_no_such_module\n    return {}, {}`);
     const error = await failure(workerFor(spec).request("ping", {}, PingSchema));
     expect(error.message).toContain(
-      "the broken worker failed to start: builtins.ModuleNotFoundError: No module named 'bootproof_no_such_module'",
+      "the broken worker (request 'ping') failed to start: builtins.ModuleNotFoundError: No module named 'bootproof_no_such_module'",
     );
-    expect(error.method).toBeUndefined();
+    expect(error.method).toBe("ping");
   });
 
   it("a worker that dies before serve() fails with its exit status", async () => {
