@@ -134,6 +134,10 @@ export async function runCase<Input>(scenario: AnyScenario<Input>, input: Input,
   const summaries: BootSummary[] = [];
   for (const plan of plans) {
     const artifactDir = join(options.artifactDir, plan.name);
+    // A domain the driver refused, with every static check passed: the refusal was the right
+    // answer (the static properties judged it), and there is no guest to boot.
+    const planned = resolveTopology(plan);
+    if (isDomainTopology(planned) && planned.defined === null) continue;
     options.onEvent?.({ kind: "boot-start", caseId: options.caseId, boot: plan.name });
     let result: BootOutcome;
     let serviceLog: ServiceLogLine[] = [];
@@ -270,7 +274,15 @@ async function bootWithServices(
       giveUp: isDomainTopology(resolved) ? undefined : resolved.giveUp,
       onPhase: (phase: BootPhase) => options.onEvent?.({ kind: "boot-phase", caseId: options.caseId, boot: plan.name, phase }),
     };
+    // After every service started: an artifact may name their endpoints (the iSCSI port).
+    const writeArtifacts = async () => {
+      if (!plan.artifacts) return;
+      await mkdir(artifactDir, { recursive: true });
+      for (const [name, content] of Object.entries(plan.artifacts(services.endpoints)))
+        await writeFile(join(artifactDir, name), content);
+    };
     if (isDomainTopology(resolved)) {
+      await writeArtifacts();
       const { bootDomain } = await import("../libvirt/boot.js");
       const result = await bootDomain(resolved, bootOptions);
       return {
@@ -289,11 +301,7 @@ async function bootWithServices(
       JSON.stringify(topology.machine) === JSON.stringify(resolved.machine)
         ? prepared.machine
         : (await prepareBoot(topology)).machine;
-    if (plan.artifacts) {
-      await mkdir(artifactDir, { recursive: true });
-      for (const [name, content] of Object.entries(plan.artifacts(services.endpoints)))
-        await writeFile(join(artifactDir, name), content);
-    }
+    await writeArtifacts();
     const result = await runBoot(machine, bootOptions);
     if (services.log.length) {
       await writeFile(
