@@ -1,6 +1,7 @@
 // The built-in scenarios, loaded lazily so `bootproof` starts fast whatever it runs.
 import { existsSync } from "node:fs";
 import { missingRequirements } from "../harness/doctor/requirements.js";
+import { InputError } from "../harness/errors.js";
 import type { Scenario } from "../harness/scenario.js";
 
 /** Which driver decides a scenario that has both a real driver and a model of the spec. */
@@ -59,6 +60,19 @@ export const BUILT_IN_SCENARIOS: Record<string, BuiltInScenario> = {
       if ((options.driver ?? novaDefaultDriver()) === "model") return import("./nova/index.js") as unknown as ReturnType<Loader>;
       const { realNovaScenario } = await import("./nova/real/index.js");
       return { default: realNovaScenario({ novaSrc: options.novaSrc }) as unknown as Scenario<never> };
+    },
+  },
+  "nova-placeholder": {
+    description:
+      "boot a volume-backed server's snapshot (the placeholder image), alone or with the request's own mappings: real Nova snapshots, merges and builds, a real guest boots the restored volume",
+    drivers: { realGroup: "real-nova", defaultDriver: () => "real" },
+    load: async (options) => {
+      if (options.driver === "model")
+        throw new InputError(
+          "nova-placeholder has no model driver: real Nova decides it (install python3-nova: `bootproof doctor --fix`)",
+        );
+      const { placeholderScenario } = await import("./nova-placeholder/index.js");
+      return { default: placeholderScenario({ novaSrc: options.novaSrc }) as unknown as Scenario<never> };
     },
   },
   "nova-rescue-firmware-gaps": {
