@@ -47,7 +47,9 @@ export async function novaServerBoot(
   const media: DomainDiskMedium[] = summary.disks.map((xmlDisk) => {
     const disk = answer.disks.find((d) => d.dev === xmlDisk.targetDev);
     if (!disk)
-      throw new Error(`the Nova worker did not describe disk ${xmlDisk.targetDev} of the domain it wrote (its disks list is incomplete)`);
+      throw new Error(
+        `the Nova worker did not describe disk ${xmlDisk.targetDev} of the domain it wrote (its disks list is incomplete)`,
+      );
     const backed = backing(disk, firmware, answer);
     return {
       targetDev: xmlDisk.targetDev,
