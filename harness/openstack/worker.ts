@@ -198,6 +198,18 @@ export class PythonWorker {
       }
       this.onResponse(line);
     });
+    // A worker that exits takes its process group with it: anything it started (a privsep
+    // daemon, libvirt's probe) would otherwise keep its stdout open, and "close" below would
+    // never come. If it still does not come, the pipes are closed by hand.
+    child.once("exit", () => {
+      this.killGroup(child);
+      const closeTimer = setTimeout(() => {
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+      }, 2_000);
+      closeTimer.unref();
+      child.once("close", () => clearTimeout(closeTimer));
+    });
     // "close", not "exit": by then stdout and stderr are drained, so the report has the
     // worker's last words.
     child.once("close", (code, signal) => {

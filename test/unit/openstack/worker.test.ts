@@ -49,6 +49,14 @@ def setup():
     return {"fake": "1.0"}, {"boom": boom, "hang": hang, "garbage": garbage, "echo": echo}
 `;
 
+function readFileSyncOrEmpty(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return "";
+  }
+}
+
 /** True once the process is gone: kill(pid, 0) throws ESRCH (a reaped child). */
 function gone(pid: number): boolean {
   try {
@@ -133,6 +141,26 @@ describe("Python workers", () => {
     const { pid } = await worker.request("ping", {}, PingSchema);
     expect(pid).not.toBe(first);
     expect(gone(first)).toBe(true);
+  });
+
+  it("a worker killed while a process it started holds its stdout still fails the request, and takes that process along", async () => {
+    const worker = workerFor(script("fake", FAKE));
+    await worker.start();
+    const childFile = join(scratch, "grandchild.pid");
+    rmSync(childFile, { force: true });
+    const pending = worker.request("hang", { child: childFile }, AnySchema);
+    let grandchild = 0;
+    for (let i = 0; i < 100 && grandchild === 0; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      grandchild = Number(readFileSyncOrEmpty(childFile));
+    }
+    expect(grandchild).toBeGreaterThan(0);
+    const started = Date.now();
+    process.kill(worker.pid!, "SIGKILL"); // the worker only: its `sleep` inherited the protocol pipe
+    const error = await failure(pending);
+    expect(error.message).toContain("killed by SIGKILL while handling the request");
+    expect(Date.now() - started).toBeLessThan(5_000);
+    await until(() => deadOrZombie(grandchild), "the worker's own child to be killed with its group");
   });
 
   it("a worker whose imports fail reports 'failed to start' with the exception", async () => {
