@@ -1,0 +1,146 @@
+// One exported directory and its file handles. A handle names a file by its inode and birth
+// time (stable across renames and server restarts, different for a new file that reuses the
+// inode number) inside one export; the server keeps inode → path and finds a path again by
+// walking the export after a restart. Every path it touches is built from names the client
+// sent one component at a time ("..", "/", NUL refused; ".." of the root is the root), its
+// parent's realpath must stay inside the export, and the last component is never followed
+// when it is a symlink: a client cannot reach outside the export, even with symlinks it made.
+import { createHash } from "node:crypto";
+import type { BigIntStats } from "node:fs";
+import { lstat, readdir, realpath } from "node:fs/promises";
+import { dirname, join, sep } from "node:path";
+import { Nfs3Status, NfsError } from "./status.js";
+
+const MAGIC = Buffer.from("BPN3");
+export const HANDLE_BYTES = 24;
+/** NFS3 names longer than this are NAMETOOLONG (what Linux's NAME_MAX is). */
+export const MAX_NAME = 255;
+
+export interface ExportOptions {
+  /** The directory exported. */
+  root: string;
+  /** The path clients mount (MNT's dirpath), e.g. "/export". */
+  path: string;
+  readOnly: boolean;
+}
+
+export class NfsExport {
+  readonly id: number;
+  /** inode → path relative to the root ("" is the root). */
+  private paths = new Map<bigint, string>();
+  private rootReal = "";
+
+  constructor(readonly options: ExportOptions) {
+    // The same export (root and mount path) gets the same id in every server instance, so
+    // handles survive a restart.
+    this.id = createHash("sha256").update(`${options.root}\0${options.path}`).digest().readUInt32BE(0);
+  }
+
+  private rootStats: BigIntStats | undefined;
+
+  async open(): Promise<void> {
+    this.rootReal = await realpath(this.options.root);
+    const stats = await lstat(this.rootReal, { bigint: true });
+    if (!stats.isDirectory()) throw new Error(`export root ${this.options.root} is not a directory`);
+    this.rootStats = stats;
+    this.paths.set(stats.ino, "");
+  }
+
+  /** The root directory's handle (what MNT hands out). */
+  rootHandle(): Buffer {
+    if (!this.rootStats) throw new Error("the export is not open");
+    return this.handleOf(this.rootStats, "");
+  }
+
+  get readOnly(): boolean {
+    return this.options.readOnly;
+  }
+
+  absolute(relative: string): string {
+    return relative === "" ? this.rootReal : join(this.rootReal, relative);
+  }
+
+  handleOf(stats: BigIntStats, relative: string): Buffer {
+    this.paths.set(stats.ino, relative);
+    const handle = Buffer.alloc(HANDLE_BYTES);
+    MAGIC.copy(handle, 0);
+    handle.writeUInt32BE(this.id, 4);
+    handle.writeBigUInt64BE(stats.ino, 8);
+    handle.writeBigUInt64BE(BigInt.asUintN(64, stats.birthtimeNs), 16);
+    return handle;
+  }
+
+  /** True when the handle claims to be this export's (it may still be stale). */
+  owns(handle: Buffer): boolean {
+    return handle.length === HANDLE_BYTES && handle.subarray(0, 4).equals(MAGIC) && handle.readUInt32BE(4) === this.id;
+  }
+
+  /** The path and attributes of a handle; STALE when the file is gone (or a new one reuses its inode). */
+  async resolve(handle: Buffer): Promise<{ relative: string; stats: BigIntStats }> {
+    if (!this.owns(handle)) throw new NfsError(Nfs3Status.BADHANDLE, "not a handle of this export");
+    const ino = handle.readBigUInt64BE(8);
+    const birth = handle.readBigUInt64BE(16);
+    const known = this.paths.get(ino);
+    if (known !== undefined) {
+      const stats = await this.statInside(known);
+      if (stats && stats.ino === ino && BigInt.asUintN(64, stats.birthtimeNs) === birth) return { relative: known, stats };
+    }
+    // After a restart (or a rename by another client): find the inode again.
+    const found = await this.find(ino, birth);
+    if (!found) throw new NfsError(Nfs3Status.STALE, "the file of this handle no longer exists");
+    this.paths.set(ino, found.relative);
+    return found;
+  }
+
+  /** lstat of a path inside the export, undefined when it is gone. */
+  private async statInside(relative: string): Promise<BigIntStats | undefined> {
+    try {
+      await this.checkParent(relative);
+      return await lstat(this.absolute(relative), { bigint: true });
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async find(ino: bigint, birth: bigint): Promise<{ relative: string; stats: BigIntStats } | undefined> {
+    const queue = [""];
+    while (queue.length > 0) {
+      const dir = queue.shift()!;
+      let names: string[];
+      try {
+        names = await readdir(this.absolute(dir));
+      } catch {
+        continue;
+      }
+      for (const name of names) {
+        const relative = dir === "" ? name : `${dir}/${name}`;
+        const stats = await lstat(this.absolute(relative), { bigint: true }).catch(() => undefined);
+        if (!stats) continue;
+        if (stats.ino === ino && BigInt.asUintN(64, stats.birthtimeNs) === birth) return { relative, stats };
+        if (stats.isDirectory()) queue.push(relative);
+      }
+    }
+    return undefined;
+  }
+
+  /** The path of `name` in directory `dir` (both relative); refuses names that climb or nest. */
+  child(dir: string, name: string): string {
+    if (name.length === 0 || name.includes("/") || name.includes("\0"))
+      throw new NfsError(Nfs3Status.INVAL, `invalid name ${JSON.stringify(name)}`);
+    if (Buffer.byteLength(name) > MAX_NAME) throw new NfsError(Nfs3Status.NAMETOOLONG);
+    if (name === ".") return dir;
+    if (name === "..") return dir === "" ? "" : dir.includes("/") ? dir.slice(0, dir.lastIndexOf("/")) : "";
+    return dir === "" ? name : `${dir}/${name}`;
+  }
+
+  /**
+   * The parent directory's real path must be inside the export: a directory the client
+   * replaced by a symlink to somewhere else is refused (ACCES), never followed.
+   */
+  async checkParent(relative: string): Promise<void> {
+    if (relative === "") return;
+    const parent = await realpath(dirname(this.absolute(relative)));
+    if (parent !== this.rootReal && !parent.startsWith(this.rootReal + sep))
+      throw new NfsError(Nfs3Status.ACCES, `${relative} leads outside the export`);
+  }
+}

@@ -1,0 +1,56 @@
+// Open descriptors by inode, so a client's stream of READs and WRITEs does not open and close
+// the file for every block. Opened with O_NOFOLLOW from the path the export resolved; closed
+// when idle, when the cache is full (least recently used first) and when the server stops.
+import { constants } from "node:fs";
+import { type FileHandle, open } from "node:fs/promises";
+
+const IDLE_MS = 5_000;
+const MAX_OPEN = 64;
+
+interface Entry {
+  file: FileHandle;
+  writable: boolean;
+  lastUse: number;
+}
+
+export class FdCache {
+  private entries = new Map<bigint, Entry>();
+  private sweeper: NodeJS.Timeout | undefined;
+
+  async get(ino: bigint, path: string, writable: boolean): Promise<FileHandle> {
+    const known = this.entries.get(ino);
+    if (known && (known.writable || !writable)) {
+      known.lastUse = Date.now();
+      // Most recently used last: Map keeps insertion order.
+      this.entries.delete(ino);
+      this.entries.set(ino, known);
+      return known.file;
+    }
+    if (known) await this.drop(ino);
+    const flags = (writable ? constants.O_RDWR : constants.O_RDONLY) | constants.O_NOFOLLOW;
+    const file = await open(path, flags);
+    this.entries.set(ino, { file, writable, lastUse: Date.now() });
+    while (this.entries.size > MAX_OPEN) await this.drop(this.entries.keys().next().value as bigint);
+    this.sweeper ??= setInterval(() => void this.sweep(), IDLE_MS).unref();
+    return file;
+  }
+
+  /** Forget a file (removed or renamed over): its next use opens it again by path. */
+  async drop(ino: bigint): Promise<void> {
+    const entry = this.entries.get(ino);
+    if (!entry) return;
+    this.entries.delete(ino);
+    await entry.file.close().catch(() => undefined);
+  }
+
+  private async sweep(): Promise<void> {
+    const now = Date.now();
+    for (const [ino, entry] of [...this.entries]) if (now - entry.lastUse > IDLE_MS) await this.drop(ino);
+  }
+
+  async close(): Promise<void> {
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = undefined;
+    for (const ino of [...this.entries.keys()]) await this.drop(ino);
+  }
+}

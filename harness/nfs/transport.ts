@@ -1,0 +1,218 @@
+// ONC RPC over TCP (record marking, RFC 5531 §11) and UDP, on loopback unless told otherwise.
+// Each TCP connection's calls are answered in order, one at a time; a connection that sends a
+// record larger than the limit, or garbage that is not even an RPC header, is closed without
+// touching any other connection. Calls go to the program registered for (program, version).
+import { createSocket, type Socket as UdpSocket } from "node:dgram";
+import { createServer, type Server, type Socket } from "node:net";
+import { AcceptStat, acceptedReply, parseCall, type RpcCall, type RpcHeaderError, type RpcOutcome } from "./rpc.js";
+
+/** One version of one RPC program: procedure number → handler. */
+export type RpcHandler = (call: RpcCall) => RpcOutcome | Promise<RpcOutcome>;
+export interface RpcProgram {
+  program: number;
+  version: number;
+  handle: RpcHandler;
+}
+
+/** What a fault rule may do to a call before it is handled (harness/nfs/faults.ts). */
+export type TransportFault = { kind: "delay"; ms: number } | { kind: "stall" } | { kind: "drop-connection" };
+
+export interface RpcTransportOptions {
+  host: string;
+  /** 0: an ephemeral port. TCP and UDP listen on the same number. */
+  port: number;
+  programs: RpcProgram[];
+  /** Largest record accepted (a WRITE of wsize bytes plus headers). */
+  maxRecordBytes?: number;
+  fault?: (call: RpcCall) => TransportFault | undefined;
+  log?: (line: string) => void;
+}
+
+const LAST_FRAGMENT = 0x80000000;
+const DEFAULT_MAX_RECORD = 4 * 1024 * 1024;
+
+export interface RpcTransport {
+  host: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Dispatches one parsed call to its program; an unknown program or version is answered here. */
+async function dispatch(programs: RpcProgram[], call: RpcCall): Promise<Buffer> {
+  const versions = programs.filter((p) => p.program === call.program);
+  if (versions.length === 0) return acceptedReply(call.xid, AcceptStat.PROG_UNAVAIL);
+  const program = versions.find((p) => p.version === call.version);
+  if (!program) {
+    const numbers = versions.map((p) => p.version);
+    return acceptedReply(call.xid, AcceptStat.PROG_MISMATCH, undefined, {
+      low: Math.min(...numbers),
+      high: Math.max(...numbers),
+    });
+  }
+  let outcome: RpcOutcome;
+  try {
+    outcome = await program.handle(call);
+  } catch {
+    // A handler bug is the server's failure, answered as such; the connection lives on.
+    return acceptedReply(call.xid, AcceptStat.SYSTEM_ERR);
+  }
+  return outcome.kind === "success"
+    ? acceptedReply(call.xid, AcceptStat.SUCCESS, outcome.body)
+    : acceptedReply(call.xid, outcome.stat);
+}
+
+/** Splits a TCP byte stream into RPC records; returns false when the stream must be closed. */
+class RecordReader {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private fragments: Buffer[] = [];
+  private recordBytes = 0;
+
+  constructor(
+    private readonly maxRecordBytes: number,
+    private readonly onRecord: (record: Buffer) => void,
+  ) {}
+
+  push(data: Buffer): string | undefined {
+    this.chunks.push(data);
+    this.buffered += data.length;
+    for (;;) {
+      if (this.buffered < 4) return undefined;
+      const head = this.peek(4);
+      const marker = head.readUInt32BE(0);
+      const length = marker & ~LAST_FRAGMENT;
+      if (this.recordBytes + length > this.maxRecordBytes)
+        return `a record of more than ${this.maxRecordBytes} bytes (fragment of ${length})`;
+      if (this.buffered < 4 + length) return undefined;
+      this.take(4);
+      this.fragments.push(this.take(length));
+      this.recordBytes += length;
+      if (marker & LAST_FRAGMENT) {
+        const record = this.fragments.length === 1 ? this.fragments[0]! : Buffer.concat(this.fragments);
+        this.fragments = [];
+        this.recordBytes = 0;
+        this.onRecord(record);
+      }
+    }
+  }
+
+  private peek(bytes: number): Buffer {
+    if (this.chunks[0]!.length >= bytes) return this.chunks[0]!;
+    const all = Buffer.concat(this.chunks);
+    this.chunks = [all];
+    return all;
+  }
+
+  private take(bytes: number): Buffer {
+    const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+    const taken = all.subarray(0, bytes);
+    const rest = all.subarray(bytes);
+    this.chunks = rest.length ? [rest] : [];
+    this.buffered -= bytes;
+    return taken;
+  }
+}
+
+function frame(reply: Buffer): Buffer {
+  const header = Buffer.allocUnsafe(4);
+  header.writeUInt32BE((LAST_FRAGMENT | reply.length) >>> 0, 0);
+  return Buffer.concat([header, reply]);
+}
+
+export async function startRpcTransport(options: RpcTransportOptions): Promise<RpcTransport> {
+  const log = options.log ?? (() => {});
+  const maxRecord = options.maxRecordBytes ?? DEFAULT_MAX_RECORD;
+  const sockets = new Set<Socket>();
+  const stalled = new Set<() => void>();
+
+  /** Answers one record; undefined when nothing is to be sent (dropped, stalled, unanswerable). */
+  const answer = async (record: Buffer, drop: () => void): Promise<Buffer | undefined> => {
+    let call: RpcCall;
+    try {
+      call = parseCall(record);
+    } catch (error) {
+      const header = error as RpcHeaderError;
+      log(`rpc: ${header.message}`);
+      return header.reply;
+    }
+    const fault = options.fault?.(call);
+    if (fault?.kind === "drop-connection") {
+      drop();
+      return undefined;
+    }
+    if (fault?.kind === "stall") {
+      await new Promise<void>((resolve) => stalled.add(resolve));
+      return undefined;
+    }
+    if (fault?.kind === "delay") await new Promise((resolve) => setTimeout(resolve, fault.ms));
+    return dispatch(options.programs, call);
+  };
+
+  const tcp: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.setNoDelay(true);
+    let queue = Promise.resolve();
+    let closed = false;
+    const drop = () => {
+      closed = true;
+      socket.destroy();
+    };
+    const reader = new RecordReader(maxRecord, (record) => {
+      queue = queue.then(async () => {
+        if (closed) return;
+        const reply = await answer(record, drop);
+        if (reply && !closed) socket.write(frame(reply));
+      });
+    });
+    socket.on("data", (data: Buffer) => {
+      const refusal = reader.push(data);
+      if (refusal) {
+        log(`rpc: closing ${socket.remoteAddress}:${socket.remotePort}: ${refusal}`);
+        drop();
+      }
+    });
+    socket.on("error", () => {});
+    socket.on("close", () => {
+      closed = true;
+      sockets.delete(socket);
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    tcp.once("error", reject);
+    tcp.listen(options.port, options.host, () => {
+      tcp.off("error", reject);
+      resolve();
+    });
+  });
+  const port = (tcp.address() as { port: number }).port;
+
+  // UDP: one datagram is one record (mount.nfs asks the port mapper over UDP).
+  const udp: UdpSocket = createSocket(options.host.includes(":") ? "udp6" : "udp4");
+  udp.on("message", (message, remote) => {
+    void answer(message, () => {}).then((reply) => {
+      if (reply) udp.send(reply, remote.port, remote.address);
+    });
+  });
+  udp.on("error", () => {});
+  await new Promise<void>((resolve, reject) => {
+    udp.once("error", reject);
+    udp.bind(port, options.host, () => {
+      udp.off("error", reject);
+      resolve();
+    });
+  });
+
+  return {
+    host: options.host,
+    port,
+    async close() {
+      for (const release of stalled) release();
+      stalled.clear();
+      for (const socket of sockets) socket.destroy();
+      await Promise.all([
+        new Promise<void>((resolve) => tcp.close(() => resolve())),
+        new Promise<void>((resolve) => udp.close(() => resolve())),
+      ]);
+    },
+  };
+}

@@ -1,0 +1,145 @@
+// XDR (RFC 4506) as ONC RPC and NFSv3 use it: big-endian 32-bit units, 64-bit hypers, opaque
+// data and strings padded to 4 bytes. The reader never reads past its buffer: a truncated or
+// oversized field is an XdrError, which the RPC layer answers with GARBAGE_ARGS.
+
+export class XdrError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "XdrError";
+  }
+}
+
+const pad4 = (n: number) => (4 - (n % 4)) % 4;
+
+export class XdrReader {
+  private offset = 0;
+
+  constructor(private readonly buffer: Buffer) {}
+
+  get remaining(): number {
+    return this.buffer.length - this.offset;
+  }
+
+  private need(bytes: number, what: string): void {
+    if (bytes > this.remaining) throw new XdrError(`truncated ${what}: needs ${bytes} bytes, ${this.remaining} left`);
+  }
+
+  uint32(what = "uint32"): number {
+    this.need(4, what);
+    const value = this.buffer.readUInt32BE(this.offset);
+    this.offset += 4;
+    return value;
+  }
+
+  int32(what = "int32"): number {
+    this.need(4, what);
+    const value = this.buffer.readInt32BE(this.offset);
+    this.offset += 4;
+    return value;
+  }
+
+  uint64(what = "uint64"): bigint {
+    this.need(8, what);
+    const value = this.buffer.readBigUInt64BE(this.offset);
+    this.offset += 8;
+    return value;
+  }
+
+  bool(what = "bool"): boolean {
+    const value = this.uint32(what);
+    if (value > 1) throw new XdrError(`${what} is ${value}, not a boolean`);
+    return value === 1;
+  }
+
+  /** Fixed-length opaque data (padded). */
+  fixed(length: number, what = "opaque"): Buffer {
+    this.need(length + pad4(length), what);
+    const value = this.buffer.subarray(this.offset, this.offset + length);
+    this.offset += length + pad4(length);
+    return value;
+  }
+
+  /** Variable-length opaque data of at most `max` bytes. */
+  opaque(max: number, what = "opaque"): Buffer {
+    const length = this.uint32(`${what} length`);
+    if (length > max) throw new XdrError(`${what} of ${length} bytes exceeds its limit of ${max}`);
+    return this.fixed(length, what);
+  }
+
+  string(max: number, what = "string"): string {
+    return this.opaque(max, what).toString("utf8");
+  }
+
+  /** An optional value (XDR's `*`): a boolean, then the value when true. */
+  optional<T>(read: () => T, what = "optional"): T | undefined {
+    return this.bool(what) ? read() : undefined;
+  }
+}
+
+/** A growable big-endian writer. */
+export class XdrWriter {
+  private buffer: Buffer;
+  private length = 0;
+
+  constructor(initial = 256) {
+    this.buffer = Buffer.allocUnsafe(initial);
+  }
+
+  private room(bytes: number): void {
+    if (this.length + bytes <= this.buffer.length) return;
+    let size = this.buffer.length * 2;
+    while (size < this.length + bytes) size *= 2;
+    const next = Buffer.allocUnsafe(size);
+    this.buffer.copy(next, 0, 0, this.length);
+    this.buffer = next;
+  }
+
+  uint32(value: number): this {
+    this.room(4);
+    this.buffer.writeUInt32BE(value >>> 0, this.length);
+    this.length += 4;
+    return this;
+  }
+
+  int32(value: number): this {
+    this.room(4);
+    this.buffer.writeInt32BE(value, this.length);
+    this.length += 4;
+    return this;
+  }
+
+  uint64(value: bigint | number): this {
+    this.room(8);
+    this.buffer.writeBigUInt64BE(BigInt(value), this.length);
+    this.length += 8;
+    return this;
+  }
+
+  bool(value: boolean): this {
+    return this.uint32(value ? 1 : 0);
+  }
+
+  fixed(data: Buffer): this {
+    const padding = pad4(data.length);
+    this.room(data.length + padding);
+    data.copy(this.buffer, this.length);
+    this.length += data.length;
+    this.buffer.fill(0, this.length, this.length + padding);
+    this.length += padding;
+    return this;
+  }
+
+  opaque(data: Buffer): this {
+    this.uint32(data.length);
+    return this.fixed(data);
+  }
+
+  string(value: string): this {
+    return this.opaque(Buffer.from(value, "utf8"));
+  }
+
+  /** The bytes written so far (a view: do not write after taking it). */
+  bytes(): Buffer {
+    return this.buffer.subarray(0, this.length);
+  }
+}
