@@ -80,6 +80,19 @@ export const WireObservationSchema = z.object({
   /** /sys/firmware/ibft/<section>/<attribute> = value, or null when no iBFT was found. */
   ibft: z._default(z.nullable(z.record(z.string(), z.record(z.string(), z.string()))), null),
   mounts: z._default(z.array(WireMountSchema), []),
+  /** The NFS root the probe mounted for root=/dev/nfs, or null when the boot asked for none. */
+  nfsRoot: z._default(
+    z.nullable(
+      z.object({
+        source: z.string(),
+        options: z.string(),
+        marker: z.nullable(z.string()),
+        wrote: z.boolean(),
+        error: z.optional(z.string()),
+      }),
+    ),
+    null,
+  ),
   modulesLoaded: z._default(z.array(z.string()), []),
   moduleErrors: z._default(z.array(z.string()), []),
   /** Milliseconds the probe spent waiting for asynchronous buses to settle. */
@@ -164,6 +177,12 @@ export interface Observation {
   ibft: Record<string, Record<string, string>> | null;
   mounts: Array<{ source: string; target: string; fstype: string }>;
   rootSource: string | null;
+  /**
+   * root=/dev/nfs: what the probe mounted as the root (nfsroot='s SERVER:PATH and options),
+   * the export's bootproof-marker as read through NFS, whether its write to
+   * bootproof-guest-wrote succeeded, or why it could not.
+   */
+  nfsRoot: { source: string; options: string; marker: string | null; wrote: boolean; error?: string } | null;
   modulesLoaded: string[];
   moduleErrors: string[];
   settleMs: number;
@@ -340,6 +359,7 @@ export function deriveObservation(wire: WireObservation): Observation {
     ibft: wire.ibft,
     mounts: wire.mounts,
     rootSource: rootMount?.source ?? null,
+    nfsRoot: wire.nfsRoot,
     modulesLoaded: wire.modulesLoaded,
     moduleErrors: wire.moduleErrors,
     settleMs: wire.settleMs,

@@ -23,6 +23,11 @@ export interface Topology {
   directBoot?: { role: string; extraCmdline?: string };
   /** Kernel modules the probe must load on top of those the machine's devices imply. */
   extraProbeModules?: string[];
+  /**
+   * The guest kernel and this machine's probe initramfs are served to the guest (ServedFile
+   * `bootPayload`), e.g. iPXE loading them from the conductor's HTTP server.
+   */
+  servesBootPayload?: boolean;
   /** Wall-clock limit for this boot (default 120 s under TCG). */
   deadlineMs?: number;
   /** End the boot early when the console proves it can never succeed (a retry loop without end). */
@@ -114,6 +119,11 @@ export interface BootRecord {
   serviceLog: string[];
   /** Where the boot's artifacts are (console log, command line, what the driver decided). */
   artifactDir?: string;
+  /**
+   * What each NFS export holds after the boot (export path → its top-level regular files,
+   * as UTF-8, the first 64 KiB): proof that the guest's writes reached the server.
+   */
+  nfsExports?: Record<string, Record<string, string>>;
 }
 
 /** A finished boot of a libvirt domain. */
@@ -165,6 +175,8 @@ export interface GuestEndpoints {
   tftp?: GuestEndpoint;
   iscsi?: GuestEndpoint;
   http?: GuestEndpoint;
+  /** NFS, MOUNT and the port mapper share this port (harness/nfs). */
+  nfs?: GuestEndpoint;
 }
 
 export interface IscsiLunPlan {
@@ -193,9 +205,22 @@ export interface ServicesPlan {
   tftp?: { files: (endpoints: GuestEndpoints) => Record<string, string | Buffer>; faults?: unknown };
   /** A read-only HTTP root (iPXE's HTTP boot); a `symlink` entry is a link relative to its directory. */
   http?: { files: (endpoints: GuestEndpoints) => Record<string, ServedFile>; faults?: unknown };
+  /** NFSv3 exports, each a fresh directory with these files (a root file system, a marker). */
+  nfs?: { exports: NfsExportPlan[]; faults?: unknown };
 }
 
-export type ServedFile = string | Buffer | { symlink: string };
+export interface NfsExportPlan {
+  /** The path clients mount (default /export, /export2, ...). */
+  path?: string;
+  files: Record<string, ServedFile>;
+  readOnly?: boolean;
+}
+
+/**
+ * A served file's content, a symlink relative to its directory, or the boot's own payload:
+ * the guest kernel or the probe initramfs built for this machine (Topology.servesBootPayload).
+ */
+export type ServedFile = string | Buffer | { symlink: string } | { bootPayload: "kernel" | "initramfs" };
 
 export interface BootPlan {
   name: string;

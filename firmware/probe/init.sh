@@ -443,6 +443,94 @@ collect_mounts() {
   done <"$PROC/mounts"
 }
 
+# udhcpc_event EVENT: udhcpc's script (udhcpc runs /init with BOOTPROOF_PROBE_MODE=udhcpc):
+# configures the lease it got on the interface.
+udhcpc_event() {
+  case $1 in
+  bound | renew)
+    ifconfig "$interface" "$ip" netmask "${subnet:-255.255.255.0}" up
+    for _gw in $router; do route add default gw "$_gw" dev "$interface" && break; done
+    ;;
+  deconfig) ifconfig "$interface" 0.0.0.0 up ;;
+  esac
+}
+
+# network_up IP_ARG: brings up eth0 as the kernel's ip= parameter says (dhcp, or
+# client::gateway:netmask::device:off), as an initramfs does for a root on NFS.
+network_up() {
+  ip link set lo up 2>/dev/null
+  ip link set eth0 up || { NET_ERROR="no eth0"; return 1; }
+  case $1 in
+  dhcp | on | any | "")
+    BOOTPROOF_PROBE_MODE=udhcpc udhcpc -i eth0 -n -q -t 5 -T 1 -s /init >/dev/null 2>&1 || {
+      NET_ERROR="no DHCP lease on eth0"
+      return 1
+    }
+    ;;
+  *)
+    _old_ifs=$IFS
+    IFS=:
+    set -- $1
+    IFS=$_old_ifs
+    ifconfig "${6:-eth0}" "$1" netmask "${4:-255.255.255.0}" up || { NET_ERROR="ip=$*: bad address"; return 1; }
+    [ -n "$3" ] && route add default gw "$3"
+    ;;
+  esac
+}
+
+# nfs_root: with root=/dev/nfs (the kernel's own syntax, left to the initramfs by Debian's
+# modular kernel), mounts nfsroot=SERVER:PATH[,OPTIONS] on /root after bringing the network
+# up per ip=, reads the export's bootproof-marker and writes bootproof-guest-wrote there
+# (content: bootproof.nfs_write=, default the kernel release) for the host to find.
+NFS_ROOT=null
+nfs_root() {
+  case " $CMDLINE " in *" root=/dev/nfs "*) ;; *) return ;; esac
+  _nfsroot=
+  _ip=
+  _write=
+  for _arg in $CMDLINE; do
+    case $_arg in
+    nfsroot=*) _nfsroot=${_arg#nfsroot=} ;;
+    ip=*) _ip=${_arg#ip=} ;;
+    bootproof.nfs_write=*) _write=${_arg#bootproof.nfs_write=} ;;
+    esac
+  done
+  _source=${_nfsroot%%,*}
+  _opts=
+  case $_nfsroot in *,*) _opts=${_nfsroot#*,} ;; esac
+  _server=${_source%%:*}
+  _error=
+  _marker=null
+  _wrote=false
+  if [ -z "$_nfsroot" ] || [ "$_server" = "$_source" ]; then
+    _error="nfsroot= must be SERVER:PATH[,OPTIONS], got '$_nfsroot'"
+  elif ! network_up "$_ip"; then
+    _error="network: $NET_ERROR"
+  else
+    mkdir -p /root
+    # The kernel's own NFS mount client speaks MOUNT itself: it needs the addresses.
+    if _out=$(mount -t nfs -o "nolock,addr=$_server,mountaddr=$_server${_opts:+,$_opts}" "$_source" /root 2>&1); then
+      if readattr /root/bootproof-marker; then
+        jstr "$A"
+        _marker=$J
+      fi
+      [ -n "$_write" ] || readattr "$PROC/sys/kernel/osrelease" && _write=${_write:-$A}
+      printf '%s\n' "$_write" >/root/bootproof-guest-wrote && sync && _wrote=true
+    else
+      _error="mount: $_out"
+    fi
+  fi
+  jstr "$_source"
+  _j="{\"source\":$J"
+  jstr "$_opts"
+  _j="$_j,\"options\":$J,\"marker\":$_marker,\"wrote\":$_wrote"
+  if [ -n "$_error" ]; then
+    jstr "$_error"
+    _j="$_j,\"error\":$J"
+  fi
+  NFS_ROOT="$_j}"
+}
+
 # observation_json: prints the whole observation as one JSON object.
 observation_json() {
   readattr "$PROC/sys/kernel/osrelease"
@@ -458,8 +546,8 @@ observation_json() {
   collect_ibft
   collect_mounts
   read -r _up _idle <"$PROC/uptime"
-  printf '{"schema":1,"kernelRelease":%s,"cmdline":%s,"blockDevices":[%s],"nics":[%s],"pciFunctions":[%s],"usbDevices":[%s],"bootOrder":%s,"ibft":%s,"mounts":[%s],"modulesLoaded":[%s],"moduleErrors":[%s],"settleMs":%s,"uptimeSeconds":%s}' \
-    "$_release" "$_cmdline" "$BLOCK" "$NICS" "$PCI" "$USB" "$BOOT_ORDER" "$IBFT" "$MOUNTS" "$MODULES_LOADED" "$MODULE_ERRORS" "$SETTLE_MS" "$_up"
+  printf '{"schema":1,"kernelRelease":%s,"cmdline":%s,"blockDevices":[%s],"nics":[%s],"pciFunctions":[%s],"usbDevices":[%s],"bootOrder":%s,"ibft":%s,"mounts":[%s],"nfsRoot":%s,"modulesLoaded":[%s],"moduleErrors":[%s],"settleMs":%s,"uptimeSeconds":%s}' \
+    "$_release" "$_cmdline" "$BLOCK" "$NICS" "$PCI" "$USB" "$BOOT_ORDER" "$IBFT" "$MOUNTS" "$NFS_ROOT" "$MODULES_LOADED" "$MODULE_ERRORS" "$SETTLE_MS" "$_up"
 }
 
 main() {
@@ -476,6 +564,7 @@ main() {
   bind_scsi_in_order
   settle
   umount "$DEBUGFS" 2>/dev/null
+  nfs_root
   OBSERVATION=$(observation_json)
   # Kernel messages printed in the middle of the line would corrupt it: from here on only
   # emergencies reach the console.
@@ -491,6 +580,9 @@ main() {
 }
 
 case ${BOOTPROOF_PROBE_MODE:-init} in
+udhcpc)
+  udhcpc_event "$1"
+  ;;
 collect)
   # Host tests: print the observation for a fake tree; never insmod on the host.
   CMDLINE=

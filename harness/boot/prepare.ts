@@ -50,7 +50,7 @@ export async function prepareMachine(topology: Topology): Promise<Machine> {
 export async function prepareBoot(
   topology: Topology,
   extraMedia: readonly MediaSpec[] = [],
-): Promise<{ machine: Machine; extraMediaPaths: string[] }> {
+): Promise<{ machine: Machine; extraMediaPaths: string[]; payload?: { kernel: string; initramfs: string } }> {
   const machine = structuredClone(parseTopologyMachine(topology));
   const media = topology.media ?? {};
   const extraMediaPaths: string[] = [];
@@ -62,7 +62,9 @@ export async function prepareBoot(
     }
   }
   const needsProbe =
-    topology.directBoot !== undefined || [...Object.values(media), ...extraMedia].some((spec) => spec.kind !== "blank");
+    topology.directBoot !== undefined ||
+    topology.servesBootPayload === true ||
+    [...Object.values(media), ...extraMedia].some((spec) => spec.kind !== "blank");
   // The kernel and the probe are found or built only when something boots with them.
   const probe = needsProbe ? await buildProbe(machine, topology) : undefined;
   const build = (spec: MediaSpec, what: string) =>
@@ -84,7 +86,9 @@ export async function prepareBoot(
     };
   }
   try {
-    return { machine: parseMachine(machine, { checkFiles: true }), extraMediaPaths };
+    const payload =
+      topology.servesBootPayload && probe ? { kernel: probe.kernel.vmlinuz, initramfs: probe.initramfs } : undefined;
+    return { machine: parseMachine(machine, { checkFiles: true }), extraMediaPaths, ...(payload ? { payload } : {}) };
   } catch (error) {
     if (error instanceof MachineValidationError) throw new InputError(error.message);
     throw error;

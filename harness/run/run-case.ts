@@ -203,7 +203,12 @@ export async function runCase<Input>(scenario: AnyScenario<Input>, input: Input,
     records[plan.name] =
       result.kind === "domain"
         ? { ...common, topology: result.topology, domain: result.domain }
-        : { ...common, topology: result.topology, machine: result.machine };
+        : {
+            ...common,
+            topology: result.topology,
+            machine: result.machine,
+            ...(result.nfsExports ? { nfsExports: result.nfsExports } : {}),
+          };
   }
   for (const plan of plans.slice(summaries.length)) {
     summaries.push({
@@ -239,7 +244,12 @@ export async function runCase<Input>(scenario: AnyScenario<Input>, input: Input,
 }
 
 type BootOutcome =
-  | (BootResult & { kind: "machine"; topology: Topology; endpoints: GuestEndpoints })
+  | (BootResult & {
+      kind: "machine";
+      topology: Topology;
+      endpoints: GuestEndpoints;
+      nfsExports?: Record<string, Record<string, string>>;
+    })
   | (DomainBootResult & { kind: "domain"; topology: DomainTopology; endpoints: GuestEndpoints });
 
 /** Service events that explain a failed boot (a refused login says more than "no observation"). */
@@ -263,7 +273,13 @@ async function bootWithServices(
   const unregisterDir = serviceDir ? registerTempDir(serviceDir) : () => {};
   const services = serviceDir
     ? await (await import("../services/start.js")).startServices(plan.services, serviceDir)
-    : { endpoints: {}, log: [] as ServiceLogLine[], addIscsi: async () => {}, close: async () => {} };
+    : {
+        endpoints: {},
+        log: [] as ServiceLogLine[],
+        addIscsi: async () => {},
+        nfsExports: async () => ({}),
+        close: async () => {},
+      };
   try {
     const resolved = resolveTopology(plan, services.endpoints);
     const bootOptions = {
@@ -293,7 +309,10 @@ async function bootWithServices(
     const lunMedia = (plan.services?.iscsi?.targets ?? []).map((t) => t.luns.map((l) => l.media));
     const prepared = await prepareBoot(resolved, lunMedia.flat());
     let next = 0;
-    await services.addIscsi(lunMedia.map((luns) => luns.map(() => prepared.extraMediaPaths[next++]!)));
+    await services.addIscsi(
+      lunMedia.map((luns) => luns.map(() => prepared.extraMediaPaths[next++]!)),
+      prepared.payload,
+    );
     // A machine that names the iSCSI target's port (a host forward to it) is known only now;
     // its media are the same and come from the cache.
     const topology = resolveTopology(plan, services.endpoints) as Topology;
@@ -309,7 +328,11 @@ async function bootWithServices(
         services.log.map((l) => `[${(l.atMs / 1000).toFixed(3).padStart(9)}] ${l.service}: ${l.text}\n`).join(""),
       );
     }
-    return { result: { ...result, kind: "machine", topology, endpoints: { ...services.endpoints } }, serviceLog: services.log };
+    const nfsExports = plan.services?.nfs ? { nfsExports: await services.nfsExports() } : {};
+    return {
+      result: { ...result, kind: "machine", topology, endpoints: { ...services.endpoints }, ...nfsExports },
+      serviceLog: services.log,
+    };
   } finally {
     await services.close();
     if (serviceDir) await rm(serviceDir, { recursive: true, force: true });

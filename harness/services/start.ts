@@ -1,13 +1,15 @@
 // Starts the servers one boot needs (TFTP, HTTP, iSCSI), fresh for that boot, and stops them
 // after it. The guest reaches them through user-mode networking at 10.0.2.2:<port>.
-import { mkdir, symlink, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, open, readdir, symlink, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { registerCleanup } from "../../emulator/reaper.js";
+import { InfraError } from "../errors.js";
 import type { HttpEvent } from "../http/index.js";
 import { type HttpServer, startHttpServer } from "../http/index.js";
 import type { IscsiEvent } from "../iscsi/connection.js";
 import type { FaultPlan as IscsiFaultPlan } from "../iscsi/faults.js";
 import { type IscsiTargetHandle, startIscsiTarget } from "../iscsi/target.js";
+import { type NfsFaultRuleInput, type NfsServer, startNfsServer } from "../nfs/index.js";
 import type { GuestEndpoints, ServedFile, ServicesPlan } from "../scenario.js";
 import type { TftpFaultPlan } from "../tftp/faults.js";
 import { startTftpServer, type TftpServer } from "../tftp/server.js";
@@ -17,7 +19,7 @@ export const GUEST_HOST_ADDRESS = "10.0.2.2";
 
 export interface ServiceLogLine {
   atMs: number;
-  service: "iscsi" | "tftp" | "http";
+  service: "iscsi" | "tftp" | "http" | "nfs";
   text: string;
 }
 
@@ -49,13 +51,44 @@ function describeHttpEvent(event: HttpEvent): string | undefined {
   }
 }
 
-async function writeServedFiles(root: string, files: Record<string, ServedFile>): Promise<void> {
+/** The guest kernel and probe initramfs of this boot, for `bootPayload` files. */
+export interface BootPayloadFiles {
+  kernel: string;
+  initramfs: string;
+}
+
+async function writeServedFiles(root: string, files: Record<string, ServedFile>, payload?: BootPayloadFiles): Promise<void> {
+  await mkdir(root, { recursive: true });
   for (const [name, content] of Object.entries(files)) {
     const path = join(root, name);
     await mkdir(dirname(path), { recursive: true });
-    if (typeof content === "object" && !Buffer.isBuffer(content)) await symlink(content.symlink, path);
-    else await writeFile(path, content);
+    if (typeof content === "string" || Buffer.isBuffer(content)) await writeFile(path, content);
+    else if ("symlink" in content) await symlink(content.symlink, path);
+    else {
+      if (!payload)
+        throw new InfraError(
+          `served file ${name} is the boot's ${content.bootPayload}, but the topology does not set servesBootPayload`,
+        );
+      await copyFile(content.bootPayload === "kernel" ? payload.kernel : payload.initramfs, path);
+    }
   }
+}
+
+/** An export's top-level regular files after the boot (UTF-8, the first 64 KiB of each). */
+async function exportContents(root: string): Promise<Record<string, string>> {
+  const files: Record<string, string> = {};
+  for (const entry of await readdir(root, { withFileTypes: true }).catch(() => [])) {
+    if (!entry.isFile()) continue;
+    const handle = await open(join(root, entry.name), "r");
+    try {
+      const buffer = Buffer.alloc(64 * 1024);
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+      files[entry.name] = buffer.subarray(0, bytesRead).toString("utf8");
+    } finally {
+      await handle.close();
+    }
+  }
+  return files;
 }
 
 /**
@@ -68,7 +101,9 @@ export async function startServices(
 ): Promise<{
   endpoints: GuestEndpoints;
   log: ServiceLogLine[];
-  addIscsi(lunFiles: string[][]): Promise<void>;
+  addIscsi(lunFiles: string[][], payload?: BootPayloadFiles): Promise<void>;
+  /** What each NFS export holds now (call after the guest ended). */
+  nfsExports(): Promise<Record<string, Record<string, string>>>;
   close(): Promise<void>;
 }> {
   const started = Date.now();
@@ -77,10 +112,12 @@ export async function startServices(
   let tftp: TftpServer | undefined;
   let http: HttpServer | undefined;
   let iscsi: IscsiTargetHandle | undefined;
+  let nfs: NfsServer | undefined;
   const tftpRoot = join(serviceDir, "tftp");
   const httpRoot = join(serviceDir, "http");
+  const nfsRoots = (plan?.nfs?.exports ?? []).map((_, index) => join(serviceDir, `nfs-${index}`));
   const close = async () => {
-    await Promise.allSettled([tftp?.close(), http?.close(), iscsi?.close()]);
+    await Promise.allSettled([tftp?.close(), http?.close(), iscsi?.close(), nfs?.close()]);
   };
   const unregister = registerCleanup("boot services", close);
   try {
@@ -101,6 +138,16 @@ export async function startServices(
       });
       endpoints.http = { host: GUEST_HOST_ADDRESS, port: http.port };
     }
+    if (plan?.nfs) {
+      const exports = plan.nfs.exports;
+      for (const [index, exp] of exports.entries()) await writeServedFiles(nfsRoots[index]!, exp.files);
+      nfs = await startNfsServer({
+        exports: exports.map((exp, index) => ({ root: nfsRoots[index]!, path: exp.path, readOnly: exp.readOnly })),
+        faults: plan.nfs.faults as NfsFaultRuleInput[] | undefined,
+        log: (text) => log.push({ atMs: Date.now() - started, service: "nfs", text: text.replace(/^nfs: /, "") }),
+      });
+      endpoints.nfs = { host: GUEST_HOST_ADDRESS, port: nfs.port };
+    }
   } catch (error) {
     await close();
     unregister();
@@ -110,7 +157,7 @@ export async function startServices(
     endpoints,
     log,
     /** Phase 2: the iSCSI target over the built LUN images, then the TFTP and HTTP files. */
-    async addIscsi(lunFiles: string[][]) {
+    async addIscsi(lunFiles: string[][], payload?: BootPayloadFiles) {
       if (plan?.iscsi) {
         iscsi = await startIscsiTarget({
           targets: plan.iscsi.targets.map((target, t) => ({
@@ -134,8 +181,13 @@ export async function startServices(
         });
         endpoints.iscsi = { host: GUEST_HOST_ADDRESS, port: iscsi.port };
       }
-      if (plan?.tftp) await writeServedFiles(tftpRoot, plan.tftp.files(endpoints));
-      if (plan?.http) await writeServedFiles(httpRoot, plan.http.files(endpoints));
+      if (plan?.tftp) await writeServedFiles(tftpRoot, plan.tftp.files(endpoints), payload);
+      if (plan?.http) await writeServedFiles(httpRoot, plan.http.files(endpoints), payload);
+    },
+    async nfsExports() {
+      const out: Record<string, Record<string, string>> = {};
+      for (const [index, exp] of (nfs?.exports ?? []).entries()) out[exp.path] = await exportContents(nfsRoots[index]!);
+      return out;
     },
     async close() {
       await close();

@@ -111,6 +111,7 @@ function faithfulObservation(built: NovaServerBuilt, role: string, sizeOf: (volu
     ibft: null,
     mounts: [],
     rootSource: null,
+    nfsRoot: null,
     modulesLoaded: [],
     moduleErrors: [],
     settleMs: 0,
