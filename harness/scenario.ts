@@ -206,7 +206,12 @@ export interface ServicesPlan {
   /** A read-only HTTP root (iPXE's HTTP boot); a `symlink` entry is a link relative to its directory. */
   http?: { files: (endpoints: GuestEndpoints) => Record<string, ServedFile>; faults?: unknown };
   /** NFSv3 exports, each a fresh directory with these files (a root file system, a marker). */
-  nfs?: { exports: NfsExportPlan[]; faults?: unknown };
+  nfs?: {
+    exports: NfsExportPlan[];
+    faults?: unknown;
+    /** Where the guest reaches the server (a forward): what its port mapper answers. */
+    advertised?: { host: string; port: number };
+  };
 }
 
 export interface NfsExportPlan {

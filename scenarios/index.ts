@@ -52,6 +52,14 @@ export const BUILT_IN_SCENARIOS: Record<string, BuiltInScenario> = {
       return import("./ironic/real/index.js") as unknown as ReturnType<Loader>;
     },
   },
+  "sahara-bfv": {
+    description:
+      "Sahara boot from volume: real Sahara's Heat stack for generated node groups, what Heat and Cinder would do with it, real Nova's server and libvirt domain, booted (real driver only: real-sahara and real-nova)",
+    drivers: { realGroup: "real-sahara", defaultDriver: () => "real" },
+    load: async (options) => ({
+      default: (await import("./sahara/index.js")).loadSaharaBfv(options) as unknown as Scenario<never>,
+    }),
+  },
   "nova-rescue": {
     description:
       "Nova rescue with stable devices: normal, rescue, unrescue boots of generated instances (--driver real: Nova's LibvirtDriver + libvirt; model: the spec's model)",

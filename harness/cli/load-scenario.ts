@@ -4,6 +4,7 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { BUILT_IN_SCENARIOS, type DriverKind, type ScenarioLoadOptions } from "../../scenarios/index.js";
+import { realDriverGroups } from "../doctor/requirements.js";
 import { InputError } from "../errors.js";
 import type { Scenario } from "../scenario.js";
 
@@ -22,7 +23,7 @@ export function resolvedDriver(nameOrPath: string, options: ScenarioLoadOptions 
   }
   const driver = options.driver ?? builtIn.drivers.defaultDriver();
   if (driver === "model" && options.novaSrc) throw new InputError("--nova-src needs the real driver: drop --driver model");
-  if (options.novaSrc && builtIn.drivers.realGroup !== "real-nova")
+  if (options.novaSrc && !realDriverGroups(builtIn.drivers.realGroup).includes("real-nova"))
     throw new InputError(`--nova-src is a Nova source tree; scenario '${nameOrPath}' is decided by ${builtIn.drivers.realGroup}`);
   return driver;
 }

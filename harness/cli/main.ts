@@ -10,6 +10,7 @@ import { cacheRoot } from "../../firmware/cache.js";
 import { BUILT_IN_SCENARIOS, type DriverKind } from "../../scenarios/index.js";
 import { prepareMachine } from "../boot/prepare.js";
 import { cachedAccelerator, ensureRequirements, formatDoctorReport, runDoctor } from "../doctor/doctor.js";
+import { realDriverGroups } from "../doctor/requirements.js";
 import { describeError, exitCodeFor, InfraError, InputError } from "../errors.js";
 import { renderJunit } from "../report/junit.js";
 import { createTerminalReporter, renderSummary } from "../report/terminal.js";
@@ -18,7 +19,7 @@ import { planBoots } from "../run/run-case.js";
 import { type CaseRecord, type RunSettings, type RunSummary, runScenario, type Shard } from "../run/run-scenario.js";
 import { isDomainTopology, resolveTopology, type Scenario } from "../scenario.js";
 import { loadScenario, resolvedDriver, scenarioReference } from "./load-scenario.js";
-import type { ServeIscsiFlags } from "./serve.js";
+import type { ServeIscsiFlags, ServeNfsFlags } from "./serve.js";
 import { packageVersion } from "./version.js";
 
 const integer = (name: string, min: number) => (value: string) => {
@@ -58,11 +59,13 @@ async function ensureReady(driver: DriverKind | undefined, scenarioName: string)
   const report = await runDoctor({ fix, groups: ["run"], log });
   if (!report.ok) throw new InfraError(`this host cannot boot guests yet:\n${formatDoctorReport(report)}`);
   if (driver === "real") {
-    const group = BUILT_IN_SCENARIOS[scenarioName]?.drivers?.realGroup ?? "real-nova";
-    const real = await ensureRequirements([group], { fix, log });
+    const drivers = BUILT_IN_SCENARIOS[scenarioName]?.drivers;
+    const real = await ensureRequirements(realDriverGroups(drivers?.realGroup ?? "real-nova"), { fix, log });
+    // A scenario that falls back to its model when the packages are missing has a model to offer.
+    const model = drivers?.defaultDriver() === "model" ? ", or pass --driver model" : "";
     if (real.missing.length > 0)
       throw new InfraError(
-        `the real driver needs ${real.missing.map((m) => m.debianPackage).join(", ")}: run \`bootproof doctor --fix\` as root, or pass --driver model`,
+        `the real driver needs ${real.missing.map((m) => m.debianPackage).join(", ")}: run \`bootproof doctor --fix\` as root${model}`,
       );
   }
 }
@@ -326,6 +329,21 @@ export function buildCli(): Command {
     .action(async (flags: ServeIscsiFlags) => {
       const { serveIscsi } = await import("./serve.js");
       await serveIscsi(flags);
+    });
+  serve
+    .command("nfs")
+    .description("NFSv3 server (with MOUNT and the port mapper on the same port) for directories")
+    .option(
+      "--export <dir[:ro]>",
+      "export this directory as /export, /export2, ... (repeat; :ro for read-only)",
+      (v: string, all: string[]) => [...all, v],
+      [],
+    )
+    .option("--host <address>", "address to bind", "127.0.0.1")
+    .option("--port <n>", "TCP and UDP port (0 = ephemeral)", integer("--port", 0), 0)
+    .action(async (flags: ServeNfsFlags) => {
+      const { serveNfs } = await import("./serve.js");
+      await serveNfs(flags);
     });
   for (const [name, description, transport] of [
     ["tftp", "read-only TFTP server for a directory", "UDP"],

@@ -1,4 +1,4 @@
-// `bootproof serve iscsi|tftp|http`: the built-in servers standalone, for reproducing a boot by
+// `bootproof serve iscsi|tftp|http|nfs`: the built-in servers standalone, for reproducing a boot by
 // hand or pointing another initiator at them. They bind loopback unless told otherwise
 // and run until SIGINT/SIGTERM.
 import { existsSync } from "node:fs";
@@ -8,6 +8,7 @@ import { InputError } from "../errors.js";
 import { type HttpEvent, startHttpServer } from "../http/index.js";
 import type { IscsiEvent } from "../iscsi/connection.js";
 import { startIscsiTarget } from "../iscsi/target.js";
+import { startNfsServer } from "../nfs/index.js";
 import { startTftpServer } from "../tftp/server.js";
 
 export interface ServeIscsiFlags {
@@ -116,4 +117,33 @@ export function serveHttp(flags: DirectoryFlags): Promise<void> {
     });
     return { close: () => server.close(), where: server.url() };
   });
+}
+
+export interface ServeNfsFlags {
+  export: string[];
+  host: string;
+  port: number;
+}
+
+/** `DIR[:ro]` → an export of that directory (read-write unless `:ro`). */
+export function parseExportArgument(argument: string) {
+  const readOnly = argument.endsWith(":ro");
+  const root = resolve(readOnly ? argument.slice(0, -3) : argument);
+  if (!existsSync(root)) throw new InputError(`--export ${argument}: directory not found: ${root}`);
+  return { root, readOnly };
+}
+
+export async function serveNfs(flags: ServeNfsFlags): Promise<void> {
+  if (flags.export.length === 0) throw new InputError("give at least one --export DIR[:ro]");
+  const server = await startNfsServer({
+    exports: flags.export.map(parseExportArgument),
+    host: flags.host,
+    port: flags.port,
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
+  registerCleanup("nfs server", () => server.close());
+  for (const e of server.exports)
+    process.stdout.write(`NFSv3 serving ${e.root}${e.readOnly ? " (read-only)" : ""} as ${server.url(e.path)}\n`);
+  process.stdout.write(`mount -t nfs -o ${server.mountOptions()} ${server.host}:${server.exports[0]!.path} /mnt\n`);
+  await new Promise(() => {});
 }

@@ -64,6 +64,12 @@ export const SYSTEM_REQUIREMENTS: readonly SystemRequirement[] = [
   { debianPackage: "tftp-hpa", probeFile: "/usr/bin/tftp", why: "TFTP client for server tests", group: "test" },
   { debianPackage: "curl", probeFile: "/usr/bin/curl", why: "TFTP client for server tests", group: "test" },
   {
+    debianPackage: "libnfs-utils",
+    probeFile: "/usr/bin/nfs-ls",
+    why: "libnfs clients (nfs-ls, nfs-cp, nfs-cat) for the NFS server's tests",
+    group: "test",
+  },
+  {
     debianPackage: "chromium-headless-shell",
     probeFile: "/usr/bin/chromium-headless-shell",
     why: "headless browser that renders the HTML report in its test",
@@ -112,6 +118,17 @@ export const SYSTEM_REQUIREMENTS: readonly SystemRequirement[] = [
     group: "real-sahara",
   },
 ];
+
+/** The real OpenStack code a scenario's real driver is decided by. */
+export type RealDriverGroup = "real-nova" | "real-ironic" | "real-sahara";
+
+/**
+ * The groups a real driver's run needs: its own, and for Sahara real Nova too (Sahara's
+ * stack is booted through Nova's server create and its libvirt domain).
+ */
+export function realDriverGroups(group: RealDriverGroup): RequirementGroup[] {
+  return group === "real-sahara" ? ["real-sahara", "real-nova"] : [group];
+}
 
 export function missingRequirements(
   exists: (path: string) => boolean,

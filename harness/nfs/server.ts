@@ -24,6 +24,11 @@ export interface NfsServerOptions {
   port?: number;
   faults?: NfsFaultRuleInput[];
   log?: (line: string) => void;
+  /**
+   * The address the port mapper names for NFS and MOUNT when clients reach the server through
+   * a forward (a guest dialing 10.0.2.100:2049 that QEMU relays here); default its own.
+   */
+  advertised?: { host: string; port: number };
 }
 
 export interface NfsServer {

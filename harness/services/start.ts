@@ -144,6 +144,7 @@ export async function startServices(
       nfs = await startNfsServer({
         exports: exports.map((exp, index) => ({ root: nfsRoots[index]!, path: exp.path, readOnly: exp.readOnly })),
         faults: plan.nfs.faults as NfsFaultRuleInput[] | undefined,
+        advertised: plan.nfs.advertised,
         log: (text) => log.push({ atMs: Date.now() - started, service: "nfs", text: text.replace(/^nfs: /, "") }),
       });
       endpoints.nfs = { host: GUEST_HOST_ADDRESS, port: nfs.port };

@@ -241,15 +241,17 @@ def _server_create(nova, request):
         image_href = server.get("imageRef") or ""
         if legacy and v2:
             raise Refused("api", {"type": "webob.exc.HTTPBadRequest", "message": "Using different block_device_mapping syntaxes is not allowed in the same request."})
-        if legacy:
+        if v2:
+            bdms = [block_device.BlockDeviceDict.from_api(dict(b), bool(server.get("imageRef"))) for b in v2]
+            legacy_bdm = False
+        else:
+            # No mapping at all keeps API.create's default legacy_bdm=True, as servers.py
+            # does: the legacy conversion then adds the image's own root mapping.
             bdms = [dict(b) for b in legacy]
             for b in bdms:
                 if "delete_on_termination" in b:
                     b["delete_on_termination"] = strutils.bool_from_string(b["delete_on_termination"])
             legacy_bdm = True
-        else:
-            bdms = [block_device.BlockDeviceDict.from_api(dict(b), bool(server.get("imageRef"))) for b in v2]
-            legacy_bdm = False
         if not image_href and not bdms:
             raise Refused("api", {"type": "webob.exc.HTTPBadRequest", "message": "Missing imageRef attribute"})
 
