@@ -60,6 +60,11 @@ export const BUILT_IN_SCENARIOS: Record<string, BuiltInScenario> = {
       default: (await import("./sahara/index.js")).loadSaharaBfv(options) as unknown as Scenario<never>,
     }),
   },
+  "ironic-nfs": {
+    description:
+      "Ironic scenario 5 on the spec's model (Ironic 21.4.4 has no NFS root path): iPXE loads the conductor's kernel and ramdisk over HTTP, the root is bootproof's NFSv3 export, BIOS and UEFI",
+    load: async () => ({ default: (await import("./ironic-nfs/index.js")).ironicNfsScenario as unknown as Scenario<never> }),
+  },
   "nova-rescue": {
     description:
       "Nova rescue with stable devices: normal, rescue, unrescue boots of generated instances (--driver real: Nova's LibvirtDriver + libvirt; model: the spec's model)",
