@@ -219,6 +219,11 @@ export interface NfsExportPlan {
   path?: string;
   files: Record<string, ServedFile>;
   readOnly?: boolean;
+  /**
+   * A read-only base tree (a root file system many cases share): the export starts as a
+   * copy-on-write copy of it, plus `files`; the base is never written.
+   */
+  base?: string;
 }
 
 /**

@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import type { BigIntStats } from "node:fs";
 import { lstat, readdir, realpath } from "node:fs/promises";
 import { dirname, join, sep } from "node:path";
+import { CopyOnWrite } from "./cow.js";
 import { Nfs3Status, NfsError } from "./status.js";
 
 const MAGIC = Buffer.from("BPN3");
@@ -17,8 +18,13 @@ export const HANDLE_BYTES = 24;
 export const MAX_NAME = 255;
 
 export interface ExportOptions {
-  /** The directory exported. */
+  /** The directory exported (the upper directory of a copy-on-write export). */
   root: string;
+  /**
+   * A read-only base tree under `root` (harness/nfs/cow.ts): the export starts as a copy of
+   * it, and the base is never written. `root` must be empty (or hold an earlier run's state).
+   */
+  base?: string;
   /** The path clients mount (MNT's dirpath), e.g. "/export". */
   path: string;
   readOnly: boolean;
@@ -38,8 +44,18 @@ export class NfsExport {
 
   private rootStats: BigIntStats | undefined;
 
+  /** The copy-on-write layer, when the export has a base tree. */
+  cow: CopyOnWrite | undefined;
+
   async open(): Promise<void> {
     this.rootReal = await realpath(this.options.root);
+    if (this.options.base !== undefined) {
+      const base = await realpath(this.options.base);
+      if (base === this.rootReal || base.startsWith(this.rootReal + sep) || this.rootReal.startsWith(base + sep))
+        throw new Error(`the base ${this.options.base} and the export ${this.options.root} overlap`);
+      this.cow = new CopyOnWrite(base, this.rootReal, `${this.rootReal}.bootproof-cow.json`);
+      await this.cow.open();
+    }
     const stats = await lstat(this.rootReal, { bigint: true });
     if (!stats.isDirectory()) throw new Error(`export root ${this.options.root} is not a directory`);
     this.rootStats = stats;

@@ -200,7 +200,15 @@ export class Nfs3Program {
     await lchown(path, call.auth.sys.uid, call.auth.sys.gid).catch(() => undefined);
   }
 
-  private async applySattr(path: string, stats: BigIntStats, attrs: Sattr3, ino: bigint): Promise<void> {
+  /** A copy-on-write placeholder gets its base content before anything changes it. */
+  private async beforeChange(exp: NfsExport, ino: bigint, path: string): Promise<void> {
+    if (!exp.cow?.isPlaceholder(ino)) return;
+    await this.fds.drop(ino);
+    await exp.cow.copyUp(ino, path);
+  }
+
+  private async applySattr(path: string, stats: BigIntStats, attrs: Sattr3, ino: bigint, exp?: NfsExport): Promise<void> {
+    if (attrs.size !== undefined && exp) await this.beforeChange(exp, ino, path);
     if (attrs.mode !== undefined && !stats.isSymbolicLink()) await chmodPath(path, attrs.mode & 0o7777);
     if (attrs.uid !== undefined || attrs.gid !== undefined)
       await lchown(path, attrs.uid ?? Number(stats.uid), attrs.gid ?? Number(stats.gid));
@@ -264,7 +272,7 @@ export class Nfs3Program {
     this.writable(target.exp);
     if (guard && BigInt(guard.seconds) * 1_000_000_000n + BigInt(guard.nseconds) !== target.stats.ctimeNs)
       throw new NfsError(Nfs3Status.NOT_SYNC);
-    await this.applySattr(target.path, target.stats, attrs, target.stats.ino);
+    await this.applySattr(target.path, target.stats, attrs, target.stats.ino, target.exp);
     const after = await this.statOf(target.exp, target.relative);
     return (w: XdrWriter) => wccData(w, before, after, target.exp.id);
   }
@@ -319,7 +327,9 @@ export class Nfs3Program {
     ctx.failure = (w) => postOpAttr(w, target.stats, target.exp.id);
     if (target.stats.isDirectory()) throw new NfsError(Nfs3Status.ISDIR);
     if (!target.stats.isFile()) throw new NfsError(Nfs3Status.INVAL);
-    const file = await this.fds.get(target.stats.ino, target.path, false);
+    // A copy-on-write placeholder's content is still its base file's.
+    const source = target.exp.cow?.contentPath(target.stats.ino, target.path) ?? target.path;
+    const file = await this.fds.get(target.stats.ino, source, false);
     const data = Buffer.allocUnsafe(count);
     const { bytesRead } = offset >= target.stats.size ? { bytesRead: 0 } : await file.read(data, 0, count, Number(offset));
     const eof = offset + BigInt(bytesRead) >= target.stats.size;
@@ -343,6 +353,7 @@ export class Nfs3Program {
     if (target.stats.isDirectory()) throw new NfsError(Nfs3Status.ISDIR);
     if (!target.stats.isFile()) throw new NfsError(Nfs3Status.INVAL);
     const length = Math.min(count, data.length);
+    await this.beforeChange(target.exp, target.stats.ino, target.path);
     const file = await this.fds.get(target.stats.ino, target.path, true);
     const { bytesWritten } = await file.write(data, 0, length, Number(offset));
     if (stable === StableHow.FILE_SYNC) await file.sync();
@@ -370,7 +381,7 @@ export class Nfs3Program {
       if (verifier && !(existing.isFile() && existing.mtimeNs / 1000n === verifierMicros(verifier)))
         throw new NfsError(Nfs3Status.EXIST);
       if (!existing.isFile()) throw new NfsError(existing.isDirectory() ? Nfs3Status.ISDIR : Nfs3Status.EXIST);
-      if (attrs) await this.applySattr(op.childPath, existing, attrs, existing.ino);
+      if (attrs) await this.applySattr(op.childPath, existing, attrs, existing.ino, op.exp);
     } else {
       const file = await (await import("node:fs/promises")).open(op.childPath, "wx", (attrs?.mode ?? 0o644) & 0o7777);
       await file.close();
@@ -418,6 +429,7 @@ export class Nfs3Program {
       if (stats.isDirectory()) throw new NfsError(Nfs3Status.ISDIR);
       await unlink(op.childPath);
       await this.fds.drop(stats.ino);
+      if (stats.nlink <= 1n) await op.exp.cow?.forget(stats.ino);
     }
     const after = await this.statOf(op.exp, op.relative);
     return (w: XdrWriter) => wccData(w, op.before, after, op.exp.id);
@@ -439,7 +451,10 @@ export class Nfs3Program {
     await to.exp.checkParent(target);
     const replaced = await this.statOf(to.exp, target);
     await rename(from.childPath, to.exp.absolute(target));
-    if (replaced) await this.fds.drop(replaced.ino);
+    if (replaced) {
+      await this.fds.drop(replaced.ino);
+      if (replaced.nlink <= 1n && !replaced.isDirectory()) await to.exp.cow?.forget(replaced.ino);
+    }
     const fromAfter = await this.statOf(from.exp, from.relative);
     const toAfter = await this.statOf(to.exp, to.relative);
     return (w: XdrWriter) => {
@@ -565,9 +580,9 @@ export class Nfs3Program {
     ctx.failure = (w) => wccData(w, before, target.stats, target.exp.id);
     this.writable(target.exp);
     if (!target.stats.isFile()) throw new NfsError(Nfs3Status.INVAL);
-    const file = await this.fds.get(target.stats.ino, target.path, true);
-    await file.sync();
-    const after = await file.stat({ bigint: true });
+    // A placeholder holds nothing written: its content is the base's, already stable.
+    if (!target.exp.cow?.isPlaceholder(target.stats.ino)) await (await this.fds.get(target.stats.ino, target.path, true)).sync();
+    const after = await lstat(target.path, { bigint: true });
     const verifier = this.verifier;
     return (w: XdrWriter) => {
       wccData(w, before, after, target.exp.id);

@@ -11,8 +11,10 @@ import { PORTMAP_PROGRAM, portmapHandler } from "./portmap.js";
 import { type RpcProgram, startRpcTransport } from "./transport.js";
 
 export interface NfsExportSpec {
-  /** The directory served. */
+  /** The directory served (for a copy-on-write export: its fresh upper directory). */
   root: string;
+  /** A read-only base tree the export starts as a copy of, never modified (harness/nfs/cow.ts). */
+  base?: string;
   /** The path clients mount (default "/export", then "/export2", ...). */
   path?: string;
   readOnly?: boolean;
@@ -52,6 +54,7 @@ export async function startNfsServer(options: NfsServerOptions): Promise<NfsServ
     (spec, index) =>
       new NfsExport({
         root: spec.root,
+        ...(spec.base !== undefined ? { base: spec.base } : {}),
         path: spec.path ?? (index === 0 ? "/export" : `/export${index + 1}`),
         readOnly: spec.readOnly ?? false,
       }),

@@ -1,6 +1,6 @@
 // Starts the servers one boot needs (TFTP, HTTP, iSCSI), fresh for that boot, and stops them
 // after it. The guest reaches them through user-mode networking at 10.0.2.2:<port>.
-import { copyFile, mkdir, open, readdir, symlink, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, open, readdir, rm, symlink, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { registerCleanup } from "../../emulator/reaper.js";
 import { InfraError } from "../errors.js";
@@ -62,6 +62,8 @@ async function writeServedFiles(root: string, files: Record<string, ServedFile>,
   for (const [name, content] of Object.entries(files)) {
     const path = join(root, name);
     await mkdir(dirname(path), { recursive: true });
+    // A new file, never written through an existing one (a copy-on-write placeholder).
+    await rm(path, { force: true });
     if (typeof content === "string" || Buffer.isBuffer(content)) await writeFile(path, content);
     else if ("symlink" in content) await symlink(content.symlink, path);
     else {
@@ -140,13 +142,23 @@ export async function startServices(
     }
     if (plan?.nfs) {
       const exports = plan.nfs.exports;
-      for (const [index, exp] of exports.entries()) await writeServedFiles(nfsRoots[index]!, exp.files);
+      // A copy-on-write export lays out its base first; the plan's own files go on top.
+      for (const root of nfsRoots) await mkdir(root, { recursive: true });
+      for (const [index, exp] of exports.entries())
+        if (exp.base === undefined) await writeServedFiles(nfsRoots[index]!, exp.files);
       nfs = await startNfsServer({
-        exports: exports.map((exp, index) => ({ root: nfsRoots[index]!, path: exp.path, readOnly: exp.readOnly })),
+        exports: exports.map((exp, index) => ({
+          root: nfsRoots[index]!,
+          path: exp.path,
+          readOnly: exp.readOnly,
+          base: exp.base,
+        })),
         faults: plan.nfs.faults as NfsFaultRuleInput[] | undefined,
         advertised: plan.nfs.advertised,
         log: (text) => log.push({ atMs: Date.now() - started, service: "nfs", text: text.replace(/^nfs: /, "") }),
       });
+      for (const [index, exp] of exports.entries())
+        if (exp.base !== undefined) await writeServedFiles(nfsRoots[index]!, exp.files);
       endpoints.nfs = { host: GUEST_HOST_ADDRESS, port: nfs.port };
     }
   } catch (error) {
