@@ -108,6 +108,12 @@ export class NfsExport {
     return found;
   }
 
+  /** The path of a handle whose file is open (its stats from the descriptor). */
+  async resolveKnown(handle: Buffer, stats: BigIntStats): Promise<{ relative: string; stats: BigIntStats }> {
+    const known = this.paths.get(handle.readBigUInt64BE(8));
+    return known !== undefined ? { relative: known, stats } : this.resolve(handle);
+  }
+
   /** lstat of a path inside the export, undefined when it is gone. */
   private async statInside(relative: string): Promise<BigIntStats | undefined> {
     try {

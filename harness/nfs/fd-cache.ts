@@ -35,6 +35,13 @@ export class FdCache {
     return file;
   }
 
+  /** The open descriptor of a file, if there is one (it was confined when it was opened). */
+  peek(ino: bigint): FileHandle | undefined {
+    const entry = this.entries.get(ino);
+    if (entry) entry.lastUse = Date.now();
+    return entry?.file;
+  }
+
   /** Forget a file (removed or renamed over): its next use opens it again by path. */
   async drop(ino: bigint): Promise<void> {
     const entry = this.entries.get(ino);

@@ -319,11 +319,31 @@ export class Nfs3Program {
     };
   }
 
+  /**
+   * A READ's file: through its open descriptor when there is one (fstat, no path walk: the
+   * hot path of a client streaming a file), else resolved like any handle.
+   */
+  private async resolveOpen(handle: Buffer) {
+    const exp = this.exportOf(handle);
+    const ino = handle.readBigUInt64BE(8);
+    const file = this.fds.peek(ino);
+    if (file) {
+      const stats = await file.stat({ bigint: true });
+      // Still the handle's file, and still linked somewhere in the export.
+      if (stats.nlink > 0n && BigInt.asUintN(64, stats.birthtimeNs) === handle.readBigUInt64BE(16)) {
+        const { relative } = await exp.resolveKnown(handle, stats);
+        return { exp, relative, stats, path: exp.absolute(relative) };
+      }
+      await this.fds.drop(ino);
+    }
+    return this.resolve(handle);
+  }
+
   private async read(ctx: Context) {
     const handle = readHandle(ctx.args);
     const offset = ctx.args.uint64("offset");
     const count = Math.min(ctx.args.uint32("count"), MAX_IO);
-    const target = await this.resolve(handle);
+    const target = await this.resolveOpen(handle);
     ctx.failure = (w) => postOpAttr(w, target.stats, target.exp.id);
     if (target.stats.isDirectory()) throw new NfsError(Nfs3Status.ISDIR);
     if (!target.stats.isFile()) throw new NfsError(Nfs3Status.INVAL);
@@ -335,7 +355,7 @@ export class Nfs3Program {
     const eof = offset + BigInt(bytesRead) >= target.stats.size;
     return (w: XdrWriter) => {
       postOpAttr(w, target.stats, target.exp.id);
-      w.uint32(bytesRead).bool(eof).opaque(data.subarray(0, bytesRead));
+      w.uint32(bytesRead).bool(eof).opaqueRef(data.subarray(0, bytesRead));
     };
   }
 
@@ -346,7 +366,7 @@ export class Nfs3Program {
     const stable = ctx.args.uint32("stable_how") as StableHow;
     const data = ctx.args.opaque(MAX_IO, "data");
     if (stable > StableHow.FILE_SYNC) throw new XdrError(`stable_how ${stable}`);
-    const target = await this.resolve(handle);
+    const target = await this.resolveOpen(handle);
     const before = preOpOf(target.stats);
     ctx.failure = (w) => wccData(w, before, target.stats, target.exp.id);
     this.writable(target.exp);

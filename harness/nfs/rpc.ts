@@ -122,10 +122,20 @@ function replyHeader(xid: number): XdrWriter {
 
 /** An accepted reply: SUCCESS with its body, or an error status. */
 export function acceptedReply(xid: number, stat: AcceptStat, body?: XdrWriter, mismatch?: { low: number; high: number }): Buffer {
+  return Buffer.concat(acceptedReplyParts(xid, stat, body, mismatch));
+}
+
+/** The same reply as segments: a READ's payload is referenced, never copied. */
+export function acceptedReplyParts(
+  xid: number,
+  stat: AcceptStat,
+  body?: XdrWriter,
+  mismatch?: { low: number; high: number },
+): Buffer[] {
   const w = replyHeader(xid).uint32(MSG_ACCEPTED).uint32(AUTH_NONE).uint32(0).uint32(stat);
   if (stat === AcceptStat.PROG_MISMATCH && mismatch) w.uint32(mismatch.low).uint32(mismatch.high);
-  if (stat === AcceptStat.SUCCESS && body) w.fixed(body.bytes());
-  return Buffer.from(w.bytes());
+  const head = Buffer.from(w.bytes());
+  return stat === AcceptStat.SUCCESS && body ? [head, ...body.parts()] : [head];
 }
 
 function rpcMismatchReply(xid: number): Buffer {

@@ -1,10 +1,12 @@
 // ONC RPC over TCP (record marking, RFC 5531 §11) and UDP, on loopback unless told otherwise.
-// Each TCP connection's calls are answered in order, one at a time; a connection that sends a
+// A connection that sends a
 // record larger than the limit, or garbage that is not even an RPC header, is closed without
 // touching any other connection. Calls go to the program registered for (program, version).
+// A connection's calls are handled concurrently and answered as each finishes (RPC matches
+// replies by xid; the Linux client keeps many READs in flight).
 import { createSocket, type Socket as UdpSocket } from "node:dgram";
 import { createServer, type Server, type Socket } from "node:net";
-import { AcceptStat, acceptedReply, parseCall, type RpcCall, type RpcHeaderError, type RpcOutcome } from "./rpc.js";
+import { AcceptStat, acceptedReplyParts, parseCall, type RpcCall, type RpcHeaderError, type RpcOutcome } from "./rpc.js";
 
 /** One version of one RPC program: procedure number → handler. */
 export type RpcHandler = (call: RpcCall) => RpcOutcome | Promise<RpcOutcome>;
@@ -38,13 +40,13 @@ export interface RpcTransport {
 }
 
 /** Dispatches one parsed call to its program; an unknown program or version is answered here. */
-async function dispatch(programs: RpcProgram[], call: RpcCall): Promise<Buffer> {
+async function dispatch(programs: RpcProgram[], call: RpcCall): Promise<Buffer[]> {
   const versions = programs.filter((p) => p.program === call.program);
-  if (versions.length === 0) return acceptedReply(call.xid, AcceptStat.PROG_UNAVAIL);
+  if (versions.length === 0) return acceptedReplyParts(call.xid, AcceptStat.PROG_UNAVAIL);
   const program = versions.find((p) => p.version === call.version);
   if (!program) {
     const numbers = versions.map((p) => p.version);
-    return acceptedReply(call.xid, AcceptStat.PROG_MISMATCH, undefined, {
+    return acceptedReplyParts(call.xid, AcceptStat.PROG_MISMATCH, undefined, {
       low: Math.min(...numbers),
       high: Math.max(...numbers),
     });
@@ -54,11 +56,11 @@ async function dispatch(programs: RpcProgram[], call: RpcCall): Promise<Buffer> 
     outcome = await program.handle(call);
   } catch {
     // A handler bug is the server's failure, answered as such; the connection lives on.
-    return acceptedReply(call.xid, AcceptStat.SYSTEM_ERR);
+    return acceptedReplyParts(call.xid, AcceptStat.SYSTEM_ERR);
   }
   return outcome.kind === "success"
-    ? acceptedReply(call.xid, AcceptStat.SUCCESS, outcome.body)
-    : acceptedReply(call.xid, outcome.stat);
+    ? acceptedReplyParts(call.xid, AcceptStat.SUCCESS, outcome.body)
+    : acceptedReplyParts(call.xid, outcome.stat);
 }
 
 /** Splits a TCP byte stream into RPC records; returns false when the stream must be closed. */
@@ -113,10 +115,15 @@ class RecordReader {
   }
 }
 
-function frame(reply: Buffer): Buffer {
-  const header = Buffer.allocUnsafe(4);
-  header.writeUInt32BE((LAST_FRAGMENT | reply.length) >>> 0, 0);
-  return Buffer.concat([header, reply]);
+/** One record on the stream: its marker, then the reply's segments, in one corked write. */
+function sendRecord(socket: Socket, parts: Buffer[]): void {
+  const length = parts.reduce((n, p) => n + p.length, 0);
+  const marker = Buffer.allocUnsafe(4);
+  marker.writeUInt32BE((LAST_FRAGMENT | length) >>> 0, 0);
+  socket.cork();
+  socket.write(marker);
+  for (const part of parts) socket.write(part);
+  socket.uncork();
 }
 
 export async function startRpcTransport(options: RpcTransportOptions): Promise<RpcTransport> {
@@ -126,14 +133,14 @@ export async function startRpcTransport(options: RpcTransportOptions): Promise<R
   const stalled = new Set<() => void>();
 
   /** Answers one record; undefined when nothing is to be sent (dropped, stalled, unanswerable). */
-  const answer = async (record: Buffer, drop: () => void): Promise<Buffer | undefined> => {
+  const answer = async (record: Buffer, drop: () => void): Promise<Buffer[] | undefined> => {
     let call: RpcCall;
     try {
       call = parseCall(record);
     } catch (error) {
       const header = error as RpcHeaderError;
       log(`rpc: ${header.message}`);
-      return header.reply;
+      return header.reply ? [header.reply] : undefined;
     }
     const fault = options.fault?.(call);
     if (fault?.kind === "drop-connection") {
@@ -151,17 +158,14 @@ export async function startRpcTransport(options: RpcTransportOptions): Promise<R
   const tcp: Server = createServer((socket) => {
     sockets.add(socket);
     socket.setNoDelay(true);
-    let queue = Promise.resolve();
     let closed = false;
     const drop = () => {
       closed = true;
       socket.destroy();
     };
     const reader = new RecordReader(maxRecord, (record) => {
-      queue = queue.then(async () => {
-        if (closed) return;
-        const reply = await answer(record, drop);
-        if (reply && !closed) socket.write(frame(reply));
+      void answer(record, drop).then((reply) => {
+        if (reply && !closed) sendRecord(socket, reply);
       });
     });
     socket.on("data", (data: Buffer) => {

@@ -80,6 +80,9 @@ export class XdrReader {
 export class XdrWriter {
   private buffer: Buffer;
   private length = 0;
+  /** Finished segments before `buffer`: bulk data referenced, not copied (opaqueRef). */
+  private segments: Buffer[] = [];
+  private segmentBytes = 0;
 
   constructor(initial = 256) {
     this.buffer = Buffer.allocUnsafe(initial);
@@ -138,8 +141,33 @@ export class XdrWriter {
     return this.opaque(Buffer.from(value, "utf8"));
   }
 
-  /** The bytes written so far (a view: do not write after taking it). */
+  /**
+   * Variable-length opaque data referenced rather than copied (a READ's payload): the reply
+   * goes out as segments (parts()). The caller must not change `data` afterwards.
+   */
+  opaqueRef(data: Buffer): this {
+    this.uint32(data.length);
+    this.segments.push(Buffer.from(this.buffer.subarray(0, this.length)), data);
+    this.segmentBytes += this.length + data.length;
+    this.buffer = Buffer.allocUnsafe(Math.max(64, this.buffer.length >> 4));
+    this.length = 0;
+    const padding = pad4(data.length);
+    if (padding) this.fixed(Buffer.alloc(padding));
+    return this;
+  }
+
+  /** Everything written, as segments in order (no copy of referenced data). */
+  parts(): Buffer[] {
+    return this.length ? [...this.segments, this.buffer.subarray(0, this.length)] : [...this.segments];
+  }
+
+  get byteLength(): number {
+    return this.segmentBytes + this.length;
+  }
+
+  /** The bytes written so far (a view, or a copy when data was referenced). */
   bytes(): Buffer {
-    return this.buffer.subarray(0, this.length);
+    if (this.segments.length === 0) return this.buffer.subarray(0, this.length);
+    return Buffer.concat(this.parts());
   }
 }
