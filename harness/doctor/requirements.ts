@@ -70,6 +70,24 @@ export const SYSTEM_REQUIREMENTS: readonly SystemRequirement[] = [
     group: "test",
   },
   {
+    debianPackage: "nfs-ganesha",
+    probeFile: "/usr/bin/ganesha.nfsd",
+    why: "reference NFS server for the NFS bench",
+    group: "test",
+  },
+  {
+    debianPackage: "nfs-ganesha-vfs",
+    probeFile: "/usr/lib/x86_64-linux-gnu/ganesha/libfsalvfs.so",
+    why: "nfs-ganesha's VFS backend (exports a directory)",
+    group: "test",
+  },
+  {
+    debianPackage: "rpcbind",
+    probeFile: "/sbin/rpcbind",
+    why: "the port mapper nfs-ganesha registers with (the NFS bench starts it)",
+    group: "test",
+  },
+  {
     debianPackage: "chromium-headless-shell",
     probeFile: "/usr/bin/chromium-headless-shell",
     why: "headless browser that renders the HTML report in its test",
