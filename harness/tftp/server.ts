@@ -13,12 +13,13 @@
 //
 // Model: the listening socket only takes requests. Each RRQ gets its own ephemeral UDP
 // socket (the server's transfer ID, RFC 1350 §4) and a ReadTransfer; WRQ is refused.
-import { createSocket, type Socket } from "node:dgram";
+import { createSocket } from "node:dgram";
 import { resolveServedRoot } from "../files/confine.js";
 import type { TftpFaultDecision, TftpFaultPlan, TftpPacketContext } from "./faults.js";
 import { type NegotiationLimits, negotiate } from "./options.js";
 import { decodePacket, ErrorCode, encodeError, type RequestPacket } from "./packets.js";
 import { openUnderRoot, TftpRefusal } from "./paths.js";
+import { bindTransferSocket } from "./socket.js";
 import { netasciiSource, octetSource, type TransferSource } from "./source.js";
 import { ReadTransfer, type TransferLogger } from "./transfer.js";
 
@@ -102,19 +103,6 @@ export async function startTftpServer(options: TftpServerOptions): Promise<TftpS
   const port = listener.address().port;
   logger?.info?.(`tftp: serving ${realRoot} on ${host}:${port}`);
 
-  /** A fresh socket for one transfer (or one refusal), bound to an ephemeral port. */
-  async function transferSocket(): Promise<Socket> {
-    const socket = createSocket({ type: host.includes(":") ? "udp6" : "udp4" });
-    await new Promise<void>((resolve, reject) => {
-      socket.once("error", reject);
-      socket.bind(0, host, () => {
-        socket.off("error", reject);
-        resolve();
-      });
-    });
-    return socket;
-  }
-
   function decide(ctx: TftpPacketContext): TftpFaultDecision {
     return faults ? faults.onPacket(ctx) : "pass";
   }
@@ -122,7 +110,7 @@ export async function startTftpServer(options: TftpServerOptions): Promise<TftpS
   /** Answers a request that starts no transfer, from its own TID as the RFC asks. */
   async function refuse(peer: { address: string; port: number }, code: number, message: string): Promise<void> {
     stats.refused++;
-    const socket = await transferSocket();
+    const socket = await bindTransferSocket(host);
     const bytes = encodeError(code, message);
     stats.packetsSent++;
     stats.bytesSent += bytes.length;
@@ -159,7 +147,7 @@ export async function startTftpServer(options: TftpServerOptions): Promise<TftpS
       await source.close();
       return;
     }
-    const socket = await transferSocket();
+    const socket = await bindTransferSocket(host);
     const transfer = new ReadTransfer({
       id,
       filename: request.filename,

@@ -6,11 +6,15 @@
 //
 // Every event (datagram, timer) runs as a step of one queue, so the state below is only
 // ever touched by one step at a time even though file reads can be asynchronous. Steps run
-// synchronously when they can (a cached block, the usual case): a lock-step transfer is
-// bounded by per-packet latency, and each microtask or timer re-arm on that path shows.
-import type { Socket } from "node:dgram";
+// synchronously when they can (a block in memory, the usual case).
+//
+// A lock-step transfer (curl, firmware) is bounded by the time from an ACK's arrival to the
+// next DATA's departure, so that path is kept short: a plain ACK skips the general decoder
+// and the next DATA leaves from inside the same 'message' handler (DataSender).
+import type { RemoteInfo, Socket } from "node:dgram";
+import { DataSender } from "./data-sender.js";
 import type { TftpFaultDecision, TftpFaultPlan, TftpPacketContext } from "./faults.js";
-import { decodePacket, ErrorCode, encodeData, encodeError, encodeOack, type TftpPacket } from "./packets.js";
+import { decodePacket, ErrorCode, encodeData, encodeError, encodeOack, Opcode, type TftpPacket } from "./packets.js";
 import type { TransferSource } from "./source.js";
 
 export interface TransferStats {
@@ -27,6 +31,7 @@ export interface TransferLogger {
 export interface ReadTransferInit {
   id: number;
   filename: string;
+  /** From bindTransferSocket() (DataSender relies on its synchronous sends). */
   socket: Socket;
   peer: { address: string; port: number };
   source: TransferSource;
@@ -63,8 +68,11 @@ export class ReadTransfer {
   private readonly queue: (() => void | Promise<void>)[] = [];
   private draining = false;
   private ended = false;
+  /** ERRORs handed to the socket and not yet sent; the socket closes after them. */
   private pendingSends = 0;
   private onSendsDrained: (() => void) | undefined;
+  /** DATA without a fault plan; with one, every packet goes through send(). */
+  private readonly data: DataSender | undefined;
   private resolveDone!: (outcome: TransferOutcome) => void;
 
   constructor(init: ReadTransferInit) {
@@ -73,10 +81,11 @@ export class ReadTransfer {
     this.filename = init.filename;
     this.lastBlock = Math.floor(init.source.size / init.blksize) + 1;
     this.awaitingOackAck = init.oack !== undefined;
+    if (!init.faults) this.data = new DataSender(init.socket, init.peer, init.blksize, init.stats);
     this.done = new Promise((resolve) => {
       this.resolveDone = resolve;
     });
-    init.socket.on("message", (bytes, rinfo) => this.onDatagram(bytes, rinfo));
+    init.socket.on("message", this.onDatagram);
     init.socket.on("error", (error) => this.enqueue(() => this.finish({ ok: false, reason: error.message })));
   }
 
@@ -87,7 +96,7 @@ export class ReadTransfer {
   /** Ends the transfer from outside (server close); the client gets an ERROR. */
   abort(reason: string): Promise<TransferOutcome> {
     this.enqueue(() => {
-      this.sendRaw(encodeError(ErrorCode.NOT_DEFINED, reason));
+      this.sendError(ErrorCode.NOT_DEFINED, reason);
       return this.finish({ ok: false, reason });
     });
     return this.done;
@@ -123,11 +132,18 @@ export class ReadTransfer {
     return this.finish({ ok: false, reason: `internal error: ${String(error)}` });
   }
 
-  private onDatagram(bytes: Buffer, rinfo: { address: string; port: number }): void {
+  private readonly onDatagram = (bytes: Buffer, rinfo: RemoteInfo): void => {
     const { peer, faults } = this.init;
-    if (rinfo.address !== peer.address || rinfo.port !== peer.port) {
+    if (rinfo.port !== peer.port || rinfo.address !== peer.address) {
       // Another endpoint writing to this TID: tell it, leave the transfer alone (RFC 1350 §4).
-      this.sendRaw(encodeError(ErrorCode.UNKNOWN_TID, "unknown transfer ID"), rinfo);
+      this.sendError(ErrorCode.UNKNOWN_TID, "unknown transfer ID", rinfo);
+      return;
+    }
+    // The lock-step hot path: a plain 4-byte ACK needs no decoded packet when no fault plan
+    // wants to see one. Anything else (longer ACKs included) goes through the decoder.
+    if (!faults && bytes.length === 4 && bytes[0] === 0 && bytes[1] === Opcode.ACK) {
+      const block = (bytes[2]! << 8) | bytes[3]!;
+      this.enqueue(() => this.onAck(block));
       return;
     }
     const decoded = decodePacket(bytes);
@@ -137,7 +153,7 @@ export class ReadTransfer {
       if (this.applyInboundFault(decision, () => this.enqueue(() => this.onPacket(packet, decoded)))) return;
     }
     this.enqueue(() => this.onPacket(packet, decoded));
-  }
+  };
 
   /** Returns true when the fault plan took the packet over. */
   private applyInboundFault(decision: TftpFaultDecision, handle: () => void): boolean {
@@ -148,7 +164,7 @@ export class ReadTransfer {
       return true;
     }
     this.enqueue(() => {
-      this.sendRaw(encodeError(decision.error, decision.message));
+      this.sendError(decision.error, decision.message);
       return this.finish({ ok: false, reason: `fault: ERROR ${decision.error} ${decision.message}` });
     });
     return true;
@@ -157,18 +173,22 @@ export class ReadTransfer {
   private onPacket(packet: TftpPacket | undefined, decoded: ReturnType<typeof decodePacket>): void | Promise<void> {
     if (!packet) {
       const reason = decoded.ok ? "unreadable packet" : decoded.reason;
-      this.sendRaw(encodeError(ErrorCode.ILLEGAL_OPERATION, `malformed packet: ${reason}`));
+      this.sendError(ErrorCode.ILLEGAL_OPERATION, `malformed packet: ${reason}`);
       return this.finish({ ok: false, reason: `client sent a malformed packet: ${reason}` });
     }
     if (packet.op === "ERROR") {
       return this.finish({ ok: false, reason: `client sent ERROR ${packet.code}: ${packet.message}` });
     }
     if (packet.op !== "ACK") {
-      this.sendRaw(encodeError(ErrorCode.ILLEGAL_OPERATION, `expected ACK, got ${packet.op}`));
+      this.sendError(ErrorCode.ILLEGAL_OPERATION, `expected ACK, got ${packet.op}`);
       return this.finish({ ok: false, reason: `client sent ${packet.op} during a read` });
     }
+    return this.onAck(packet.block);
+  }
+
+  private onAck(block: number): void | Promise<void> {
     if (this.awaitingOackAck) {
-      if (packet.block !== 0) return; // stray ACK; the OACK is retransmitted on timeout
+      if (block !== 0) return; // stray ACK; the OACK is retransmitted on timeout
       this.awaitingOackAck = false;
       this.retries = 0;
       return this.sendWindow(0);
@@ -176,7 +196,7 @@ export class ReadTransfer {
     // Map the 16-bit block number onto the window in flight: acked .. sentHigh.
     let target = -1;
     for (let index = this.sentHigh; index > this.acked; index--) {
-      if ((index & 0xffff) === packet.block) {
+      if ((index & 0xffff) === block) {
         target = index;
         break;
       }
@@ -215,8 +235,13 @@ export class ReadTransfer {
     const { blksize } = this.init;
     if (this.ended) return;
     for (let index = first; index <= last; index++) {
-      const start = (index - first) * blksize;
-      const data = bytes.subarray(Math.min(start, bytes.length), Math.min(start + blksize, bytes.length));
+      const start = Math.min((index - first) * blksize, bytes.length);
+      const end = Math.min(start + blksize, bytes.length);
+      if (this.data) {
+        this.data.send(index, bytes, start, end);
+        continue;
+      }
+      const data = bytes.subarray(start, end);
       // A block sent before is a retransmission whether a timeout or a gap ACK caused it.
       const retransmission = index <= this.highestEverSent ? Math.max(retries, 1) : 0;
       this.send(encodeData(index, data), { op: "DATA", block: index & 0xffff, data }, retransmission, index);
@@ -237,7 +262,7 @@ export class ReadTransfer {
     this.retries++;
     if (this.retries > this.init.maxRetries) {
       const reason = `no ACK after ${this.init.maxRetries} retransmissions (${this.init.timeoutMs} ms each)`;
-      this.sendRaw(encodeError(ErrorCode.NOT_DEFINED, "timed out"));
+      this.sendError(ErrorCode.NOT_DEFINED, "timed out");
       return this.finish({ ok: false, reason });
     }
     this.init.stats.retransmissions++;
@@ -267,7 +292,7 @@ export class ReadTransfer {
             if (!this.ended) this.sendRaw(bytes);
           }, decision.delayMs).unref();
         } else {
-          this.sendRaw(encodeError(decision.error, decision.message));
+          this.sendError(decision.error, decision.message);
           void this.finish({ ok: false, reason: `fault: ERROR ${decision.error} ${decision.message}` });
         }
         return;
@@ -276,8 +301,18 @@ export class ReadTransfer {
     this.sendRaw(bytes);
   }
 
-  private sendRaw(bytes: Buffer, to = this.init.peer): void {
+  /** DATA and OACK: nothing waits for them to leave (a lost one is what retransmission is for). */
+  private sendRaw(bytes: Buffer): void {
     if (this.ended) return;
+    this.init.stats.packetsSent++;
+    this.init.stats.bytesSent += bytes.length;
+    this.init.socket.send(bytes, this.init.peer.port, this.init.peer.address);
+  }
+
+  /** An ERROR is often the last packet before the socket closes, so closing waits for it. */
+  private sendError(code: number, message: string, to: { address: string; port: number } = this.init.peer): void {
+    if (this.ended) return;
+    const bytes = encodeError(code, message);
     this.init.stats.packetsSent++;
     this.init.stats.bytesSent += bytes.length;
     this.pendingSends++;
@@ -294,7 +329,7 @@ export class ReadTransfer {
     this.ended = true;
     clearTimeout(this.timer);
     await this.init.source.close().catch(() => {});
-    // Let queued sends (the final ERROR, say) leave before the socket goes.
+    // Let the ERRORs handed to the socket leave before it goes.
     if (this.pendingSends > 0) {
       await new Promise<void>((resolve) => {
         this.onSendsDrained = resolve;
