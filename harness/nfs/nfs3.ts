@@ -92,6 +92,8 @@ enum StableHow {
 interface Context {
   call: RpcCall;
   args: XdrReader;
+  /** Called once the reply left the process. */
+  onSent?: () => void;
   /** The failure body for the procedure's error status; set as soon as it is known. */
   failure: (w: XdrWriter) => void;
 }
@@ -153,13 +155,27 @@ export class Nfs3Program {
       if (name !== "NULL") body.uint32(Nfs3Status.OK);
       ok(body);
     } catch (error) {
+      ctx.onSent?.();
       if (error instanceof XdrError || error instanceof RangeError) return { kind: "error", stat: AcceptStat.GARBAGE_ARGS };
       const failed = newBody().uint32(statusOfError(error));
       ctx.failure(failed);
       return { kind: "success", body: failed };
     }
-    return { kind: "success", body };
+    return ctx.onSent ? { kind: "success", body, onSent: ctx.onSent } : { kind: "success", body };
   };
+
+  /** READ buffers, reused once their reply is sent: a 1 MiB allocation per READ costs GC time. */
+  private readBuffers: Buffer[] = [];
+
+  private takeReadBuffer(ctx: Context, count: number): Buffer {
+    const pooled = count === MAX_IO ? this.readBuffers.pop() : undefined;
+    const buffer = pooled ?? Buffer.allocUnsafe(count);
+    if (count === MAX_IO)
+      ctx.onSent = () => {
+        if (this.readBuffers.length < 16) this.readBuffers.push(buffer);
+      };
+    return buffer;
+  }
 
   // ---- helpers -----------------------------------------------------------------------------
 
@@ -350,7 +366,7 @@ export class Nfs3Program {
     // A copy-on-write placeholder's content is still its base file's.
     const source = target.exp.cow?.contentPath(target.stats.ino, target.path) ?? target.path;
     const file = await this.fds.get(target.stats.ino, source, false);
-    const data = Buffer.allocUnsafe(count);
+    const data = this.takeReadBuffer(ctx, count);
     const { bytesRead } = offset >= target.stats.size ? { bytesRead: 0 } : await file.read(data, 0, count, Number(offset));
     const eof = offset + BigInt(bytesRead) >= target.stats.size;
     return (w: XdrWriter) => {

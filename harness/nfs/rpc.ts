@@ -51,7 +51,8 @@ export interface RpcCall {
 
 /** What a handler answers: the result body, or an RPC-level error. */
 export type RpcOutcome =
-  | { kind: "success"; body: XdrWriter }
+  /** `onSent`: the reply left the process (a READ's pooled buffer may be reused). */
+  | { kind: "success"; body: XdrWriter; onSent?: () => void }
   | { kind: "error"; stat: AcceptStat.PROC_UNAVAIL | AcceptStat.GARBAGE_ARGS | AcceptStat.SYSTEM_ERR };
 
 /** A header the server could not even answer (not a call, wrong RPC version, bad auth). */

@@ -40,7 +40,7 @@ export interface RpcTransport {
 }
 
 /** Dispatches one parsed call to its program; an unknown program or version is answered here. */
-async function dispatch(programs: RpcProgram[], call: RpcCall): Promise<Buffer[]> {
+async function dispatch(programs: RpcProgram[], call: RpcCall): Promise<Reply> {
   const versions = programs.filter((p) => p.program === call.program);
   if (versions.length === 0) return acceptedReplyParts(call.xid, AcceptStat.PROG_UNAVAIL);
   const program = versions.find((p) => p.version === call.version);
@@ -58,10 +58,14 @@ async function dispatch(programs: RpcProgram[], call: RpcCall): Promise<Buffer[]
     // A handler bug is the server's failure, answered as such; the connection lives on.
     return acceptedReplyParts(call.xid, AcceptStat.SYSTEM_ERR);
   }
-  return outcome.kind === "success"
-    ? acceptedReplyParts(call.xid, AcceptStat.SUCCESS, outcome.body)
-    : acceptedReplyParts(call.xid, outcome.stat);
+  if (outcome.kind !== "success") return acceptedReplyParts(call.xid, outcome.stat);
+  const parts: Reply = acceptedReplyParts(call.xid, AcceptStat.SUCCESS, outcome.body);
+  if (outcome.onSent) parts.onSent = outcome.onSent;
+  return parts;
 }
+
+/** A reply's segments, and what to do once they left the process. */
+type Reply = Buffer[] & { onSent?: () => void };
 
 /** Splits a TCP byte stream into RPC records; returns false when the stream must be closed. */
 class RecordReader {
@@ -116,13 +120,14 @@ class RecordReader {
 }
 
 /** One record on the stream: its marker, then the reply's segments, in one corked write. */
-function sendRecord(socket: Socket, parts: Buffer[]): void {
+function sendRecord(socket: Socket, parts: Reply): void {
   const length = parts.reduce((n, p) => n + p.length, 0);
   const marker = Buffer.allocUnsafe(4);
   marker.writeUInt32BE((LAST_FRAGMENT | length) >>> 0, 0);
   socket.cork();
   socket.write(marker);
-  for (const part of parts) socket.write(part);
+  for (const [index, part] of parts.entries())
+    socket.write(part, index === parts.length - 1 && parts.onSent ? () => parts.onSent?.() : undefined);
   socket.uncork();
 }
 
@@ -133,7 +138,7 @@ export async function startRpcTransport(options: RpcTransportOptions): Promise<R
   const stalled = new Set<() => void>();
 
   /** Answers one record; undefined when nothing is to be sent (dropped, stalled, unanswerable). */
-  const answer = async (record: Buffer, drop: () => void): Promise<Buffer[] | undefined> => {
+  const answer = async (record: Buffer, drop: () => void): Promise<Reply | undefined> => {
     let call: RpcCall;
     try {
       call = parseCall(record);
@@ -194,7 +199,7 @@ export async function startRpcTransport(options: RpcTransportOptions): Promise<R
   const udp: UdpSocket = createSocket(options.host.includes(":") ? "udp6" : "udp4");
   udp.on("message", (message, remote) => {
     void answer(message, () => {}).then((reply) => {
-      if (reply) udp.send(reply, remote.port, remote.address);
+      if (reply) udp.send(reply, remote.port, remote.address, () => reply.onSent?.());
     });
   });
   udp.on("error", () => {});
