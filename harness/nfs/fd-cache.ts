@@ -1,6 +1,8 @@
 // Open descriptors by inode, so a client's stream of READs and WRITEs does not open and close
 // the file for every block. Opened with O_NOFOLLOW from the path the export resolved; closed
 // when idle, when the cache is full (least recently used first) and when the server stops.
+
+import type { BigIntStats } from "node:fs";
 import { constants } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 
@@ -11,7 +13,16 @@ interface Entry {
   file: FileHandle;
   writable: boolean;
   lastUse: number;
+  /** The file's attributes as of `statsAt` (refreshed by this server's own changes). */
+  stats?: BigIntStats;
+  statsAt?: number;
 }
+
+/**
+ * How long a READ may answer with attributes it read before: the server makes every change
+ * itself and refreshes them then; only a change behind its back is seen this late.
+ */
+const STATS_FRESH_MS = 20;
 
 export class FdCache {
   private entries = new Map<bigint, Entry>();
@@ -40,6 +51,26 @@ export class FdCache {
     const entry = this.entries.get(ino);
     if (entry) entry.lastUse = Date.now();
     return entry?.file;
+  }
+
+  /** The file's attributes through its descriptor, from the last few milliseconds if known. */
+  async stats(ino: bigint, file: FileHandle): Promise<BigIntStats> {
+    const entry = this.entries.get(ino);
+    const now = Date.now();
+    if (entry?.stats && entry.file === file && now - (entry.statsAt ?? 0) < STATS_FRESH_MS) return entry.stats;
+    const stats = await file.stat({ bigint: true });
+    if (entry && entry.file === file) {
+      entry.stats = stats;
+      entry.statsAt = now;
+    }
+    return stats;
+  }
+
+  /** After this server changed the file: its attributes as they are now. */
+  async refresh(ino: bigint, file: FileHandle): Promise<BigIntStats> {
+    const entry = this.entries.get(ino);
+    if (entry) entry.statsAt = 0;
+    return this.stats(ino, file);
   }
 
   /** Forget a file (removed or renamed over): its next use opens it again by path. */

@@ -224,6 +224,8 @@ export class Nfs3Program {
   }
 
   private async applySattr(path: string, stats: BigIntStats, attrs: Sattr3, ino: bigint, exp?: NfsExport): Promise<void> {
+    // Its descriptor's remembered attributes are about to be wrong.
+    await this.fds.drop(ino);
     if (attrs.size !== undefined && exp) await this.beforeChange(exp, ino, path);
     if (attrs.mode !== undefined && !stats.isSymbolicLink()) await chmodPath(path, attrs.mode & 0o7777);
     if (attrs.uid !== undefined || attrs.gid !== undefined)
@@ -344,7 +346,7 @@ export class Nfs3Program {
     const ino = handle.readBigUInt64BE(8);
     const file = this.fds.peek(ino);
     if (file) {
-      const stats = await file.stat({ bigint: true });
+      const stats = await this.fds.stats(ino, file);
       // Still the handle's file, and still linked somewhere in the export.
       if (stats.nlink > 0n && BigInt.asUintN(64, stats.birthtimeNs) === handle.readBigUInt64BE(16)) {
         const { relative } = await exp.resolveKnown(handle, stats);
@@ -394,7 +396,7 @@ export class Nfs3Program {
     const { bytesWritten } = await file.write(data, 0, length, Number(offset));
     if (stable === StableHow.FILE_SYNC) await file.sync();
     else if (stable === StableHow.DATA_SYNC) await file.datasync();
-    const after = await file.stat({ bigint: true });
+    const after = await this.fds.refresh(target.stats.ino, file);
     const verifier = this.verifier;
     return (w: XdrWriter) => {
       wccData(w, before, after, target.exp.id);
