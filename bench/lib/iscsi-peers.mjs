@@ -69,10 +69,14 @@ async function waitForPort(port, ms) {
   }
 }
 
-/** tgtd in the foreground on a free portal and a private control port. */
-export async function startTgtd({ file, iqn, lun = 1 }) {
+/**
+ * tgtd in the foreground on free portals (`portals` of them, all in its one portal group) and
+ * a private control port. `urls` names the LU once through each portal.
+ */
+export async function startTgtd({ file, iqn, lun = 1, portals = 1 }) {
   requireTool("tgtd", "tgt");
   const port = await freePort();
+  const ports = [port];
   const control = 20000 + (port % 10000);
   const child = spawn("tgtd", ["-f", "--iscsi", `portal=127.0.0.1:${port}`, "--control-port", String(control)], {
     stdio: ["ignore", "ignore", "pipe"],
@@ -87,13 +91,21 @@ export async function startTgtd({ file, iqn, lun = 1 }) {
     adm("--op", "new", "--mode", "target", "--tid", "1", "-T", iqn);
     adm("--op", "new", "--mode", "logicalunit", "--tid", "1", "--lun", String(lun), "-b", file);
     adm("--op", "bind", "--mode", "target", "--tid", "1", "-I", "ALL");
+    for (let i = 1; i < portals; i++) {
+      const extra = await freePort();
+      adm("--op", "new", "--mode", "portal", "--param", `portal=127.0.0.1:${extra}`);
+      await waitForPort(extra, 5000);
+      ports.push(extra);
+    }
   } catch (err) {
     child.kill("SIGKILL");
     throw new Error(`tgtd did not start: ${err.message}\n${stderr}`);
   }
+  const urls = ports.map((p) => `iscsi://127.0.0.1:${p}/${iqn}/${lun}`);
   return {
     name: "tgtd",
-    url: `iscsi://127.0.0.1:${port}/${iqn}/${lun}`,
+    url: urls[0],
+    urls,
     async stop() {
       child.kill("SIGTERM");
       await waitExit(child, 3000);
@@ -101,10 +113,16 @@ export async function startTgtd({ file, iqn, lun = 1 }) {
   };
 }
 
-/** The built-in target in a child process (node --import tsx runs the TypeScript sources). */
-export async function startBuiltin({ file, iqn, lun = 1 }) {
+/**
+ * The built-in target in a child process (node --import tsx runs the TypeScript sources),
+ * listening on `portals` free loopback ports; `urls` names the LU once through each portal.
+ */
+export async function startBuiltin({ file, iqn, lun = 1, portals = 1 }) {
   if (!fs.existsSync(path.join(ROOT, "node_modules/tsx"))) throw new Error(`tsx missing: run npm install in ${ROOT}`);
-  const spec = { port: 0, targets: [{ iqn, luns: [{ lun, backend: { kind: "file", path: file } }] }] };
+  const spec = {
+    portals: Array.from({ length: portals }, () => ({ host: "127.0.0.1", port: 0 })),
+    targets: [{ iqn, luns: [{ lun, backend: { kind: "file", path: file } }] }],
+  };
   // One process (no tsx CLI wrapper), so stopping it stops the target itself.
   const child = spawn(
     process.execPath,
@@ -118,7 +136,7 @@ export async function startBuiltin({ file, iqn, lun = 1 }) {
   child.stderr.on("data", (d) => {
     stderr += d;
   });
-  const port = await new Promise((resolve, reject) => {
+  const listening = await new Promise((resolve, reject) => {
     let out = "";
     const timer = setTimeout(() => reject(new Error(`built-in target did not start within 20 s\n${stderr}`)), 20000);
     child.stdout.on("data", (d) => {
@@ -126,7 +144,7 @@ export async function startBuiltin({ file, iqn, lun = 1 }) {
       const line = out.split("\n").find((l) => l.includes('"listening"'));
       if (line) {
         clearTimeout(timer);
-        resolve(JSON.parse(line).listening.port);
+        resolve(JSON.parse(line).listening);
       }
     });
     child.once("exit", (code) => {
@@ -134,9 +152,11 @@ export async function startBuiltin({ file, iqn, lun = 1 }) {
       reject(new Error(`built-in target exited with ${code}\n${stderr}`));
     });
   });
+  const urls = listening.portals.map((p) => `iscsi://127.0.0.1:${p.port}/${iqn}/${lun}`);
   return {
     name: "built-in",
-    url: `iscsi://127.0.0.1:${port}/${iqn}/${lun}`,
+    url: urls[0],
+    urls,
     async stop() {
       child.kill("SIGTERM");
       await waitExit(child, 3000);

@@ -1,5 +1,6 @@
 // Runs one target in its own process from a JSON description (the first argument), prints
-// `{"listening":{"host":..,"port":..}}` on stdout once ready and closes on SIGTERM/SIGINT.
+// `{"listening":{"host":..,"port":..,"portals":[{"host":..,"port":..},..]}}` on stdout once
+// ready and closes on SIGTERM/SIGINT.
 // Benches and the crash-durability test drive it as a child process:
 //   node --import tsx harness/iscsi/standalone.ts '{"port":0,"targets":[...]}'
 // (not the tsx CLI: its wrapper process would survive a SIGKILL meant for the target)
@@ -16,7 +17,8 @@ const options = JSON.parse(raw);
 if (process.env.BOOTPROOF_ISCSI_LOG) options.logger = (e: unknown) => process.stderr.write(`${JSON.stringify(e)}\n`);
 startIscsiTarget(options).then(
   (handle) => {
-    process.stdout.write(`${JSON.stringify({ listening: { host: handle.host, port: handle.port } })}\n`);
+    const portals = handle.portals.map((p) => ({ host: p.host, port: p.port }));
+    process.stdout.write(`${JSON.stringify({ listening: { host: handle.host, port: handle.port, portals } })}\n`);
     const stop = (): void => {
       handle.close().then(() => process.exit(0));
     };

@@ -1,5 +1,8 @@
 // The iSCSI target server: listens on loopback (ephemeral port by default), serves many
-// targets with many LUNs, and ends every connection on close().
+// targets with many LUNs, and ends every connection on close(). Several portals (listening
+// addresses) form one portal group: every LU is reachable through each of them, with the
+// same data and the same reservations, and sessions through different portals coexist —
+// the multipath an initiator (dm-multipath, iPXE's multi-URI sanboot) expects.
 import { createHash } from "node:crypto";
 import net from "node:net";
 import { openBackend } from "./backends/index.js";
@@ -8,7 +11,8 @@ import { Connection, type ConnectionHost, type IscsiEvent } from "./connection.j
 import { FaultInjector, type FaultPlan } from "./faults.js";
 import { type ChapCredentials, DEFAULT_LIMITS, type LoginDirectory, type TargetLimits } from "./login.js";
 import { BLOCK_SIZE, type LogicalUnit } from "./scsi/lu.js";
-import type { Session, TargetRuntime } from "./session.js";
+import { EMPTY_RESERVATIONS, nexusLost } from "./scsi/reservations.js";
+import { type Session, type TargetRuntime, targetFabric } from "./session.js";
 
 export interface LunOptions {
   lun: number;
@@ -25,11 +29,23 @@ export interface TargetOptions {
   chap?: ChapCredentials;
 }
 
-export interface IscsiTargetOptions {
+export interface PortalOptions {
   /** Address to bind (default 127.0.0.1). */
   host?: string;
   /** TCP port; 0 (default) picks a free ephemeral port. */
   port?: number;
+}
+
+export interface IscsiTargetOptions {
+  /** Address to bind (default 127.0.0.1); with `portals`, the default host of each portal. */
+  host?: string;
+  /** TCP port; 0 (default) picks a free ephemeral port. Ignored when `portals` is given. */
+  port?: number;
+  /**
+   * Every listening address of the one portal group (default: one, `host`:`port`). Each
+   * entry defaults its host to `host` (or 127.0.0.1) and its port to 0.
+   */
+  portals?: PortalOptions[];
   targets: TargetOptions[];
   /** CHAP that discovery (SendTargets) sessions must pass; none by default. */
   discoveryChap?: ChapCredentials;
@@ -41,13 +57,21 @@ export interface IscsiTargetOptions {
 }
 
 export interface IscsiTargetHandle {
+  /** The first portal's address. */
   host: string;
   port: number;
+  /** Every portal, in the order given (a closed one stays listed, with `open: false`). */
+  portals: Array<{ host: string; port: number; open: boolean }>;
   targets: Array<{ iqn: string; luns: Array<{ lun: number; sizeBytes: number; readOnly: boolean }> }>;
-  /** `iscsi://host:port/iqn/lun`, the URL form libiscsi tools take. */
-  url(iqn: string, lun?: number): string;
+  /** `iscsi://host:port/iqn/lun` through a portal (default the first), the URL form libiscsi tools take. */
+  url(iqn: string, lun?: number, portal?: number): string;
   /** Sessions currently logged in. */
   sessionCount(): number;
+  /**
+   * Takes one portal down: it stops listening (new connections are refused) and the
+   * connections that came in through it are cut, as when a path fails.
+   */
+  closePortal(index: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -108,9 +132,17 @@ export async function startIscsiTarget(options: IscsiTargetOptions): Promise<Isc
           targetIqn: t.iqn,
           preventedBy: new Set(),
           atomicChain: Promise.resolve(),
+          reservations: EMPTY_RESERVATIONS,
         });
       }
-      const rt: TargetRuntime = { iqn: t.iqn, lus, lunList: [...lus.keys()].sort((a, b) => a - b), sessions: new Set() };
+      const base = {
+        iqn: t.iqn,
+        lus,
+        lunList: [...lus.keys()].sort((a, b) => a - b),
+        sessions: new Set<Session>(),
+        detachedUnitAttention: new Map<string, Map<number, number>>(),
+      };
+      const rt: TargetRuntime = { ...base, fabric: targetFabric(base) };
       if (t.chap) rt.chap = t.chap;
       targets.set(t.iqn, rt);
     }
@@ -153,41 +185,45 @@ export async function startIscsiTarget(options: IscsiTargetOptions): Promise<Isc
     },
     removeSession(s) {
       if (sessions.get(s.tsih) === s) sessions.delete(s.tsih);
+      host.endSession(s);
       s.target?.sessions.delete(s);
-      for (const lu of s.target?.lus.values() ?? []) lu.preventedBy.delete(s.nexus);
+    },
+    endSession(s) {
+      // I_T nexus loss: PREVENT and SPC-2 reservations end with it; registrations stay.
+      if (s.ended) return;
+      s.ended = true;
+      for (const lu of s.target?.lus.values() ?? []) {
+        lu.preventedBy.delete(s.nexus);
+        lu.reservations = nexusLost(lu.reservations, s.nexus.id);
+      }
     },
     sessionsOf: (target) => target.sessions,
+    portals: () => listeners.filter((l) => l.open).map((l) => ({ host: l.host, port: l.port })),
   };
 
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-    new Connection(socket, host);
-  });
   const bindHost = options.host ?? "127.0.0.1";
-  await new Promise<void>((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException) => {
-      reject(
-        new Error(
-          `iSCSI target cannot listen on ${bindHost}:${options.port ?? 0}: ${err.code ?? err.message} (pick another --port, or 0 for a free one)`,
-        ),
-      );
-    };
-    server.once("error", onError);
-    server.listen(options.port ?? 0, bindHost, () => {
-      server.off("error", onError);
-      resolve();
-    });
-  }).catch(async (err) => {
+  const wanted: Array<{ host: string; port: number }> = (options.portals?.length ? options.portals : [{}]).map((p, i) => ({
+    host: p.host ?? bindHost,
+    port: p.port ?? (i === 0 && !options.portals?.length ? (options.port ?? 0) : 0),
+  }));
+  const listeners: Listener[] = [];
+  const closeListeners = () => Promise.allSettled(listeners.map((l) => l.close()));
+  try {
+    for (const w of wanted) listeners.push(await listen(w.host, w.port, host));
+  } catch (err) {
+    await closeListeners();
     await Promise.allSettled(backends.map((b) => b.close()));
     throw err;
-  });
-  const port = (server.address() as net.AddressInfo).port;
+  }
+  const first = listeners[0]!;
+  const bracket = (h: string) => (h.includes(":") ? `[${h}]` : h);
   let closing: Promise<void> | undefined;
   return {
-    host: bindHost,
-    port,
+    host: first.host,
+    port: first.port,
+    get portals() {
+      return listeners.map((l) => ({ host: l.host, port: l.port, open: l.open }));
+    },
     targets: [...targets.values()].map((t) => ({
       iqn: t.iqn,
       luns: t.lunList.map((l) => {
@@ -195,16 +231,71 @@ export async function startIscsiTarget(options: IscsiTargetOptions): Promise<Isc
         return { lun: l, sizeBytes: lu.blocks * BLOCK_SIZE, readOnly: lu.readOnly };
       }),
     })),
-    url: (iqn, lun = 0) => `iscsi://${bindHost.includes(":") ? `[${bindHost}]` : bindHost}:${port}/${iqn}/${lun}`,
+    url: (iqn, lun = 0, portal = 0) => {
+      const l = listeners[portal];
+      if (!l) throw new RangeError(`portal ${portal} does not exist (the target has ${listeners.length})`);
+      return `iscsi://${bracket(l.host)}:${l.port}/${iqn}/${lun}`;
+    },
     sessionCount: () => sessions.size,
+    async closePortal(index) {
+      const l = listeners[index];
+      if (!l) throw new RangeError(`portal ${index} does not exist (the target has ${listeners.length})`);
+      await l.close();
+    },
     close() {
       closing ??= (async () => {
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        for (const s of sockets) s.destroy();
-        await closed;
+        await closeListeners();
         await Promise.allSettled(backends.map((b) => b.close()));
       })();
       return closing;
     },
   };
+}
+
+interface Listener {
+  host: string;
+  port: number;
+  open: boolean;
+  /** Stops listening and cuts the connections accepted through it. */
+  close(): Promise<void>;
+}
+
+/** One portal: a TCP listener whose connections all speak to the same targets. */
+async function listen(bindHost: string, port: number, host: ConnectionHost): Promise<Listener> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    new Connection(socket, host);
+  });
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      reject(
+        new Error(
+          `iSCSI target cannot listen on ${bindHost}:${port}: ${err.code ?? err.message} (pick another --port, or 0 for a free one)`,
+        ),
+      );
+    };
+    server.once("error", onError);
+    server.listen(port, bindHost, () => {
+      server.off("error", onError);
+      resolve();
+    });
+  });
+  let closed: Promise<void> | undefined;
+  const listener: Listener = {
+    host: bindHost,
+    port: (server.address() as net.AddressInfo).port,
+    open: true,
+    close() {
+      closed ??= (async () => {
+        listener.open = false;
+        const done = new Promise<void>((resolve) => server.close(() => resolve()));
+        for (const s of sockets) s.destroy();
+        await done;
+      })();
+      return closed;
+    },
+  };
+  return listener;
 }

@@ -48,12 +48,13 @@ function groupLength(op: number): number {
 }
 
 /** Range check shared by every block command; undefined when fine. */
-function checkRange(lu: LogicalUnit, lba: number, blocks: number): ScsiResult | undefined {
+export function checkRange(lu: LogicalUnit, lba: number, blocks: number): ScsiResult | undefined {
   if (!Number.isSafeInteger(lba) || lba + blocks > lu.blocks) return lbaOutOfRange();
   return undefined;
 }
 
-function protectBits(cdb: Buffer): boolean {
+/** RDPROTECT / WRPROTECT / VRPROTECT / ORPROTECT: these LUs carry no protection information. */
+export function protectBits(cdb: Buffer): boolean {
   return cdb.length > 6 && cdb[1]! >> 5 !== 0;
 }
 
@@ -131,13 +132,15 @@ export async function prefetch(cdb: Buffer, lu: LogicalUnit): Promise<ScsiResult
 export async function writeSame(cdb: Buffer, lu: LogicalUnit, dataOut: Buffer | undefined): Promise<ScsiResult> {
   const sixteen = cdb[0] === 0x93;
   const lba = sixteen ? Number(cdb.readBigUInt64BE(2)) : cdb.readUInt32BE(2);
-  const blocks = sixteen ? cdb.readUInt32BE(10) : cdb.readUInt16BE(7);
+  let blocks = sixteen ? cdb.readUInt32BE(10) : cdb.readUInt16BE(7);
   const flags = cdb[1]!;
   const unmap = (flags & 0x08) !== 0;
   const ndob = sixteen && (flags & 0x01) !== 0;
   if (flags & 0x10) return illegalRequest(Asc.InvalidFieldInCdb, 1, 4); // ANCHOR unsupported
   if (flags >> 5) return illegalRequest(Asc.InvalidFieldInCdb, 1, 7); // WRPROTECT
-  if (blocks === 0) return illegalRequest(Asc.InvalidFieldInCdb, sixteen ? 10 : 7); // WSNZ=1
+  // SBC-3 WRITE SAME: with WSNZ=0 (Block Limits VPD), zero blocks means "from the LBA to the last one".
+  if (blocks === 0 && (!Number.isSafeInteger(lba) || lba >= lu.blocks)) return lbaOutOfRange();
+  if (blocks === 0) blocks = lu.blocks - lba;
   const bad = checkRange(lu, lba, blocks);
   if (bad) return bad;
   if (lu.readOnly) return writeProtected();
@@ -150,7 +153,10 @@ export async function writeSame(cdb: Buffer, lu: LogicalUnit, dataOut: Buffer | 
   }
   const offset = lba * BLOCK_SIZE;
   const total = blocks * BLOCK_SIZE;
-  if (pattern.every((b) => b === 0) && (unmap || ndob)) {
+  // UNMAP=1 asks for the blocks to be unmapped rather than written (SBC-3 thin provisioning):
+  // we do, whatever the pattern, and LBPRZ=1 makes them read back as zeros. NDOB's implied
+  // pattern is zeros, so it unmaps too.
+  if (unmap || ndob) {
     await lu.backend.discard(offset, total);
     return good();
   }

@@ -1,20 +1,16 @@
-// One table of every supported command: the dispatcher, REPORT SUPPORTED OPERATION CODES
-// and the CDB-length check all read it, so they cannot disagree.
+// One table of every supported command: the dispatcher, REPORT SUPPORTED OPERATION CODES,
+// the CDB-length check and the reservation check all read it, so they cannot disagree.
 import * as block from "./block.js";
 import { inquiry } from "./inquiry.js";
 import type { ScsiContext } from "./lu.js";
 import { modeSense } from "./mode.js";
-import {
-  Asc,
-  checkCondition,
-  descriptorSense,
-  fixedSense,
-  good,
-  illegalRequest,
-  type ScsiResult,
-  SenseKey,
-  Status,
-} from "./sense.js";
+import { orWrite } from "./orwrite.js";
+import { persistentReserveIn } from "./pr-in.js";
+import { persistentReserveOut } from "./pr-out.js";
+import { type Access, conflicts } from "./reservations.js";
+import { release, reserve } from "./reserve-release.js";
+import { Asc, checkCondition, fixedSense, good, illegalRequest, type ScsiResult, SenseKey, Status } from "./sense.js";
+import { preventAllow, reportLuns, requestSense, startStop } from "./spc.js";
 
 type Handler = (
   cdb: Buffer,
@@ -24,37 +20,110 @@ type Handler = (
 
 interface CommandInfo {
   op: number;
-  /** Service action, for opcodes that carry one. */
+  /** Service action, for opcodes with one handler per service action. */
   sa?: number;
+  /** Service actions one handler serves (it answers any other with INVALID FIELD IN CDB). */
+  serviceActions?: readonly number[];
   cdbLength: number;
   name: string;
   /** Transfers data from the initiator (used to refuse a read-direction PDU for it). */
   dataOut?: boolean;
   /** Answered even for a missing LUN and never blocked by a unit attention (SPC-4 §5.14). */
   noUnitAttention?: boolean;
+  /**
+   * What a persistent reservation held by another nexus lets through (SPC-4 table 45,
+   * SBC-3 table 13): "write" by default.
+   */
+  access?: Access | ((cdb: Buffer) => Access);
+  /** Passes an SPC-2 reservation held by another nexus (SPC-2 §5.5.1). */
+  spc2Exempt?: boolean | ((cdb: Buffer) => boolean);
   handler: Handler;
 }
 
+const PR_IN_ACTIONS = [0x00, 0x01, 0x02, 0x03];
+const PR_OUT_ACTIONS = [0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07];
+// START STOP UNIT that only starts the unit passes (SBC-3 table 13); PREVENT=0 always does.
+const startStopAccess = (cdb: Buffer): Access => ((cdb[4]! & 0xf1) === 0x01 ? "allowed" : "write");
+const allowsRemoval = (cdb: Buffer): boolean => (cdb[4]! & 0x03) === 0;
+
 const COMMANDS: CommandInfo[] = [
-  { op: 0x00, cdbLength: 6, name: "TEST UNIT READY", handler: () => good() },
-  { op: 0x03, cdbLength: 6, name: "REQUEST SENSE", noUnitAttention: true, handler: (cdb, ctx) => requestSense(cdb, ctx) },
-  { op: 0x08, cdbLength: 6, name: "READ(6)", handler: (cdb, ctx) => block.read(cdb, ctx.lu) },
+  { op: 0x00, cdbLength: 6, name: "TEST UNIT READY", access: "allowed", handler: () => good() },
+  {
+    op: 0x03,
+    cdbLength: 6,
+    name: "REQUEST SENSE",
+    noUnitAttention: true,
+    access: "allowed",
+    spc2Exempt: true,
+    handler: (cdb, ctx) => requestSense(cdb, ctx),
+  },
+  { op: 0x08, cdbLength: 6, name: "READ(6)", access: "read", handler: (cdb, ctx) => block.read(cdb, ctx.lu) },
   { op: 0x0a, cdbLength: 6, name: "WRITE(6)", dataOut: true, handler: (cdb, ctx, d) => block.write(cdb, ctx.lu, d) },
-  { op: 0x12, cdbLength: 6, name: "INQUIRY", noUnitAttention: true, handler: (cdb, ctx) => inquiry(cdb, ctx.lu) },
-  { op: 0x1a, cdbLength: 6, name: "MODE SENSE(6)", handler: (cdb, ctx) => modeSense(cdb, ctx.lu, false) },
-  { op: 0x1b, cdbLength: 6, name: "START STOP UNIT", handler: (cdb, ctx) => startStop(cdb, ctx) },
-  { op: 0x1e, cdbLength: 6, name: "PREVENT ALLOW MEDIUM REMOVAL", handler: (cdb, ctx) => preventAllow(cdb, ctx) },
-  { op: 0x25, cdbLength: 10, name: "READ CAPACITY(10)", handler: (_c, ctx) => block.readCapacity10(ctx.lu) },
-  { op: 0x28, cdbLength: 10, name: "READ(10)", handler: (cdb, ctx) => block.read(cdb, ctx.lu) },
+  {
+    op: 0x12,
+    cdbLength: 6,
+    name: "INQUIRY",
+    noUnitAttention: true,
+    access: "allowed",
+    spc2Exempt: true,
+    handler: (cdb, ctx) => inquiry(cdb, ctx.lu),
+  },
+  { op: 0x16, cdbLength: 6, name: "RESERVE(6)", access: "allowed", spc2Exempt: true, handler: (cdb, ctx) => reserve(cdb, ctx) },
+  { op: 0x17, cdbLength: 6, name: "RELEASE(6)", access: "allowed", spc2Exempt: true, handler: (cdb, ctx) => release(cdb, ctx) },
+  { op: 0x1a, cdbLength: 6, name: "MODE SENSE(6)", access: "read", handler: (cdb, ctx) => modeSense(cdb, ctx.lu, false) },
+  { op: 0x1b, cdbLength: 6, name: "START STOP UNIT", access: startStopAccess, handler: (cdb, ctx) => startStop(cdb, ctx) },
+  {
+    op: 0x1e,
+    cdbLength: 6,
+    name: "PREVENT ALLOW MEDIUM REMOVAL",
+    access: (cdb) => (allowsRemoval(cdb) ? "allowed" : "write"),
+    spc2Exempt: allowsRemoval,
+    handler: (cdb, ctx) => preventAllow(cdb, ctx),
+  },
+  {
+    op: 0x25,
+    cdbLength: 10,
+    name: "READ CAPACITY(10)",
+    access: "allowed",
+    handler: (_c, ctx) => block.readCapacity10(ctx.lu),
+  },
+  { op: 0x28, cdbLength: 10, name: "READ(10)", access: "read", handler: (cdb, ctx) => block.read(cdb, ctx.lu) },
   { op: 0x2a, cdbLength: 10, name: "WRITE(10)", dataOut: true, handler: (cdb, ctx, d) => block.write(cdb, ctx.lu, d) },
   { op: 0x2e, cdbLength: 10, name: "WRITE AND VERIFY(10)", dataOut: true, handler: (cdb, ctx, d) => block.write(cdb, ctx.lu, d) },
-  { op: 0x2f, cdbLength: 10, name: "VERIFY(10)", dataOut: true, handler: (cdb, ctx, d) => block.verify(cdb, ctx.lu, d) },
-  { op: 0x34, cdbLength: 10, name: "PRE-FETCH(10)", handler: (cdb, ctx) => block.prefetch(cdb, ctx.lu) },
+  {
+    op: 0x2f,
+    cdbLength: 10,
+    name: "VERIFY(10)",
+    dataOut: true,
+    access: "read",
+    handler: (cdb, ctx, d) => block.verify(cdb, ctx.lu, d),
+  },
+  { op: 0x34, cdbLength: 10, name: "PRE-FETCH(10)", access: "read", handler: (cdb, ctx) => block.prefetch(cdb, ctx.lu) },
   { op: 0x35, cdbLength: 10, name: "SYNCHRONIZE CACHE(10)", handler: (cdb, ctx) => block.synchronizeCache(cdb, ctx.lu) },
   { op: 0x41, cdbLength: 10, name: "WRITE SAME(10)", dataOut: true, handler: (cdb, ctx, d) => block.writeSame(cdb, ctx.lu, d) },
   { op: 0x42, cdbLength: 10, name: "UNMAP", dataOut: true, handler: (cdb, ctx, d) => block.unmap(cdb, ctx.lu, d) },
-  { op: 0x5a, cdbLength: 10, name: "MODE SENSE(10)", handler: (cdb, ctx) => modeSense(cdb, ctx.lu, true) },
-  { op: 0x88, cdbLength: 16, name: "READ(16)", handler: (cdb, ctx) => block.read(cdb, ctx.lu) },
+  { op: 0x56, cdbLength: 10, name: "RESERVE(10)", access: "allowed", spc2Exempt: true, handler: (cdb, ctx) => reserve(cdb, ctx) },
+  { op: 0x57, cdbLength: 10, name: "RELEASE(10)", access: "allowed", spc2Exempt: true, handler: (cdb, ctx) => release(cdb, ctx) },
+  { op: 0x5a, cdbLength: 10, name: "MODE SENSE(10)", access: "read", handler: (cdb, ctx) => modeSense(cdb, ctx.lu, true) },
+  {
+    op: 0x5e,
+    serviceActions: PR_IN_ACTIONS,
+    cdbLength: 10,
+    name: "PERSISTENT RESERVE IN",
+    access: "allowed",
+    handler: (cdb, ctx) => persistentReserveIn(cdb, ctx),
+  },
+  {
+    op: 0x5f,
+    serviceActions: PR_OUT_ACTIONS,
+    cdbLength: 10,
+    name: "PERSISTENT RESERVE OUT",
+    dataOut: true,
+    // Which service actions a non-holder may send is the state machine's business (table 46).
+    access: "allowed",
+    handler: (cdb, ctx, d) => persistentReserveOut(cdb, ctx, d),
+  },
+  { op: 0x88, cdbLength: 16, name: "READ(16)", access: "read", handler: (cdb, ctx) => block.read(cdb, ctx.lu) },
   {
     op: 0x89,
     cdbLength: 16,
@@ -63,19 +132,63 @@ const COMMANDS: CommandInfo[] = [
     handler: (cdb, ctx, d) => block.compareAndWrite(cdb, ctx.lu, d),
   },
   { op: 0x8a, cdbLength: 16, name: "WRITE(16)", dataOut: true, handler: (cdb, ctx, d) => block.write(cdb, ctx.lu, d) },
+  { op: 0x8b, cdbLength: 16, name: "ORWRITE(16)", dataOut: true, handler: (cdb, ctx, d) => orWrite(cdb, ctx.lu, d) },
   { op: 0x8e, cdbLength: 16, name: "WRITE AND VERIFY(16)", dataOut: true, handler: (cdb, ctx, d) => block.write(cdb, ctx.lu, d) },
-  { op: 0x8f, cdbLength: 16, name: "VERIFY(16)", dataOut: true, handler: (cdb, ctx, d) => block.verify(cdb, ctx.lu, d) },
-  { op: 0x90, cdbLength: 16, name: "PRE-FETCH(16)", handler: (cdb, ctx) => block.prefetch(cdb, ctx.lu) },
+  {
+    op: 0x8f,
+    cdbLength: 16,
+    name: "VERIFY(16)",
+    dataOut: true,
+    access: "read",
+    handler: (cdb, ctx, d) => block.verify(cdb, ctx.lu, d),
+  },
+  { op: 0x90, cdbLength: 16, name: "PRE-FETCH(16)", access: "read", handler: (cdb, ctx) => block.prefetch(cdb, ctx.lu) },
   { op: 0x91, cdbLength: 16, name: "SYNCHRONIZE CACHE(16)", handler: (cdb, ctx) => block.synchronizeCache(cdb, ctx.lu) },
   { op: 0x93, cdbLength: 16, name: "WRITE SAME(16)", dataOut: true, handler: (cdb, ctx, d) => block.writeSame(cdb, ctx.lu, d) },
-  { op: 0x9e, sa: 0x10, cdbLength: 16, name: "READ CAPACITY(16)", handler: (cdb, ctx) => block.readCapacity16(cdb, ctx.lu) },
-  { op: 0x9e, sa: 0x12, cdbLength: 16, name: "GET LBA STATUS", handler: (cdb, ctx) => block.getLbaStatus(cdb, ctx.lu) },
-  { op: 0xa0, cdbLength: 12, name: "REPORT LUNS", noUnitAttention: true, handler: (cdb, ctx) => reportLuns(cdb, ctx) },
-  { op: 0xa3, sa: 0x0c, cdbLength: 12, name: "REPORT SUPPORTED OPERATION CODES", handler: (cdb) => reportSupportedOpcodes(cdb) },
-  { op: 0xa8, cdbLength: 12, name: "READ(12)", handler: (cdb, ctx) => block.read(cdb, ctx.lu) },
+  {
+    op: 0x9e,
+    sa: 0x10,
+    cdbLength: 16,
+    name: "READ CAPACITY(16)",
+    access: "allowed",
+    handler: (cdb, ctx) => block.readCapacity16(cdb, ctx.lu),
+  },
+  {
+    op: 0x9e,
+    sa: 0x12,
+    cdbLength: 16,
+    name: "GET LBA STATUS",
+    access: "read",
+    handler: (cdb, ctx) => block.getLbaStatus(cdb, ctx.lu),
+  },
+  {
+    op: 0xa0,
+    cdbLength: 12,
+    name: "REPORT LUNS",
+    noUnitAttention: true,
+    access: "allowed",
+    spc2Exempt: true,
+    handler: (cdb, ctx) => reportLuns(cdb, ctx),
+  },
+  {
+    op: 0xa3,
+    sa: 0x0c,
+    cdbLength: 12,
+    name: "REPORT SUPPORTED OPERATION CODES",
+    access: "read",
+    handler: (cdb) => reportSupportedOpcodes(cdb),
+  },
+  { op: 0xa8, cdbLength: 12, name: "READ(12)", access: "read", handler: (cdb, ctx) => block.read(cdb, ctx.lu) },
   { op: 0xaa, cdbLength: 12, name: "WRITE(12)", dataOut: true, handler: (cdb, ctx, d) => block.write(cdb, ctx.lu, d) },
   { op: 0xae, cdbLength: 12, name: "WRITE AND VERIFY(12)", dataOut: true, handler: (cdb, ctx, d) => block.write(cdb, ctx.lu, d) },
-  { op: 0xaf, cdbLength: 12, name: "VERIFY(12)", dataOut: true, handler: (cdb, ctx, d) => block.verify(cdb, ctx.lu, d) },
+  {
+    op: 0xaf,
+    cdbLength: 12,
+    name: "VERIFY(12)",
+    dataOut: true,
+    access: "read",
+    handler: (cdb, ctx, d) => block.verify(cdb, ctx.lu, d),
+  },
 ];
 
 const BY_OP = new Map<number, CommandInfo[]>();
@@ -88,6 +201,20 @@ export function findCommand(cdb: Buffer): CommandInfo | undefined {
   if (!list) return undefined;
   if (list[0]!.sa === undefined) return list[0];
   return list.find((c) => c.sa === serviceAction(cdb));
+}
+
+/** One entry per reported (opcode, service action): how REPORT SUPPORTED OPERATION CODES sees the table. */
+const REPORTED: CommandInfo[] = COMMANDS.flatMap((c) => (c.serviceActions ? c.serviceActions.map((sa) => ({ ...c, sa })) : [c]));
+const REPORTED_BY_OP = new Map<number, CommandInfo[]>();
+for (const c of REPORTED) REPORTED_BY_OP.set(c.op, [...(REPORTED_BY_OP.get(c.op) ?? []), c]);
+
+function reservationConflict(cmd: CommandInfo, cdb: Buffer, ctx: ScsiContext & { lu: NonNullable<ScsiContext["lu"]> }) {
+  const state = ctx.lu.reservations;
+  // The common case, nothing reserved, costs two property reads.
+  if (state.reservation === undefined && state.spc2Holder === undefined) return false;
+  const access = typeof cmd.access === "function" ? cmd.access(cdb) : (cmd.access ?? "write");
+  const exempt = typeof cmd.spc2Exempt === "function" ? cmd.spc2Exempt(cdb) : (cmd.spc2Exempt ?? false);
+  return conflicts(state, ctx.nexus.id, access, exempt);
 }
 
 export const commandName = (cdb: Buffer): string => findCommand(cdb)?.name ?? `opcode 0x${cdb[0]!.toString(16).padStart(2, "0")}`;
@@ -112,60 +239,16 @@ export async function executeScsi(cdb: Buffer, ctx: ScsiContext, dataOut: Buffer
       return checkCondition(SenseKey.UnitAttention, ua);
     }
   }
+  const luCtx = ctx as ScsiContext & { lu: NonNullable<ScsiContext["lu"]> };
+  // RESERVATION CONFLICT is a status of its own: no sense data (SAM-5).
+  if (reservationConflict(cmd, cdb, luCtx)) return { status: Status.ReservationConflict };
   try {
-    return await cmd.handler(cdb, ctx as ScsiContext & { lu: NonNullable<ScsiContext["lu"]> }, dataOut);
+    return await cmd.handler(cdb, luCtx, dataOut);
   } catch (err) {
     const write = cmd.dataOut === true;
     void err;
     return checkCondition(SenseKey.MediumError, write ? Asc.WriteError : Asc.UnrecoveredReadError);
   }
-}
-
-function requestSense(cdb: Buffer, ctx: ScsiContext): ScsiResult {
-  const desc = (cdb[1]! & 0x01) !== 0;
-  const alloc = cdb[4]!;
-  const ua = ctx.nexus.unitAttention.get(ctx.lun);
-  let info = { key: SenseKey.NoSense as number, asc: Asc.NoAdditional as number };
-  if (ua !== undefined) {
-    ctx.nexus.unitAttention.delete(ctx.lun);
-    info = { key: SenseKey.UnitAttention, asc: ua };
-  }
-  const data = desc ? descriptorSense(info) : fixedSense(info);
-  return good(data.subarray(0, Math.min(alloc, data.length)));
-}
-
-function reportLuns(cdb: Buffer, ctx: ScsiContext): ScsiResult {
-  const select = cdb[2]!;
-  const alloc = cdb.readUInt32BE(6);
-  if (select > 2 && select !== 0x10 && select !== 0x11 && select !== 0x12) return illegalRequest(Asc.InvalidFieldInCdb, 2);
-  if (alloc < 16) return illegalRequest(Asc.InvalidFieldInCdb, 6);
-  const luns = select === 1 ? [] : ctx.luns;
-  const d = Buffer.alloc(8 + luns.length * 8);
-  d.writeUInt32BE(luns.length * 8, 0);
-  luns.forEach((lun, i) => {
-    const o = 8 + i * 8;
-    if (lun < 256) d[o + 1] = lun;
-    else {
-      d[o] = 0x40 | ((lun >> 8) & 0x3f);
-      d[o + 1] = lun & 0xff;
-    }
-  });
-  return good(d.subarray(0, Math.min(alloc, d.length)));
-}
-
-function startStop(cdb: Buffer, ctx: ScsiContext & { lu: NonNullable<ScsiContext["lu"]> }): ScsiResult {
-  const loej = (cdb[4]! & 0x02) !== 0;
-  const start = (cdb[4]! & 0x01) !== 0;
-  if (loej && !start && ctx.lu.preventedBy.size > 0) return checkCondition(SenseKey.IllegalRequest, Asc.MediumRemovalPrevented);
-  return good();
-}
-
-function preventAllow(cdb: Buffer, ctx: ScsiContext & { lu: NonNullable<ScsiContext["lu"]> }): ScsiResult {
-  const prevent = cdb[4]! & 0x03;
-  if (prevent === 1) ctx.lu.preventedBy.add(ctx.nexus);
-  else if (prevent === 0) ctx.lu.preventedBy.delete(ctx.nexus);
-  else return illegalRequest(Asc.InvalidFieldInCdb, 4);
-  return good();
 }
 
 function usageBitmap(c: CommandInfo): Buffer {
@@ -189,7 +272,7 @@ function reportSupportedOpcodes(cdb: Buffer): ScsiResult {
   };
   let data: Buffer;
   if (options === 0) {
-    const parts = COMMANDS.map((c) => {
+    const parts = REPORTED.map((c) => {
       const d = Buffer.alloc(8);
       d[0] = c.op;
       d.writeUInt16BE(c.sa ?? 0, 2);
@@ -202,7 +285,7 @@ function reportSupportedOpcodes(cdb: Buffer): ScsiResult {
     h.writeUInt32BE(body.length, 0);
     data = Buffer.concat([h, body]);
   } else if (options === 1 || options === 2 || options === 3) {
-    const list = BY_OP.get(reqOp);
+    const list = REPORTED_BY_OP.get(reqOp);
     const hasSa = list !== undefined && list[0]!.sa !== undefined;
     if (options === 1 && hasSa) return illegalRequest(Asc.InvalidFieldInCdb, 2);
     if (options === 2 && list && !hasSa) return illegalRequest(Asc.InvalidFieldInCdb, 2);
@@ -246,8 +329,12 @@ export function dataOutLength(cdb: Buffer): number | undefined {
     }
     case 0x41:
       return 512;
+    case 0x8b:
+      return block.decodeRange(cdb).blocks * 512;
     case 0x93:
       return cdb[1]! & 0x01 ? 0 : 512;
+    case 0x5f:
+      return cdb.readUInt32BE(5);
     case 0x42:
       return cdb.readUInt16BE(7);
     case 0x89:

@@ -60,7 +60,7 @@ function vpdPage(page: number, lu: LogicalUnit | undefined): Buffer | null {
       return withHeader(lu ? deviceIdentifiers(lu) : Buffer.alloc(0));
     case 0xb0: {
       const b = Buffer.alloc(0x3c);
-      b[0] = 0x01; // WSNZ: WRITE SAME with zero blocks is rejected
+      // WSNZ=0: WRITE SAME with zero blocks writes to the end of the LU (up to the maximum below).
       b[1] = 1; // MAXIMUM COMPARE AND WRITE LENGTH
       b.writeUInt16BE(1, 2); // optimal transfer length granularity
       b.writeUInt32BE(MAX_TRANSFER_BLOCKS, 4);

@@ -363,7 +363,30 @@ export const cdb = {
   tur: (): Buffer => Buffer.alloc(6),
   inquiry: (evpd = false, page = 0, alloc = 255): Buffer => Buffer.from([0x12, evpd ? 1 : 0, page, alloc >> 8, alloc & 0xff, 0]),
   readCapacity10: (): Buffer => Buffer.from([0x25, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
+  /** PERSISTENT RESERVE IN with a service action and allocation length. */
+  prIn: (serviceAction: number, alloc: number): Buffer =>
+    Buffer.from([0x5e, serviceAction, 0, 0, 0, 0, 0, alloc >> 8, alloc & 0xff, 0]),
+  /** PERSISTENT RESERVE OUT; `scopeType` is CDB byte 2 (SCOPE << 4 | TYPE). */
+  prOut: (serviceAction: number, scopeType: number, paramLength: number): Buffer => {
+    const c = Buffer.alloc(10);
+    c[0] = 0x5f;
+    c[1] = serviceAction;
+    c[2] = scopeType;
+    c.writeUInt32BE(paramLength, 5);
+    return c;
+  },
+  reserve6: (): Buffer => Buffer.from([0x16, 0, 0, 0, 0, 0]),
+  release6: (): Buffer => Buffer.from([0x17, 0, 0, 0, 0, 0]),
 };
+
+/** The 24-byte PERSISTENT RESERVE OUT basic parameter list (SPC-4 §6.14.3). */
+export function prOutParams(f: { key?: bigint; serviceActionKey?: bigint; flags?: number; allTargetPorts?: boolean }): Buffer {
+  const p = Buffer.alloc(24);
+  p.writeBigUInt64BE(f.key ?? 0n, 0);
+  p.writeBigUInt64BE(f.serviceActionKey ?? 0n, 8);
+  p[20] = (f.flags ?? 0) | (f.allTargetPorts ? 0x04 : 0);
+  return p;
+}
 
 /** Sense key and ASC/ASCQ of fixed-format sense. */
 export const senseOf = (s: Buffer | undefined): { key: number; asc: number } | undefined =>

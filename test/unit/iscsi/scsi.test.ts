@@ -1,27 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { createMemoryBackend } from "../../../harness/iscsi/backends/memory.js";
 import { executeScsi } from "../../../harness/iscsi/scsi/dispatch.js";
 import type { LogicalUnit, ScsiContext } from "../../../harness/iscsi/scsi/lu.js";
 import { Asc, SenseKey, Status } from "../../../harness/iscsi/scsi/sense.js";
+import { memoryLu } from "./memory-lu.js";
 
-function lu(blocks = 2048, readOnly = false): LogicalUnit {
-  return {
-    lun: 0,
-    backend: createMemoryBackend(blocks * 512, readOnly),
-    blocks,
-    readOnly,
-    serial: "SERIAL0001",
-    naa: Buffer.from("3000000000000001", "hex"),
-    targetIqn: "iqn.2024-01.org.bootproof:t",
-    preventedBy: new Set(),
-    atomicChain: Promise.resolve(),
-  };
-}
+const lu = memoryLu;
 const ctxFor = (u: LogicalUnit | undefined, lun = 0): ScsiContext => ({
   lu: u,
   lun,
   luns: [0, 3],
-  nexus: { unitAttention: new Map() },
+  nexus: { id: "iqn.2024-01.org.bootproof:i,i,0x800000000001", unitAttention: new Map() },
 });
 const sense = (r: { sense?: Buffer }) =>
   r.sense ? { key: r.sense[2]! & 0xf, asc: (r.sense[12]! << 8) | r.sense[13]! } : undefined;
