@@ -19,6 +19,11 @@ class Writer {
     this.parts.push(b);
     return this;
   }
+  /** Fixed-length opaque data (a verifier): no length, padded. */
+  fixed(data) {
+    this.parts.push(data, Buffer.alloc((4 - (data.length % 4)) % 4));
+    return this;
+  }
   opaque(data) {
     this.u32(data.length);
     this.parts.push(data, Buffer.alloc((4 - (data.length % 4)) % 4));
@@ -108,4 +113,77 @@ export class NfsBenchClient {
   close() {
     this.socket.destroy();
   }
+}
+
+/** NFSv3 procedures the conformance bench uses, over NfsBenchClient.call. */
+export const PROC = {
+  GETATTR: 1,
+  SETATTR: 2,
+  LOOKUP: 3,
+  READLINK: 5,
+  READ: 6,
+  WRITE: 7,
+  CREATE: 8,
+  MKDIR: 9,
+  SYMLINK: 10,
+  REMOVE: 12,
+  RMDIR: 13,
+  RENAME: 14,
+  LINK: 15,
+  READDIR: 16,
+  COMMIT: 21,
+};
+
+/** A reply body reader. */
+export class Reader {
+  constructor(buffer) {
+    this.b = buffer;
+    this.o = 0;
+  }
+  u32() {
+    const v = this.b.readUInt32BE(this.o);
+    this.o += 4;
+    return v;
+  }
+  u64() {
+    const v = this.b.readBigUInt64BE(this.o);
+    this.o += 8;
+    return v;
+  }
+  opaque() {
+    const n = this.u32();
+    const v = this.b.subarray(this.o, this.o + n);
+    this.o += n + ((4 - (n % 4)) % 4);
+    return v;
+  }
+  /** fattr3 → the fields the suite checks. */
+  fattr() {
+    const type = this.u32();
+    const mode = this.u32();
+    const nlink = this.u32();
+    this.u32();
+    this.u32();
+    const size = this.u64();
+    this.o += 8 + 8 + 8 + 8 + 24;
+    return { type, mode, nlink, size };
+  }
+  postOp() {
+    return this.u32() ? this.fattr() : undefined;
+  }
+  wcc() {
+    if (this.u32()) this.o += 24;
+    return this.postOp();
+  }
+}
+
+export { Writer };
+
+/** sattr3 with only mode and/or size set. */
+export function sattr(w, { mode, size } = {}) {
+  w.u32(mode === undefined ? 0 : 1);
+  if (mode !== undefined) w.u32(mode);
+  w.u32(0).u32(0);
+  w.u32(size === undefined ? 0 : 1);
+  if (size !== undefined) w.u64(size);
+  return w.u32(0).u32(0);
 }

@@ -7,6 +7,8 @@ import { constants } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 
 const IDLE_MS = 5_000;
+/** How long a dropped descriptor stays open for calls still using it. */
+const RETIRE_MS = 1_000;
 const MAX_OPEN = 64;
 
 interface Entry {
@@ -26,6 +28,7 @@ const STATS_FRESH_MS = 20;
 
 export class FdCache {
   private entries = new Map<bigint, Entry>();
+  private opening = new Map<bigint, { file: Promise<FileHandle>; writable: boolean }>();
   private sweeper: NodeJS.Timeout | undefined;
 
   async get(ino: bigint, path: string, writable: boolean): Promise<FileHandle> {
@@ -37,10 +40,22 @@ export class FdCache {
       this.entries.set(ino, known);
       return known.file;
     }
+    // Calls of a connection run concurrently: one open per file, the others wait for it.
+    const opening = this.opening.get(ino);
+    if (opening && (opening.writable || !writable)) return opening.file;
     if (known) await this.drop(ino);
     const flags = (writable ? constants.O_RDWR : constants.O_RDONLY) | constants.O_NOFOLLOW;
-    const file = await open(path, flags);
+    const pending = open(path, flags);
+    this.opening.set(ino, { file: pending, writable });
+    let file: FileHandle;
+    try {
+      file = await pending;
+    } finally {
+      if (this.opening.get(ino)?.file === pending) this.opening.delete(ino);
+    }
+    const replaced = this.entries.get(ino);
     this.entries.set(ino, { file, writable, lastUse: Date.now() });
+    if (replaced && replaced.file !== file) this.retire(replaced.file);
     while (this.entries.size > MAX_OPEN) await this.drop(this.entries.keys().next().value as bigint);
     this.sweeper ??= setInterval(() => void this.sweep(), IDLE_MS).unref();
     return file;
@@ -73,12 +88,26 @@ export class FdCache {
     return this.stats(ino, file);
   }
 
-  /** Forget a file (removed or renamed over): its next use opens it again by path. */
+  /**
+   * Forget a file (removed, renamed over, reopened for writing): its next use opens it again
+   * by path. The descriptor is closed a little later: a call of the same connection may be
+   * reading through it right now.
+   */
   async drop(ino: bigint): Promise<void> {
     const entry = this.entries.get(ino);
     if (!entry) return;
     this.entries.delete(ino);
-    await entry.file.close().catch(() => undefined);
+    this.retire(entry.file);
+  }
+
+  private retiring = new Set<FileHandle>();
+
+  private retire(file: FileHandle): void {
+    this.retiring.add(file);
+    setTimeout(() => {
+      this.retiring.delete(file);
+      void file.close().catch(() => undefined);
+    }, RETIRE_MS).unref();
   }
 
   private async sweep(): Promise<void> {
@@ -89,6 +118,9 @@ export class FdCache {
   async close(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
     this.sweeper = undefined;
-    for (const ino of [...this.entries.keys()]) await this.drop(ino);
+    const files = [...[...this.entries.values()].map((e) => e.file), ...this.retiring];
+    this.entries.clear();
+    this.retiring.clear();
+    await Promise.all(files.map((f) => f.close().catch(() => undefined)));
   }
 }
