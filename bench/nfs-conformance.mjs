@@ -208,13 +208,14 @@ async function main() {
     const table = {};
     for (const server of servers) {
       for (const [op, run] of Object.entries(OPERATIONS)) {
+        table[op] ??= {};
         const c = await NfsBenchClient.connect(server.nfsPort);
         try {
           const root = await c.mount(server.mountPort, server.mountPath);
           await run({ c, root, server, work, port: server.nfsPort, mountPort: server.mountPort, path: server.mountPath });
-          (table[op] ??= {})[server.name] = "pass";
+          table[op][server.name] = "pass";
         } catch (error) {
-          (table[op] ??= {})[server.name] = `FAIL: ${error.message.split("\n")[0]}`;
+          table[op][server.name] = `FAIL: ${error.message.split("\n")[0]}`;
         } finally {
           c.close();
         }

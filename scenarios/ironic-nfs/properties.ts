@@ -82,7 +82,7 @@ export const rootIsTheExport: NfsProperty = {
     if (nfs.error) return fail(`the guest could not mount its NFS root: ${nfs.error}`);
     const want = `${decision.nfsRoot.server}:${decision.nfsRoot.path}`;
     const mount = observation.mounts.find((m) => m.target === "/root");
-    if (!mount || !mount.fstype.startsWith("nfs") || trimSlash(mount.source) !== trimSlash(want))
+    if (!mount?.fstype.startsWith("nfs") || trimSlash(mount.source) !== trimSlash(want))
       return fail(`the root (/root) is ${mount ? `${mount.source} (${mount.fstype})` : "not mounted"}, nfs_root names ${want}`);
     return nfs.marker === input.marker
       ? pass()

@@ -43,7 +43,7 @@ export const placeholderCarriesTheMapping: PlaceholderStatic = {
     if (typeof mappings === "string") return fail(mappings);
     for (const volume of [input.original.root, ...input.original.data]) {
       const mapping = mappings.find((m) => m.snapshot_id && snapshot.snapshots[m.snapshot_id]?.volume_id === volume.id);
-      if (!mapping || mapping.source_type !== "snapshot")
+      if (mapping?.source_type !== "snapshot")
         return fail(`the placeholder maps no snapshot of volume ${volume.id} (${volume.content}): ${image.block_device_mapping}`);
       if ((volume === input.original.root) !== (mapping.boot_index === 0))
         return fail(`the snapshot of ${volume.content} has boot_index ${mapping.boot_index}: ${image.block_device_mapping}`);

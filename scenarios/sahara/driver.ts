@@ -9,7 +9,6 @@ import { refusedDomainTopology } from "../../harness/libvirt/topology.js";
 import type { NovaDomainDisk, NovaWorkerOptions } from "../../harness/openstack/nova.js";
 import {
   type CinderVolume,
-  type NovaBdmV2,
   type NovaServerAnswer,
   type NovaServerRequest,
   novaServerCreate,
