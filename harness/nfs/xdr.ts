@@ -151,8 +151,11 @@ export class XdrWriter {
     this.segmentBytes += this.length + data.length;
     this.buffer = Buffer.allocUnsafe(Math.max(64, this.buffer.length >> 4));
     this.length = 0;
+    // The data's own padding, as raw bytes (fixed() would pad the padding again).
     const padding = pad4(data.length);
-    if (padding) this.fixed(Buffer.alloc(padding));
+    this.room(padding);
+    this.buffer.fill(0, this.length, this.length + padding);
+    this.length += padding;
     return this;
   }
 

@@ -176,7 +176,10 @@ export class NfsTestClient {
     if (status !== 0) return { status };
     const n = reply.body.uint32();
     const eof = reply.body.bool();
-    return { status, count: n, eof, data: Buffer.from(reply.body.opaque(1 << 21)) };
+    const data = Buffer.from(reply.body.opaque(1 << 21));
+    // A reply longer than its XDR is malformed: the Linux client rejects it and retries.
+    if (reply.body.remaining !== 0) throw new Error(`READ reply has ${reply.body.remaining} bytes after its data`);
+    return { status, count: n, eof, data };
   }
 
   async getattrStatus(handle: Buffer): Promise<number> {
