@@ -59,7 +59,8 @@ export async function startGanesha(root, work) {
     await exec("rpcbind", ["-w"]);
     rpcbindStarted = true;
   }
-  const [nfsPort, mountPort] = [20490 + Math.floor(Math.random() * 500) * 2, 0];
+  // MOUNT, NLM and RQUOTA take the next three ports.
+  const nfsPort = 20490 + Math.floor(Math.random() * 500) * 4;
   const conf = join(work, "ganesha.conf");
   writeFileSync(
     conf,
@@ -71,7 +72,6 @@ EXPORT { Export_Id = 1; Path = ${root}; Pseudo = /export; Access_Type = RW; Squa
 LOG { Default_Log_Level = WARN; }
 `,
   );
-  void mountPort;
   const child = spawn(GANESHA, ["-F", "-f", conf, "-L", join(work, "ganesha.log"), "-p", join(work, "ganesha.pid")], {
     stdio: ["ignore", "inherit", "inherit"],
   });

@@ -93,7 +93,7 @@ export class MountProgram {
       }
       return { kind: "success", body };
     } catch (error) {
-      if (error instanceof XdrError) return { kind: "error", stat: AcceptStat.GARBAGE_ARGS };
+      if (error instanceof XdrError) throw error; // GARBAGE_ARGS, from the transport
       return { kind: "success", body: new XdrWriter().uint32(MountStat.SERVERFAULT) };
     }
   };

@@ -15,6 +15,7 @@ import {
   lstat,
   lutimes,
   mkdir,
+  open,
   readdir,
   readlink,
   rename,
@@ -157,7 +158,8 @@ export class Nfs3Program {
       ok(body);
     } catch (error) {
       ctx.onSent?.();
-      if (error instanceof XdrError || error instanceof RangeError) return { kind: "error", stat: AcceptStat.GARBAGE_ARGS };
+      // Arguments that do not decode: GARBAGE_ARGS, from the transport.
+      if (error instanceof XdrError || error instanceof RangeError) throw error;
       const failed = newBody().uint32(statusOfError(error));
       ctx.failure(failed);
       return { kind: "success", body: failed };
@@ -429,7 +431,7 @@ export class Nfs3Program {
       if (!existing.isFile()) throw new NfsError(existing.isDirectory() ? Nfs3Status.ISDIR : Nfs3Status.EXIST);
       if (attrs) await this.applySattr(op.childPath, existing, attrs, existing.ino, op.exp);
     } else {
-      const file = await (await import("node:fs/promises")).open(op.childPath, "wx", (attrs?.mode ?? 0o644) & 0o7777);
+      const file = await open(op.childPath, "wx", (attrs?.mode ?? 0o644) & 0o7777);
       await file.close();
       await this.own(ctx.call, op.childPath);
       const stats = await lstat(op.childPath, { bigint: true });

@@ -7,6 +7,7 @@
 import { createSocket, type Socket as UdpSocket } from "node:dgram";
 import { createServer, type Server, type Socket } from "node:net";
 import { AcceptStat, acceptedReplyParts, parseCall, type RpcCall, type RpcHeaderError, type RpcOutcome } from "./rpc.js";
+import { XdrError } from "./xdr.js";
 
 /** One version of one RPC program: procedure number → handler. */
 export type RpcHandler = (call: RpcCall) => RpcOutcome | Promise<RpcOutcome>;
@@ -54,9 +55,10 @@ async function dispatch(programs: RpcProgram[], call: RpcCall): Promise<Reply> {
   let outcome: RpcOutcome;
   try {
     outcome = await program.handle(call);
-  } catch {
-    // A handler bug is the server's failure, answered as such; the connection lives on.
-    return acceptedReplyParts(call.xid, AcceptStat.SYSTEM_ERR);
+  } catch (error) {
+    // Arguments that do not decode are the caller's fault (GARBAGE_ARGS), for every program;
+    // anything else is the server's failure, answered as such. The connection lives on.
+    return acceptedReplyParts(call.xid, error instanceof XdrError ? AcceptStat.GARBAGE_ARGS : AcceptStat.SYSTEM_ERR);
   }
   if (outcome.kind !== "success") return acceptedReplyParts(call.xid, outcome.stat);
   const parts: Reply = acceptedReplyParts(call.xid, AcceptStat.SUCCESS, outcome.body);

@@ -82,7 +82,6 @@ export class XdrWriter {
   private length = 0;
   /** Finished segments before `buffer`: bulk data referenced, not copied (opaqueRef). */
   private segments: Buffer[] = [];
-  private segmentBytes = 0;
 
   constructor(initial = 256) {
     this.buffer = Buffer.allocUnsafe(initial);
@@ -148,7 +147,6 @@ export class XdrWriter {
   opaqueRef(data: Buffer): this {
     this.uint32(data.length);
     this.segments.push(Buffer.from(this.buffer.subarray(0, this.length)), data);
-    this.segmentBytes += this.length + data.length;
     this.buffer = Buffer.allocUnsafe(Math.max(64, this.buffer.length >> 4));
     this.length = 0;
     // The data's own padding, as raw bytes (fixed() would pad the padding again).
@@ -162,10 +160,6 @@ export class XdrWriter {
   /** Everything written, as segments in order (no copy of referenced data). */
   parts(): Buffer[] {
     return this.length ? [...this.segments, this.buffer.subarray(0, this.length)] : [...this.segments];
-  }
-
-  get byteLength(): number {
-    return this.segmentBytes + this.length;
   }
 
   /** The bytes written so far (a view, or a copy when data was referenced). */

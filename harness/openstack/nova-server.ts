@@ -6,7 +6,7 @@
 // request's images, volumes and snapshots and record what Nova asked of them.
 import * as z from "zod/mini";
 import "../../emulator/zod-english.js";
-import { type NovaDomainDisk, NovaDomainDiskSchema, NovaDomainSchema, type NovaWorkerOptions, novaWorkerSpec } from "./nova.js";
+import { NovaDomainDiskSchema, NovaDomainSchema, type NovaWorkerOptions, novaWorkerSpec } from "./nova.js";
 import { workerFor } from "./worker.js";
 
 /** The instance's hardware, as the rescue case names it (scenarios/nova/model.ts). */
@@ -181,9 +181,4 @@ export function novaServerCreate(request: NovaServerRequest, options: NovaWorker
 /** A server created as `request` says, then snapshotted by Nova's API.snapshot_volume_backed. */
 export function novaSnapshot(request: NovaServerRequest, options: NovaWorkerOptions = {}): Promise<NovaSnapshotAnswer> {
   return workerFor(novaWorkerSpec(options)).request("snapshot", request, SnapshotAnswerSchema);
-}
-
-/** The disk Nova mounted a volume on, if any. */
-export function diskOfVolume(built: NovaServerBuilt, volumeId: string): NovaDomainDisk | undefined {
-  return built.disks.find((d) => d.volumeId === volumeId);
 }

@@ -57,13 +57,18 @@ export interface BootPayloadFiles {
   initramfs: string;
 }
 
-async function writeServedFiles(root: string, files: Record<string, ServedFile>, payload?: BootPayloadFiles): Promise<void> {
+async function writeServedFiles(
+  root: string,
+  files: Record<string, ServedFile>,
+  payload?: BootPayloadFiles,
+  overExisting = false,
+): Promise<void> {
   await mkdir(root, { recursive: true });
   for (const [name, content] of Object.entries(files)) {
     const path = join(root, name);
     await mkdir(dirname(path), { recursive: true });
-    // A new file, never written through an existing one (a copy-on-write placeholder).
-    await rm(path, { force: true });
+    // Over a copy-on-write layout: a new file, never written through a placeholder.
+    if (overExisting) await rm(path, { force: true });
     if (typeof content === "string" || Buffer.isBuffer(content)) await writeFile(path, content);
     else if ("symlink" in content) await symlink(content.symlink, path);
     else {
@@ -158,7 +163,7 @@ export async function startServices(
         log: (text) => log.push({ atMs: Date.now() - started, service: "nfs", text: text.replace(/^nfs: /, "") }),
       });
       for (const [index, exp] of exports.entries())
-        if (exp.base !== undefined) await writeServedFiles(nfsRoots[index]!, exp.files);
+        if (exp.base !== undefined) await writeServedFiles(nfsRoots[index]!, exp.files, undefined, true);
       endpoints.nfs = { host: GUEST_HOST_ADDRESS, port: nfs.port };
     }
   } catch (error) {

@@ -41,8 +41,11 @@ export const refusesBeforeBoot: StaticProperty<IronicNfsCase> = {
   },
 };
 
-function bootOf(input: IronicNfsCase, boots: Record<string, BootRecord>): BootRecord | undefined {
-  return decisionOf(input).outcome === "boot" ? boots[NFS_BOOT] : undefined;
+/** The node's boot and the conductor's boot decision; undefined for a refused node (no boot). */
+function bootedNode(input: IronicNfsCase, boots: Record<string, BootRecord>) {
+  const decision = decisionOf(input);
+  const boot = boots[NFS_BOOT];
+  return decision.outcome === "boot" && boot ? { boot, decision } : undefined;
 }
 
 export const kernelAndRamdiskFromConductor: NfsProperty = {
@@ -50,9 +53,9 @@ export const kernelAndRamdiskFromConductor: NfsProperty = {
   description:
     "the guest loaded the kernel and the ramdisk from the conductor's HTTP server, whole, and runs with the nfsroot command line",
   check(input, boots) {
-    const boot = bootOf(input, boots);
-    const decision = decisionOf(input);
-    if (!boot || decision.outcome !== "boot") return pass();
+    const booted = bootedNode(input, boots);
+    if (!booted) return pass();
+    const { boot, decision } = booted;
     for (const path of [decision.kernelPath, decision.ramdiskPath]) {
       const served = boot.serviceLog.find((l) => l.startsWith(`http: GET /${path} → 200`));
       if (!served)
@@ -72,9 +75,9 @@ export const rootIsTheExport: NfsProperty = {
   name: "root-is-the-export",
   description: "the guest's root is the export nfs_root names, mounted over NFS (/proc/mounts), and it read the export's marker",
   check(input, boots) {
-    const boot = bootOf(input, boots);
-    const decision = decisionOf(input);
-    if (!boot || decision.outcome !== "boot") return pass();
+    const booted = bootedNode(input, boots);
+    if (!booted) return pass();
+    const { boot, decision } = booted;
     const observation = observedOrFailure(boot);
     if (isOutcome(observation)) return observation;
     const nfs = observation.nfsRoot;
@@ -96,9 +99,9 @@ export const guestWriteReachedTheExport: NfsProperty = {
   name: "guest-write-reached-the-export",
   description: "the file the guest wrote on its NFS root is in the export after the boot, with what it wrote",
   check(input, boots) {
-    const boot = bootOf(input, boots);
-    const decision = decisionOf(input);
-    if (!boot || decision.outcome !== "boot") return pass();
+    const booted = bootedNode(input, boots);
+    if (!booted) return pass();
+    const { boot, decision } = booted;
     const files = boot.nfsExports?.[decision.nfsRoot.path];
     if (!files) return fail(`the export ${decision.nfsRoot.path} was not read after the boot`);
     const wrote = files[GUEST_WRITE_FILE];

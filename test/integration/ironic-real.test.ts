@@ -9,16 +9,10 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runScenario } from "../../harness/run/run-scenario.js";
 import { realIronicScenario, realStalledTargetCase, realWrongChapCase } from "../../scenarios/ironic/real/index.js";
-import { useTempArtifacts } from "./temp-artifacts.js";
+import { realDriverSettings, useTempArtifacts } from "./temp-artifacts.js";
 
 const artifactsDir = useTempArtifacts("bp-ironic-real-it");
-const settings = (name: string) => ({
-  artifactsRoot: artifactsDir(name),
-  accelerator: "tcg" as const,
-  jobs: 1,
-  driver: "real" as const,
-  replayFlags: ["--driver", "real"],
-});
+const settings = realDriverSettings(artifactsDir);
 const scenario = realIronicScenario();
 
 /** The examples' CHAP secrets (scenarios/ironic/real/index.ts): no artifact may hold one. */

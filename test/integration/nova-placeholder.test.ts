@@ -7,16 +7,10 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runScenario } from "../../harness/run/run-scenario.js";
 import { placeholderScenario } from "../../scenarios/nova-placeholder/index.js";
-import { useTempArtifacts } from "./temp-artifacts.js";
+import { realDriverSettings, useTempArtifacts } from "./temp-artifacts.js";
 
 const artifactsDir = useTempArtifacts("bp-nova-placeholder-it");
-const settings = (name: string) => ({
-  artifactsRoot: artifactsDir(name),
-  accelerator: "tcg" as const,
-  jobs: 1,
-  driver: "real" as const,
-  replayFlags: ["--driver", "real"],
-});
+const settings = realDriverSettings(artifactsDir);
 const scenario = placeholderScenario();
 const ALL_PROPERTIES = [
   "PH1-placeholder-carries-the-mapping",

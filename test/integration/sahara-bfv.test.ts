@@ -14,18 +14,12 @@ import { recordOf } from "../../scenarios/sahara/driver.js";
 import { exampleNamed } from "../../scenarios/sahara/examples.js";
 import { saharaBfvScenario } from "../../scenarios/sahara/index.js";
 import { bootVolumeOf, dataVolumesOf } from "../../scenarios/sahara/static-properties.js";
-import { useTempArtifacts } from "./temp-artifacts.js";
+import { realDriverSettings, useTempArtifacts } from "./temp-artifacts.js";
 
 const BIN = resolve("bin/bootproof");
 const artifactsDir = useTempArtifacts("bp-sahara-bfv-it");
 const scenario = saharaBfvScenario();
-const settings = (name: string) => ({
-  artifactsRoot: artifactsDir(name),
-  accelerator: "tcg" as const,
-  jobs: 1,
-  driver: "real" as const,
-  replayFlags: ["--driver", "real"],
-});
+const settings = realDriverSettings(artifactsDir);
 const PROPERTIES = [
   "S0-sahara-writes-stack",
   "S1-heat-property-constraints",

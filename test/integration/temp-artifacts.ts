@@ -14,3 +14,14 @@ export function useTempArtifacts(prefix: string): (name: string) => string {
   });
   return (name) => join(root, name);
 }
+
+/** runScenario settings for a real-driver run in its own artifacts directory (TCG, one guest). */
+export function realDriverSettings(artifactsDir: (name: string) => string) {
+  return (name: string) => ({
+    artifactsRoot: artifactsDir(name),
+    accelerator: "tcg" as const,
+    jobs: 1,
+    driver: "real" as const,
+    replayFlags: ["--driver", "real"],
+  });
+}
