@@ -28,10 +28,17 @@ export async function runAllCleanups(): Promise<void> {
 }
 
 function onSignal(signal: NodeJS.Signals): void {
+  stopEverything(signal === "SIGINT" ? 130 : 143, `${signal} received`);
+}
+
+/**
+ * Stops the run as an interruption: every cleanup runs, then the process exits with `code`
+ * (130 as for SIGINT when bootproof's launcher went away).
+ */
+export function stopEverything(code: number, why: string): void {
   if (exiting) return;
   exiting = true;
-  const code = signal === "SIGINT" ? 130 : 143;
-  if (cleanups.size > 0) process.stderr.write(`\nbootproof: ${signal} received, stopping guests and servers...\n`);
+  if (cleanups.size > 0) process.stderr.write(`\nbootproof: ${why}, stopping guests and servers...\n`);
   // Cleanups are bounded (QEMU gets SIGKILL after a short grace), but never hang on one.
   const hardStop = setTimeout(() => process.exit(code), 5_000);
   hardStop.unref();

@@ -5,7 +5,8 @@ import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { type Accelerator, buildQemuCommand, shellQuote } from "../../emulator/argv.js";
-import { runAllCleanups } from "../../emulator/reaper.js";
+import { watchLauncher } from "../../emulator/launcher-watch.js";
+import { runAllCleanups, stopEverything } from "../../emulator/reaper.js";
 import { cacheRoot } from "../../firmware/cache.js";
 import { BUILT_IN_SCENARIOS, type DriverKind } from "../../scenarios/index.js";
 import { prepareMachine } from "../boot/prepare.js";
@@ -379,6 +380,10 @@ const USAGE_OK = new Set(["commander.helpDisplayed", "commander.version"]);
 
 export async function main(argv: string[]): Promise<void> {
   tolerateClosedStdout();
+  // A signal to the npx process alone can end npm and leave bootproof running (emulator/launcher-watch.ts).
+  const stopWatching = watchLauncher((launcher) =>
+    stopEverything(130, `the npm process that launched bootproof (pid ${launcher.pid}) exited`),
+  );
   try {
     await buildCli().parseAsync(argv);
   } catch (error) {
@@ -391,6 +396,7 @@ export async function main(argv: string[]): Promise<void> {
     process.stderr.write(`bootproof: ${kind}: ${describeError(error)}\n`);
     process.exitCode = 2;
   } finally {
+    stopWatching();
     await runAllCleanups();
   }
 }

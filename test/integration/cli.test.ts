@@ -1,12 +1,14 @@
 // The real CLI as a user runs it: exit codes, bad input named with its fix, nothing left
 // behind, and Ctrl-C mid-boot stopping QEMU and removing temp dirs.
 import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { processesWithTmpdir, waitFor } from "./processes.js";
 
 // The launcher users run (npm's bin): a sh script that execs node.
 const BIN = resolve("bin/bootproof");
@@ -135,6 +137,38 @@ describe("bootproof CLI", () => {
     expect(qemuProcessesMentioning(tmp)).toEqual([]);
     expect((await readdir(tmp)).filter((e) => e.startsWith("bootproof-"))).toEqual([]);
   });
+
+  // As some CI runners cancel a job: a signal to npm only, not to its process group. npm
+  // forwards SIGTERM to the `sh -c` it runs, which dies of it, and npm exits; SIGKILL ends npm
+  // alone. Either way bootproof is left without its launcher and must stop on its own
+  // (emulator/launcher-watch.ts). SIGINT is not here: npm forwards it and the shell defers
+  // it until its child exits, so nothing reaches bootproof (README "In CI").
+  it.each(["SIGTERM", "SIGKILL"] as const)(
+    "%s to the npx process alone stops bootproof, its guest and its temp dir",
+    async (signal) => {
+      const tmp = await freshTmp(`npx-${signal}`);
+      // stdio ignored: a pipe would keep `await npx` waiting for bootproof, which inherits it.
+      const npx = execa("npx", ["bootproof", "run", "smoke", "--example", "uefi-disk", "--artifacts", join(tmp, "artifacts")], {
+        reject: false,
+        stdio: "ignore",
+        env: { TMPDIR: tmp, CI: "true" },
+      });
+      const deadline = Date.now() + 120_000;
+      while (qemuProcessesMentioning(tmp).length === 0 && Date.now() < deadline) await sleep(100);
+      expect(qemuProcessesMentioning(tmp)).toHaveLength(1);
+      process.kill(npx.pid as number, signal);
+      await npx;
+      // OVMF and the kernel had seconds ahead of them: gone well before the guest could finish.
+      const left = await waitFor(
+        () => processesWithTmpdir(tmp),
+        (p) => p.length === 0,
+        4_000,
+      );
+      expect(left).toEqual([]);
+      expect(existsSync(join(tmp, "artifacts", "summary.json"))).toBe(false);
+      expect((await readdir(tmp)).filter((e) => e.startsWith("bootproof-"))).toEqual([]);
+    },
+  );
 
   it("exits 0 when every case passes and prints the case table", async () => {
     const tmp = await freshTmp("pass");
