@@ -72,10 +72,18 @@ export class QmpClient extends EventEmitter<{ event: [QmpEvent]; close: [] }> {
     const greeted = new Promise((resolve) => {
       this.greeting = resolve;
     });
-    const timer = sleep(timeoutMs).then(() => {
+    // The timer is cancelled once greeted: left running, it kept every bootproof process alive
+    // until the connect deadline (5 s after QEMU started), the floor of a fast kernel's run.
+    const cancel = new AbortController();
+    const timer = sleep(timeoutMs, undefined, { signal: cancel.signal }).then(() => {
       throw new Error("no QMP greeting");
     });
-    await Promise.race([greeted, timer]);
+    timer.catch(() => {});
+    try {
+      await Promise.race([greeted, timer]);
+    } finally {
+      cancel.abort();
+    }
     await this.execute("qmp_capabilities");
   }
 

@@ -91,6 +91,12 @@ async function removeStaleTemps(kindDir: string): Promise<void> {
   }
 }
 
+/** The cached file for (kind, key) if it was built, without building it. */
+export async function cachedEntry(kind: string, key: unknown): Promise<string | undefined> {
+  checkKind(kind);
+  return readEntry(join(cacheRoot(), kind, cacheKeyHash(kind, key)));
+}
+
 /** Builds running in this process, so concurrent callers of one key share one build. */
 const inFlight = new Map<string, Promise<string>>();
 

@@ -7,10 +7,17 @@ import { cacheRoot, contentAddressed } from "./cache.js";
 import { byCodePoint } from "./code-point-order.js";
 import { MissingToolError, runTool, ToolFailedError } from "./media/tools.js";
 
+/**
+ * "debian": Debian's distribution kernel (this file); "fast": the small probe kernel built from
+ * Debian's kernel source (firmware/kernel/build.ts). The probe runs the same on both.
+ */
+export type KernelFlavor = "debian" | "fast";
+
 export interface GuestKernel {
+  flavor: KernelFlavor;
   /** Kernel release, e.g. "6.1.0-56-amd64" (uname -r in the guest). */
   release: string;
-  /** Debian package the kernel came from, e.g. "linux-image-6.1.0-56-amd64". */
+  /** Debian package the kernel came from, e.g. "linux-image-6.1.0-56-amd64" (the fast kernel: its source package). */
   packageName: string;
   /** Debian package version, e.g. "6.1.192-2". */
   packageVersion: string;
@@ -96,6 +103,7 @@ function kernelKey(pkg: KernelPackage): unknown {
 
 async function describeUnpacked(root: string, pkg: KernelPackage): Promise<GuestKernel> {
   const kernel: GuestKernel = {
+    flavor: "debian",
     release: pkg.release,
     packageName: pkg.packageName,
     packageVersion: pkg.packageVersion,

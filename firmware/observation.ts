@@ -89,6 +89,8 @@ export const WireObservationSchema = z.object({
         marker: z.nullable(z.string()),
         wrote: z.boolean(),
         error: z.optional(z.string()),
+        /** The POSIX operations suite's results (bootproof.nfs_suite=1): firmware/probe/nfs-suite.sh. */
+        suite: z.optional(z.array(z.object({ op: z.string(), ok: z.boolean(), detail: z.string() }))),
       }),
     ),
     null,
@@ -182,7 +184,14 @@ export interface Observation {
    * the export's bootproof-marker as read through NFS, whether its write to
    * bootproof-guest-wrote succeeded, or why it could not.
    */
-  nfsRoot: { source: string; options: string; marker: string | null; wrote: boolean; error?: string } | null;
+  nfsRoot: {
+    source: string;
+    options: string;
+    marker: string | null;
+    wrote: boolean;
+    error?: string;
+    suite?: Array<{ op: string; ok: boolean; detail: string }>;
+  } | null;
   modulesLoaded: string[];
   moduleErrors: string[];
   settleMs: number;

@@ -121,6 +121,8 @@ MODULE_ERRORS=
 HOST_ADAPTERS=" ata_piix ahci virtio_scsi sym53c8xx xhci_pci uhci_hcd ehci_pci ohci_pci usb_storage "
 load_modules() {
   [ -f "$MODULE_LIST" ] || return 0
+  # A kernel with the SCSI core built in (the fast probe kernel) has the bus before any insmod.
+  [ -f "$SYS/bus/scsi/drivers_autoprobe" ] && echo 0 >"$SYS/bus/scsi/drivers_autoprobe"
   while read -r _name _path _params; do
     [ -n "$_name" ] || continue
     # shellcheck disable=SC2086 # parameters are separate words on purpose
@@ -488,11 +490,13 @@ nfs_root() {
   _nfsroot=
   _ip=
   _write=
+  _suite=
   for _arg in $CMDLINE; do
     case $_arg in
     nfsroot=*) _nfsroot=${_arg#nfsroot=} ;;
     ip=*) _ip=${_arg#ip=} ;;
     bootproof.nfs_write=*) _write=${_arg#bootproof.nfs_write=} ;;
+    bootproof.nfs_suite=1) _suite=pending ;;
     esac
   done
   _source=${_nfsroot%%,*}
@@ -516,6 +520,8 @@ nfs_root() {
       fi
       [ -n "$_write" ] || readattr "$PROC/sys/kernel/osrelease" && _write=${_write:-$A}
       printf '%s\n' "$_write" >/root/bootproof-guest-wrote && sync && _wrote=true
+      # The POSIX operations suite (nfs-suite.sh), through this kernel's NFS client.
+      [ "$_suite" = pending ] && _suite=$(/bin/bootproof-nfs-suite /root)
     else
       _error="mount: $_out"
     fi
@@ -524,6 +530,7 @@ nfs_root() {
   _j="{\"source\":$J"
   jstr "$_opts"
   _j="$_j,\"options\":$J,\"marker\":$_marker,\"wrote\":$_wrote"
+  case $_suite in "["*) _j="$_j,\"suite\":$_suite" ;; esac
   if [ -n "$_error" ]; then
     jstr "$_error"
     _j="$_j,\"error\":$J"

@@ -3,11 +3,11 @@
 // per distinct (kernel, module set, init script, busybox) combination.
 import { createHash } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
-import { fileURLToPath } from "node:url";
 import { contentAddressed } from "../cache.js";
 import { fileDigest } from "../file-digest.js";
 import type { GuestKernel } from "../kernel.js";
 import { requireBootFile, runTool } from "../media/tools.js";
+import { packageFile } from "../package-file.js";
 import { type CpioEntry, gzipCpio } from "./cpio.js";
 import { isStaticExecutable } from "./elf.js";
 import { MODULE_PARAMETERS, type ModuleFile, moduleGuestPath, normalizeModuleName, resolveModuleLoadOrder } from "./modules.js";
@@ -18,20 +18,15 @@ export const PROBE_INITRAMFS_FILE = "probe.cpio.gz";
 /** Inside the initramfs: one "name path [parameters]" line per module, in load order. */
 export const MODULE_LIST_PATH = "etc/bootproof/modules";
 
-/**
- * init.sh ships in the package's firmware/probe folder. Compiled (dist/firmware/probe/) or
- * bundled (dist/cli/) code finds it by walking up from its own location to the package root.
- */
+/** init.sh ships in the package's firmware/probe folder. */
 export async function probeInitScript(): Promise<string> {
-  const candidates: URL[] = [new URL("./init.sh", import.meta.url)];
-  for (let up = "../"; up.length <= 5 * 3; up += "../") candidates.push(new URL(`${up}firmware/probe/init.sh`, import.meta.url));
-  for (const candidate of candidates) {
-    const text = await readFile(fileURLToPath(candidate), "utf8").catch(() => undefined);
-    if (text !== undefined) return text;
-  }
-  throw new Error(
-    `the probe's init.sh is missing (looked at ${candidates.map((c) => fileURLToPath(c)).join(", ")}); reinstall bootproof`,
-  );
+  return readFile(await packageFile("firmware/probe/init.sh", import.meta.url), "utf8");
+}
+
+/** The POSIX suite /init runs on an NFS root when asked (bootproof.nfs_suite=1). */
+export const NFS_SUITE_PATH = "bin/bootproof-nfs-suite";
+async function nfsSuiteScript(): Promise<string> {
+  return readFile(await packageFile("firmware/probe/nfs-suite.sh", import.meta.url), "utf8");
 }
 
 /** The module list /init reads: dependencies first, with insmod parameters. */
@@ -52,6 +47,7 @@ async function busyboxApplets(busybox: string): Promise<string[]> {
 
 export async function buildProbeInitramfs(kernel: GuestKernel, moduleNames: string[]): Promise<string> {
   const initScript = await probeInitScript();
+  const nfsSuite = await nfsSuiteScript();
   const busybox = await requireBootFile("busybox");
   // The key holds only what is cheap to know: the requested names (their load order follows
   // from them and the kernel), the parameters, the script and busybox. Resolving the
@@ -62,6 +58,7 @@ export async function buildProbeInitramfs(kernel: GuestKernel, moduleNames: stri
     modules: moduleNames.map(normalizeModuleName),
     parameters: MODULE_PARAMETERS,
     init: createHash("sha256").update(initScript).digest("hex"),
+    nfsSuite: createHash("sha256").update(nfsSuite).digest("hex"),
     busybox: await fileDigest(busybox),
   };
   return contentAddressed("probe-initramfs", key, async (workDir) => {
@@ -83,6 +80,7 @@ export async function buildProbeInitramfs(kernel: GuestKernel, moduleNames: stri
       ),
       { type: "symlink", path: "sbin", target: "bin" },
       { type: "file", path: "init", data: Buffer.from(initScript), mode: 0o755 },
+      { type: "file", path: NFS_SUITE_PATH, data: Buffer.from(nfsSuite), mode: 0o755 },
       { type: "file", path: MODULE_LIST_PATH, data: Buffer.from(renderModuleList(kernel, modules)) },
     ];
     for (const module of modules) {

@@ -194,14 +194,48 @@ export async function moduleDependencies(path: string): Promise<string[]> {
 
 /**
  * The named modules plus everything they depend on, dependencies first (the order insmod
- * needs). Names are deduplicated; the result is deterministic for a given input.
+ * needs), without those built into the kernel. Names are deduplicated; the result is
+ * deterministic for a given input.
  */
+/** Module names listed in modules.builtin ("kernel/drivers/x/name.ko" lines): part of the image. */
+export function parseModulesBuiltin(text: string): Set<string> {
+  const names = new Set<string>();
+  for (const line of text.split("\n")) {
+    const file = line.trim().split("/").pop() ?? "";
+    if (file.endsWith(".ko")) names.add(normalizeModuleName(file.slice(0, -3)));
+  }
+  return names;
+}
+
+const builtinSets = new Map<string, Promise<Set<string>>>();
+
+/**
+ * The modules built into the kernel image. The fast probe kernel builds in what has nothing
+ * to order (fw_cfg, iBFT, NFS, the SCSI/ATA/USB cores): the probe asks for them by name on
+ * every kernel, and there they need no insmod. No modules.builtin: nothing is built in.
+ */
+export function builtinModules(kernel: GuestKernel): Promise<Set<string>> {
+  let set = builtinSets.get(kernel.modulesDir);
+  if (!set) {
+    set = readFile(join(kernel.modulesDir, "modules.builtin"), "utf8").then(
+      parseModulesBuiltin,
+      (error: NodeJS.ErrnoException) => {
+        if (error.code === "ENOENT") return new Set<string>();
+        throw new Error(`cannot read ${join(kernel.modulesDir, "modules.builtin")}: ${error.message}`);
+      },
+    );
+    builtinSets.set(kernel.modulesDir, set);
+  }
+  return set;
+}
+
 export async function resolveModuleLoadOrder(kernel: GuestKernel, names: string[]): Promise<ModuleFile[]> {
   const index = await moduleIndex(kernel);
   const order: ModuleFile[] = [];
   const done = new Set<string>();
   const visiting: string[] = [];
 
+  const builtin = await builtinModules(kernel);
   const visit = async (rawName: string, neededBy: string | undefined): Promise<void> => {
     const name = normalizeModuleName(rawName);
     if (done.has(name)) return;
@@ -209,6 +243,7 @@ export async function resolveModuleLoadOrder(kernel: GuestKernel, names: string[
       throw new Error(`kernel modules depend on each other in a cycle: ${[...visiting, name].join(" → ")}`);
     const path = index.get(name);
     if (!path) {
+      if (builtin.has(name)) return; // built into the image: nothing to insmod
       const via = neededBy ? ` (a dependency of ${neededBy})` : "";
       throw new Error(
         `kernel module '${rawName}'${via} does not exist in guest kernel ${kernel.release} (${kernel.modulesDir}); ` +

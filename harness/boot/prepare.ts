@@ -3,7 +3,9 @@
 // medium, and fill in the file paths. All side effects are cache writes.
 import type { Machine } from "../../emulator/machine.js";
 import { MachineValidationError, parseMachine } from "../../emulator/validate.js";
-import { findGuestKernel, type GuestKernel } from "../../firmware/kernel.js";
+import { findKernel, type KernelChoice } from "../../firmware/kernel/choice.js";
+import { PROBE_KERNEL_BUILD_HINT } from "../../firmware/kernel/probe-kernel.js";
+import type { GuestKernel } from "../../firmware/kernel.js";
 import { buildMedia } from "../../firmware/media/build.js";
 import type { MediaSpec } from "../../firmware/media/spec.js";
 import { ROLE_KEY } from "../../firmware/observation.js";
@@ -29,18 +31,26 @@ export function parseTopologyMachine(topology: Topology): Machine {
   }
 }
 
-export async function requireGuestKernel(): Promise<GuestKernel> {
-  const kernel = await findGuestKernel();
+/** The guest kernel of this choice (default: the fast one once built, else Debian's). */
+export async function requireGuestKernel(choice?: KernelChoice): Promise<GuestKernel> {
+  const kernel = await findKernel(choice);
   if (!kernel) {
     throw new InfraError(
-      "the guest kernel is not in the cache: run `bootproof doctor --fix` (it downloads Debian's linux-image-amd64 with apt-get download and unpacks it into the cache, never into /boot)",
+      choice === "fast"
+        ? `--kernel fast: the fast probe kernel is not built for this checkout and source package; ${PROBE_KERNEL_BUILD_HINT}, or pass --kernel debian`
+        : "the guest kernel is not in the cache: run `bootproof doctor --fix` (it downloads Debian's linux-image-amd64 with apt-get download and unpacks it into the cache, never into /boot)",
     );
   }
   return kernel;
 }
 
-export async function prepareMachine(topology: Topology): Promise<Machine> {
-  return (await prepareBoot(topology)).machine;
+export interface PrepareOptions {
+  /** The kernel the probe runs (default: requireGuestKernel's). */
+  kernel?: KernelChoice;
+}
+
+export async function prepareMachine(topology: Topology, options: PrepareOptions = {}): Promise<Machine> {
+  return (await prepareBoot(topology, [], options)).machine;
 }
 
 /**
@@ -50,6 +60,7 @@ export async function prepareMachine(topology: Topology): Promise<Machine> {
 export async function prepareBoot(
   topology: Topology,
   extraMedia: readonly MediaSpec[] = [],
+  options: PrepareOptions = {},
 ): Promise<{ machine: Machine; extraMediaPaths: string[]; payload?: { kernel: string; initramfs: string } }> {
   const machine = structuredClone(parseTopologyMachine(topology));
   const media = topology.media ?? {};
@@ -66,7 +77,7 @@ export async function prepareBoot(
     topology.servesBootPayload === true ||
     [...Object.values(media), ...extraMedia].some((spec) => spec.kind !== "blank");
   // The kernel and the probe are found or built only when something boots with them.
-  const probe = needsProbe ? await buildProbe(machine, topology) : undefined;
+  const probe = needsProbe ? await buildProbe(machine, topology, options.kernel) : undefined;
   const build = (spec: MediaSpec, what: string) =>
     buildMedia(spec, spec.kind === "blank" || !probe ? undefined : { ...probe, cmdline: guestCmdline(spec.role) }).catch(
       (error: unknown) => {
@@ -96,8 +107,12 @@ export async function prepareBoot(
 }
 
 /** The guest kernel plus a probe initramfs with exactly the modules this machine needs. */
-async function buildProbe(machine: Machine, topology: Topology): Promise<{ kernel: GuestKernel; initramfs: string }> {
-  const kernel = await requireGuestKernel();
+async function buildProbe(
+  machine: Machine,
+  topology: Topology,
+  choice: KernelChoice | undefined,
+): Promise<{ kernel: GuestKernel; initramfs: string }> {
+  const kernel = await requireGuestKernel(choice);
   const modules = [...new Set([...modulesForMachine(machine), ...(topology.extraProbeModules ?? [])])];
   const initramfs = await buildProbeInitramfs(kernel, modules).catch((error: unknown) => {
     throw new InfraError(`building the probe initramfs failed: ${describeError(error)}`, { cause: error });

@@ -10,6 +10,7 @@ import type { Machine } from "../../emulator/machine.js";
 import { QemuLaunchError, type QemuOutcome, QemuProcess } from "../../emulator/qemu-process.js";
 import { flattenQueryPci, QmpClient } from "../../emulator/qmp.js";
 import { registerTempDir } from "../../emulator/reaper.js";
+import type { KernelChoice } from "../../firmware/kernel/choice.js";
 import { type Observation, ObservationParseError, parseObservationLine } from "../../firmware/observation.js";
 import { describeError } from "../errors.js";
 import { workerPythonFile } from "../openstack/python-dir.js";
@@ -29,6 +30,8 @@ export interface BootOptions {
   giveUp?: GiveUpRule;
   onPhase?: (phase: BootPhase) => void;
   onLine?: (line: ConsoleLine) => void;
+  /** The kernel the probe runs, for boots that build their media at boot time (libvirt domains). */
+  kernel?: KernelChoice;
 }
 
 interface CommandBootBase {

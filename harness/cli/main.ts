@@ -8,6 +8,7 @@ import { type Accelerator, buildQemuCommand, shellQuote } from "../../emulator/a
 import { watchLauncher } from "../../emulator/launcher-watch.js";
 import { runAllCleanups, stopEverything } from "../../emulator/reaper.js";
 import { cacheRoot } from "../../firmware/cache.js";
+import { KERNEL_CHOICES, type KernelChoice } from "../../firmware/kernel/choice.js";
 import { BUILT_IN_SCENARIOS, type DriverKind } from "../../scenarios/index.js";
 import { prepareMachine } from "../boot/prepare.js";
 import { cachedAccelerator, ensureRequirements, formatDoctorReport, runDoctor } from "../doctor/doctor.js";
@@ -44,6 +45,7 @@ interface RunFlags {
   driver?: "real" | "model";
   novaSrc?: string;
   shard?: Shard;
+  kernel?: KernelChoice;
 }
 
 async function resolveAccelerator(choice: RunFlags["accel"]): Promise<Accelerator> {
@@ -93,7 +95,7 @@ async function printQemu(scenario: Scenario<unknown>, flags: RunFlags): Promise<
         );
         continue;
       }
-      const machine = await prepareMachine(topology);
+      const machine = await prepareMachine(topology, { kernel: flags.kernel });
       // A bare command needs a writable VARS file that outlives this process: keep one per
       // machine in the cache, fresh from the template each time it is printed.
       let ovmfVars: string | undefined;
@@ -135,6 +137,7 @@ async function runCommand(nameOrPath: string, flags: RunFlags): Promise<number> 
     driver,
     novaSrc: flags.novaSrc ? resolve(flags.novaSrc) : undefined,
     ...(flags.shard ? { shard: flags.shard } : {}),
+    ...(flags.kernel ? { kernel: flags.kernel } : {}),
   };
   const summary = await runScenario(scenario, settings, createTerminalReporter());
   await finishReports(summary, flags.junit);
@@ -193,7 +196,9 @@ function replayInput(scenario: Scenario<unknown>, record: CaseRecord, recordPath
   );
 }
 
-async function replayCommand(artifactDir: string, flags: Pick<RunFlags, "accel" | "junit" | "deadline">): Promise<number> {
+type ReplayFlags = Pick<RunFlags, "accel" | "junit" | "deadline" | "kernel">;
+
+async function replayCommand(artifactDir: string, flags: ReplayFlags): Promise<number> {
   const recordPath = join(artifactDir, "case.json");
   if (!existsSync(recordPath))
     throw new InputError(`${recordPath} not found: pass a case directory from a run's artifacts (it holds case.json)`);
@@ -220,6 +225,8 @@ async function replayCommand(artifactDir: string, flags: Pick<RunFlags, "accel" 
       replayFlags: driverFlags(driver, record.novaSrc),
       driver,
       novaSrc: record.novaSrc,
+      // The recorded kernel, unless --kernel asks for the other one.
+      ...(flags.kernel || record.kernel ? { kernel: flags.kernel ?? record.kernel } : {}),
     },
     createTerminalReporter(),
   );
@@ -235,6 +242,7 @@ export function buildCli(): Command {
     // commander throws instead of exiting, main() sets the code. One hint line, not the help.
     .exitOverride()
     .showHelpAfterError("(see `bootproof --help`, or `bootproof <command> --help`)");
+  const kernelOption = (description: string) => new Option("--kernel <kernel>", description).choices(KERNEL_CHOICES);
   const accel = () =>
     new Option("--accel <accel>", "accelerator: tcg, kvm, or auto (the last `doctor` decision)")
       .choices(["tcg", "kvm", "auto"])
@@ -262,6 +270,11 @@ export function buildCli(): Command {
       ).choices(["real", "model"]),
     )
     .option("--nova-src <dir>", "test this Nova source tree instead of Debian's python3-nova (also $BOOTPROOF_NOVA_SRC)")
+    .addOption(
+      kernelOption(
+        "the kernel the probe runs: fast (`bootproof kernel build`) or debian (default: $BOOTPROOF_KERNEL, else debian)",
+      ),
+    )
     .addOption(accel())
     .action(async (name: string, flags: RunFlags) => {
       process.exitCode = await runCommand(name, flags);
@@ -274,7 +287,8 @@ export function buildCli(): Command {
     .option("--junit <file>", "write JUnit XML here")
     .option("--deadline <seconds>", "per-boot deadline", integer("--deadline", 1))
     .addOption(accel())
-    .action(async (dir: string, flags: Pick<RunFlags, "accel" | "junit" | "deadline">) => {
+    .addOption(kernelOption("the kernel the probe runs (default: the one case.json records)"))
+    .action(async (dir: string, flags: ReplayFlags) => {
       process.exitCode = await replayCommand(dir, flags);
     });
 
@@ -294,13 +308,31 @@ export function buildCli(): Command {
 
   program
     .command("doctor")
-    .description("check system packages, the guest kernel and the accelerator; --fix installs what is missing (root)")
-    .option("--fix", "install missing Debian packages and download the guest kernel")
+    .description(
+      "check system packages, the guest kernels and the accelerator; --fix installs what is missing (root) and builds the fast probe kernel",
+    )
+    .option("--fix", "install missing Debian packages, download the guest kernel and build the fast probe kernel")
     .option("--no-accel-probe", "skip the KVM probe boot")
     .action(async (flags: { fix?: boolean; accelProbe: boolean }) => {
-      const report = await runDoctor({ fix: flags.fix === true, probeAccelerator: flags.accelProbe });
+      const fix = flags.fix === true;
+      const report = await runDoctor({
+        fix,
+        probeAccelerator: flags.accelProbe,
+        buildFastKernel: async () => (await import("./kernel-build.js")).kernelBuildCommand({ fix }),
+      });
       process.stdout.write(`${formatDoctorReport(report)}\n`);
       process.exitCode = report.ok ? 0 : 2;
+    });
+
+  program
+    .command("kernel")
+    .description("the fast probe kernel")
+    .command("build")
+    .description("build the fast probe kernel from Debian's linux-source-6.1 into the cache (installs the source as root)")
+    .option("--jobs <n>", "make -j (default: the host's cores)", integer("--jobs", 1))
+    .action(async (flags: { jobs?: number }) => {
+      const { kernelBuildCommand } = await import("./kernel-build.js");
+      await kernelBuildCommand({ fix: process.getuid?.() === 0, jobs: flags.jobs });
     });
 
   program

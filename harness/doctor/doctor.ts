@@ -6,6 +6,8 @@ import { accessSync, constants, existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { cacheRoot } from "../../firmware/cache.js";
+import { defaultKernelChoice, FAST_KERNEL_IS_DEFAULT, type KernelChoice } from "../../firmware/kernel/choice.js";
+import { findProbeKernel, PROBE_KERNEL_BUILD_HINT } from "../../firmware/kernel/probe-kernel.js";
 import { fetchGuestKernel, findGuestKernel, type GuestKernel } from "../../firmware/kernel.js";
 import { describeError } from "../errors.js";
 import {
@@ -37,6 +39,11 @@ export interface RequirementsReport {
 export interface DoctorReport extends RequirementsReport {
   kernel: GuestKernel | undefined;
   kernelError?: string;
+  /** The fast probe kernel for this checkout's fragment and the installed source, when built. */
+  fastKernel?: GuestKernel;
+  fastKernelError?: string;
+  /** What a run without --kernel boots: fast once it is built. */
+  defaultKernel?: KernelChoice;
   accelerator?: AcceleratorDecision;
   /** The versions of the real OpenStack path (Nova, libvirt, Ironic, Sahara, QEMU). */
   versions?: RealPathVersions;
@@ -54,6 +61,11 @@ export interface DoctorOptions extends RequirementsOptions {
   groups?: RequirementGroup[];
   /** Boot a probe guest under KVM to decide the accelerator (a few seconds). */
   probeAccelerator?: boolean;
+  /**
+   * With fix: builds the fast probe kernel when it is missing and its packages are there
+   * (`bootproof kernel build`, minutes on a fresh cache). Runs never pass it.
+   */
+  buildFastKernel?: () => Promise<GuestKernel>;
 }
 
 const defaultLog = (line: string) => process.stderr.write(`${line}\n`);
@@ -145,6 +157,16 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   }
   if (!kernel) fixCommands.push("bootproof doctor --fix   # downloads the guest kernel into the cache");
 
+  let fastKernel = await findProbeKernel().catch(() => undefined);
+  let fastKernelError: string | undefined;
+  if (!fastKernel && options.fix && options.buildFastKernel && !missing.some((r) => r.group === "fast-kernel")) {
+    try {
+      fastKernel = await options.buildFastKernel();
+    } catch (error) {
+      fastKernelError = describeError(error);
+    }
+  }
+
   let accelerator: AcceleratorDecision | undefined;
   if (options.probeAccelerator && kernel && missing.every((r) => r.group !== "run")) {
     accelerator = await decideAccelerator();
@@ -156,6 +178,9 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     fixCommands,
     kernel,
     kernelError,
+    ...(fastKernel ? { fastKernel } : {}),
+    ...(fastKernelError ? { fastKernelError } : {}),
+    defaultKernel: await defaultKernelChoice(),
     accelerator,
     versions: groups.some((g) => g.startsWith("real-")) ? realPathVersions() : undefined,
     ok: missing.length === 0 && kernel !== undefined,
@@ -212,6 +237,14 @@ export function formatDoctorReport(report: DoctorReport): string {
       ? `guest kernel: ${report.kernel.release} (${report.kernel.vmlinuz})`
       : `MISSING guest kernel${report.kernelError ? `: ${report.kernelError}` : ""}`,
   );
+  if (report.defaultKernel) {
+    lines.push(
+      report.fastKernel
+        ? `fast probe kernel: ${report.fastKernel.release} (${report.fastKernel.vmlinuz})`
+        : `fast probe kernel: not built${report.fastKernelError ? ` (${report.fastKernelError})` : ""}; ${PROBE_KERNEL_BUILD_HINT}`,
+      `default kernel: ${report.defaultKernel} (\`--kernel fast|debian\` or $BOOTPROOF_KERNEL chooses per run${FAST_KERNEL_IS_DEFAULT ? "" : "; the fast kernel is not yet the default"})`,
+    );
+  }
   if (report.accelerator) lines.push(`accelerator: ${report.accelerator.accelerator} (${report.accelerator.reason})`);
   if (report.versions) lines.push(...formatRealPathVersions(report.versions));
   if (report.fixCommands.length) lines.push("to fix, run:", ...report.fixCommands.map((c) => `  ${c}`));

@@ -3,11 +3,13 @@
 // Requirements come in groups so that a run installs only what its scenario needs.
 
 /**
- * "run": needed to boot guests; "test": needed by the test suite and benches; "real-nova",
+ * "run": needed to boot guests; "test": needed by the test suite and benches; "fast-kernel":
+ * Debian's kernel source and the tools `bootproof kernel build` compiles the probe kernel with
+ * (firmware/kernel/build.ts); "real-nova",
  * "real-ironic", "real-sahara": the real OpenStack code a `--driver real` run executes
  * (Debian's Zed packages, run by /usr/bin/python3; libvirt's embedded QEMU driver for Nova).
  */
-export const REQUIREMENT_GROUPS = ["run", "test", "real-nova", "real-ironic", "real-sahara"] as const;
+export const REQUIREMENT_GROUPS = ["run", "test", "fast-kernel", "real-nova", "real-ironic", "real-sahara"] as const;
 export type RequirementGroup = (typeof REQUIREMENT_GROUPS)[number];
 
 export interface SystemRequirement {
@@ -98,6 +100,29 @@ export const SYSTEM_REQUIREMENTS: readonly SystemRequirement[] = [
     probeFile: `${DIST_PACKAGES}/nova/__init__.py`,
     why: "the real Nova libvirt driver and compute API",
     group: "real-nova",
+  },
+  {
+    debianPackage: "linux-source-6.1",
+    probeFile: "/usr/src/linux-source-6.1.tar.xz",
+    why: "Debian's kernel source: the fast probe kernel is built from it",
+    group: "fast-kernel",
+  },
+  { debianPackage: "make", probeFile: "/usr/bin/make", why: "runs the kernel build", group: "fast-kernel" },
+  { debianPackage: "gcc", probeFile: "/usr/bin/gcc", why: "compiles the probe kernel", group: "fast-kernel" },
+  { debianPackage: "flex", probeFile: "/usr/bin/flex", why: "the kernel's Kconfig parser", group: "fast-kernel" },
+  { debianPackage: "bison", probeFile: "/usr/bin/bison", why: "the kernel's Kconfig parser", group: "fast-kernel" },
+  { debianPackage: "bc", probeFile: "/usr/bin/bc", why: "the kernel build computes constants with it", group: "fast-kernel" },
+  {
+    debianPackage: "libelf-dev",
+    probeFile: "/usr/include/libelf.h",
+    why: "objtool, which an x86-64 kernel build runs",
+    group: "fast-kernel",
+  },
+  {
+    debianPackage: "lz4",
+    probeFile: "/usr/bin/lz4",
+    why: "compresses the probe kernel image (cheap to decompress)",
+    group: "fast-kernel",
   },
   {
     debianPackage: "python3-libvirt",

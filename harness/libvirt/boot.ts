@@ -51,7 +51,7 @@ export async function bootDomain(topology: DomainTopology, options: BootOptions)
   const planned = topology.defined;
   return withBootTempDir(options.artifactDir, async (tempDir) => {
     const libvirt = embeddedLibvirt();
-    const kernel = await requireGuestKernel();
+    const kernel = await requireGuestKernel(options.kernel);
     const modules = [...new Set([...probeModulesForDomain(planned), ...(topology.extraProbeModules ?? [])])];
     const initramfs = await buildProbeInitramfs(kernel, modules).catch((error: unknown) => {
       throw new InfraError(`building the probe initramfs failed: ${describeError(error)}`, { cause: error });

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import type { Accelerator } from "../../emulator/argv.js";
 import type { BootPhase } from "../../emulator/console.js";
 import { registerTempDir } from "../../emulator/reaper.js";
+import type { KernelChoice } from "../../firmware/kernel/choice.js";
 import { prepareBoot } from "../boot/prepare.js";
 import { type BootResult, bootFailureDetail, runBoot } from "../boot/run-boot.js";
 import { describeError, InfraError, InputError, type Verdict } from "../errors.js";
@@ -72,6 +73,8 @@ export interface CaseOptions {
   artifactDir: string;
   accelerator?: Accelerator;
   deadlineMs?: number;
+  /** The kernel every boot's probe runs (resolved by runScenario). */
+  kernel?: KernelChoice;
   onEvent?: (event: CaseEvent) => void;
 }
 
@@ -289,6 +292,7 @@ async function bootWithServices(
       deadlineMs: options.deadlineMs ?? resolved.deadlineMs,
       giveUp: isDomainTopology(resolved) ? undefined : resolved.giveUp,
       onPhase: (phase: BootPhase) => options.onEvent?.({ kind: "boot-phase", caseId: options.caseId, boot: plan.name, phase }),
+      kernel: options.kernel,
     };
     // After every service started: an artifact may name their endpoints (the iSCSI port).
     const writeArtifacts = async () => {
@@ -307,7 +311,7 @@ async function bootWithServices(
       };
     }
     const lunMedia = (plan.services?.iscsi?.targets ?? []).map((t) => t.luns.map((l) => l.media));
-    const prepared = await prepareBoot(resolved, lunMedia.flat());
+    const prepared = await prepareBoot(resolved, lunMedia.flat(), { kernel: options.kernel });
     let next = 0;
     await services.addIscsi(
       lunMedia.map((luns) => luns.map(() => prepared.extraMediaPaths[next++]!)),
@@ -319,7 +323,7 @@ async function bootWithServices(
     const machine =
       JSON.stringify(topology.machine) === JSON.stringify(resolved.machine)
         ? prepared.machine
-        : (await prepareBoot(topology)).machine;
+        : (await prepareBoot(topology, [], { kernel: options.kernel })).machine;
     await writeArtifacts();
     const result = await runBoot(machine, bootOptions);
     if (services.log.length) {

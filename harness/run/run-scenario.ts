@@ -6,6 +6,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type fc from "fast-check";
 import { type Accelerator, shellQuote } from "../../emulator/argv.js";
+import { defaultKernelChoice, type KernelChoice } from "../../firmware/kernel/choice.js";
 import { combineVerdicts, InfraError, InputError, type Verdict } from "../errors.js";
 import { redactCredentials } from "../report/redact.js";
 import type { AnyScenario } from "../scenario.js";
@@ -31,6 +32,12 @@ export interface RunSettings {
   shrink?: boolean;
   /** Flags every replay command repeats (e.g. `--driver real --nova-src DIR`); also recorded in case.json. */
   replayFlags?: string[];
+  /**
+   * The kernel the probe runs: "fast" (built by `bootproof kernel build`) or "debian".
+   * Default: fast once built, else debian; the resolved choice is recorded in summary.json
+   * and case.json so a replay boots the same kernel.
+   */
+  kernel?: KernelChoice;
   /** Recorded in case.json so `bootproof replay` asks the same driver. */
   driver?: "real" | "model";
   novaSrc?: string;
@@ -66,6 +73,8 @@ export interface Counterexample {
 
 export interface RunSummary {
   scenario: string;
+  /** The kernel every boot's probe ran (RunSettings.kernel, resolved). */
+  kernel?: KernelChoice;
   mode: "examples" | "generated";
   seed?: number;
   verdict: Verdict;
@@ -154,8 +163,17 @@ export async function runScenario<Input>(
   const generated =
     scenario.arbitrary !== undefined &&
     (settings.runs !== undefined || settings.seed !== undefined || !scenario.examples?.length);
+  // Resolved once, so every case of the run (and its record) names the same kernel. A kernel
+  // asked for explicitly is repeated in the `--seed --path` replay command; a default one is
+  // not (the fidelity test shows both kernels observe the same machine), but case.json and
+  // summary.json record it and `bootproof replay` boots it.
+  const resolved: RunSettings = {
+    ...settings,
+    kernel: settings.kernel ?? (await defaultKernelChoice()),
+    replayFlags: [...(settings.replayFlags ?? []), ...(settings.kernel ? ["--kernel", settings.kernel] : [])],
+  };
   try {
-    return await runScenarioCases(scenario, settings, emit, started, generated);
+    return await runScenarioCases(scenario, resolved, emit, started, generated);
   } finally {
     await scenario.close?.();
   }
@@ -173,6 +191,7 @@ async function runScenarioCases<Input>(
     artifactDir: join(settings.artifactsRoot, caseId),
     accelerator: settings.accelerator,
     deadlineMs: settings.deadlineMs,
+    kernel: settings.kernel,
     onEvent: emit,
   });
   let summary: RunSummary;
@@ -212,6 +231,7 @@ async function runScenarioCases<Input>(
     summary = await runGenerated(scenario, settings, emit, caseOptions);
     summary.durationMs = Date.now() - started;
   }
+  if (settings.kernel) summary.kernel = settings.kernel;
   await writeFile(join(settings.artifactsRoot, "summary.json"), `${JSON.stringify(summary, null, 2)}\n`);
   await (await import("../report/html.js")).writeHtmlReport(summary);
   emit({ kind: "run-end", summary });
@@ -432,6 +452,7 @@ const scenarioRefOf = (scenario: AnyScenario<unknown>, settings: RunSettings) =>
 
 const originOf = (scenario: AnyScenario<unknown>, settings: RunSettings): CaseOrigin => ({
   scenario: scenarioRefOf(scenario, settings),
+  ...(settings.kernel ? { kernel: settings.kernel } : {}),
   ...(settings.driver ? { driver: settings.driver } : {}),
   ...(settings.novaSrc ? { novaSrc: settings.novaSrc } : {}),
 });
@@ -445,6 +466,8 @@ export interface CaseOrigin {
   /** The driver that decided the case, for scenarios with a real driver and a model. */
   driver?: "real" | "model";
   novaSrc?: string;
+  /** The kernel the probe ran (RunSettings.kernel, resolved). */
+  kernel?: KernelChoice;
 }
 
 /** A case directory's case.json. */

@@ -6,7 +6,8 @@ import { formatDoctorReport, runDoctor } from "../../harness/doctor/doctor.js";
 export default async function setup(): Promise<void> {
   const report = await runDoctor({
     fix: process.getuid?.() === 0,
-    groups: ["run", "test", "real-nova", "real-ironic", "real-sahara"],
+    // fast-kernel: the kernel fidelity test builds the fast probe kernel from linux-source-6.1.
+    groups: ["run", "test", "fast-kernel", "real-nova", "real-ironic", "real-sahara"],
   });
   if (!report.ok) throw new Error(`the tests need a ready host:\n${formatDoctorReport(report)}`);
 }
