@@ -12,10 +12,10 @@ export function isKernelChoice(value: unknown): value is KernelChoice {
 }
 
 /**
- * Whether a built fast kernel is the default. Off until the whole test suite has passed on it
+ * Whether a built fast kernel is the default. On since the whole test suite passed on it
  * (`BOOTPROOF_KERNEL=fast npm test`); the fidelity test and the bench choose it explicitly.
  */
-export const FAST_KERNEL_IS_DEFAULT = false;
+export const FAST_KERNEL_IS_DEFAULT = true;
 
 /** $BOOTPROOF_KERNEL, when set: the default for every run of this process. */
 function kernelFromEnvironment(): KernelChoice | undefined {
