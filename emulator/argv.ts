@@ -1,7 +1,7 @@
 // Machine → QEMU argv, as a pure function. Everything a run needs on the host (sockets,
 // log files, the per-run OVMF VARS copy) is passed in as RunPaths so the same machine always
 // yields the same command line, which is what `--print-qemu` shows and what benches re-run.
-import type { Controller, DiskDevice, Drive, Machine, Nic } from "./machine.js";
+import type { Controller, DiskDevice, Drive, IscsiSource, Machine, Nic } from "./machine.js";
 
 export type Accelerator = "tcg" | "kvm";
 
@@ -51,6 +51,7 @@ function options(head: string, fields: Record<string, string | number | boolean 
 const hexSlot = (slot: number | undefined) => (slot === undefined ? undefined : `0x${slot.toString(16)}`);
 
 function driveArgs(drive: Drive): string[] {
+  if (drive.iscsi) return iscsiDriveArgs(drive, drive.iscsi);
   return [
     "-drive",
     options("if=none", {
@@ -61,6 +62,26 @@ function driveArgs(drive: Drive): string[] {
       readonly: drive.readOnly ? true : undefined,
       // Read-only drives need no overlay; writable ones write to a throw-away overlay.
       snapshot: drive.copyOnWrite && !drive.readOnly ? true : undefined,
+    }),
+  ];
+}
+
+/**
+ * A SAN LU through QEMU's iSCSI initiator, as a protocol node the disk uses directly: no
+ * format probe reads the LU at start-up, so the target sees only the guest's own I/O.
+ */
+function iscsiDriveArgs(drive: Drive, iscsi: IscsiSource): string[] {
+  return [
+    "-blockdev",
+    options("driver=iscsi", {
+      "node-name": drive.id,
+      transport: "tcp",
+      portal: `${iscsi.host}:${iscsi.port}`,
+      target: iscsi.target,
+      lun: iscsi.lun,
+      "initiator-name": iscsi.initiatorName,
+      timeout: iscsi.timeoutSeconds || undefined,
+      "read-only": drive.readOnly ? true : undefined,
     }),
   ];
 }
@@ -99,6 +120,7 @@ function diskArgs(disk: DiskDevice, machine: Machine): string[] {
           serial: disk.serial,
           wwn: disk.kind === "scsi-hd" ? disk.wwn : undefined,
           port_wwn: disk.kind === "scsi-hd" ? disk.portWwn : undefined,
+          port_index: disk.kind === "scsi-hd" ? disk.portIndex : undefined,
           bootindex: disk.bootIndex,
         }),
       ];
@@ -227,7 +249,7 @@ export function buildQemuCommand(machine: Machine, paths: RunPaths, accelerator:
     // that reboot into an exit instead of an endless loop.
     "-no-reboot",
     "-boot",
-    `strict=off,reboot-timeout=${machine.rebootTimeoutMs}`,
+    `strict=${machine.bootStrict ? "on" : "off"},reboot-timeout=${machine.rebootTimeoutMs}`,
     ...firmwareArgs(machine, paths),
   ];
   if (paths.qmpSocket) argv.push("-qmp", `unix:${escapeOptionValue(paths.qmpSocket)},server=on,wait=off`);

@@ -24,6 +24,33 @@ const serial = z
   );
 /** A 64-bit NAA World Wide Name, written as 0x followed by 16 hex digits. */
 const wwn = z.string().check(z.regex(/^0x[0-9a-fA-F]{16}$/, "must be 0x followed by 16 hex digits"));
+const iscsiName = z
+  .string()
+  .check(
+    z.regex(
+      /^(iqn\.\d{4}-\d{2}\.[^\s,]+|eui\.[0-9A-Fa-f]{16}|naa\.[0-9A-Fa-f]{16,32})$/,
+      "must be an iSCSI name (iqn.YYYY-MM.reverse.domain:name)",
+    ),
+  );
+
+/**
+ * A SAN LU reached through QEMU's own iSCSI initiator (Debian's qemu-block-extra): every read
+ * and write of the guest crosses the network to the portal, none touches a local file.
+ */
+const IscsiSourceSchema = z.strictObject({
+  /** The portal QEMU (on the host, not the guest) connects to: bootproof's own target on loopback. */
+  host: z.ipv4(),
+  port: intInRange(1, 65535),
+  target: iscsiName,
+  lun: z._default(intInRange(0, 16383), 0),
+  /** The initiator's name at login (an HBA's identity); QEMU's default when unset. */
+  initiatorName: z.optional(iscsiName),
+  /**
+   * Seconds after which a request that got no answer fails with an I/O error the guest sees
+   * (a path that went down); 0 waits forever, QEMU's default.
+   */
+  timeoutSeconds: z._default(intInRange(0, 3600), 0),
+});
 
 export const DriveSchema = z.strictObject({
   id: identifier,
@@ -37,11 +64,15 @@ export const DriveSchema = z.strictObject({
    * modified and many cases can share one cached image.
    */
   copyOnWrite: z._default(z.boolean(), true),
+  /** Served by an iSCSI target instead of a file: `file` stays empty and copyOnWrite does not apply. */
+  iscsi: z.optional(IscsiSourceSchema),
 });
 
 const ControllerSchema = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.literal("virtio-scsi-pci"), id: identifier, pciSlot: z.optional(pciSlot) }),
   z.strictObject({ kind: z.literal("lsi53c895a"), id: identifier, pciSlot: z.optional(pciSlot) }),
+  z.strictObject({ kind: z.literal("megasas"), id: identifier, pciSlot: z.optional(pciSlot) }),
+  z.strictObject({ kind: z.literal("pvscsi"), id: identifier, pciSlot: z.optional(pciSlot) }),
   z.strictObject({ kind: z.literal("qemu-xhci"), id: identifier, pciSlot: z.optional(pciSlot) }),
 ]);
 
@@ -64,6 +95,8 @@ const DiskSchema = z.discriminatedUnion("kind", [
     /** Fibre Channel identities: the LU's NAA WWN and the target port's WWN. */
     wwn: z.optional(wwn),
     portWwn: z.optional(wwn),
+    /** The relative target port identifier VPD page 0x83 reports (1-based; unset reports none). */
+    portIndex: z.optional(intInRange(1, 65535)),
   }),
   z.strictObject({
     kind: z.enum(["ide-hd", "ide-cd"]),
@@ -140,6 +173,11 @@ export const MachineSchema = z.strictObject({
   firmwareLog: z._default(z.boolean(), false),
   /** After a failed boot the firmware reboots after this long; with -no-reboot QEMU then exits. */
   rebootTimeoutMs: z._default(intInRange(0, 65535), 1000),
+  /**
+   * Boot only the devices that carry a bootIndex (QEMU -boot strict=on): a firmware that cannot
+   * boot them stops instead of trying every other disk, as an HBA told one boot LUN does.
+   */
+  bootStrict: z._default(z.boolean(), false),
 });
 
 export type Machine = z.infer<typeof MachineSchema>;
@@ -153,7 +191,11 @@ export type ControllerKind = Controller["kind"];
 export type DiskKind = DiskDevice["kind"];
 
 export const DISK_KINDS: readonly DiskKind[] = ["virtio-blk", "scsi-hd", "scsi-cd", "ide-hd", "ide-cd", "usb-storage", "floppy"];
-export const CONTROLLER_KINDS: readonly ControllerKind[] = ["virtio-scsi-pci", "lsi53c895a", "qemu-xhci"];
+export const CONTROLLER_KINDS: readonly ControllerKind[] = ["virtio-scsi-pci", "lsi53c895a", "megasas", "pvscsi", "qemu-xhci"];
+/** SCSI host bus adapters (every controller kind but USB). */
+export type ScsiControllerKind = Exclude<ControllerKind, "qemu-xhci">;
+export const SCSI_CONTROLLER_KINDS: readonly ScsiControllerKind[] = ["virtio-scsi-pci", "lsi53c895a", "megasas", "pvscsi"];
+export type IscsiSource = NonNullable<Drive["iscsi"]>;
 
 /** Devices that sit directly on PCI bus 0 and can be pinned to a slot. */
 export function pciDevices(machine: Machine): Array<{ id: string; kind: string; pciSlot: number | undefined }> {

@@ -3,7 +3,7 @@
 // and all problems are reported at once so an author fixes a scenario in one round.
 import { existsSync } from "node:fs";
 import type * as z from "zod/mini";
-import { CONTROLLER_KINDS, DISK_KINDS, type Machine, MachineSchema, pciDevices } from "./machine.js";
+import { CONTROLLER_KINDS, DISK_KINDS, type Machine, MachineSchema, pciDevices, SCSI_CONTROLLER_KINDS } from "./machine.js";
 
 export interface MachineProblem {
   /** Dotted path into the machine, e.g. `disks[2].pciSlot`. */
@@ -27,10 +27,14 @@ export const RESERVED_PCI_SLOTS: Record<Machine["machineType"], Record<number, s
   q35: { 0: "Q35 host bridge", 31: "ICH9 (LPC, SATA, SMBus)" },
 };
 
-const SCSI_LIMITS = {
+/** Target ids and LUNs each SCSI host bus adapter addresses. */
+export const SCSI_LIMITS = {
   "virtio-scsi-pci": { maxScsiId: 255, maxLun: 16383 },
-  // The LSI controller itself answers at target 7 and supports LUNs 0..7.
-  lsi53c895a: { maxScsiId: 6, maxLun: 7 },
+  // The LSI controller itself answers at target 7; QEMU 7.2 refuses any LUN but 0 on it (measured).
+  lsi53c895a: { maxScsiId: 6, maxLun: 0 },
+  // Measured: QEMU 7.2 refuses LUNs above 255 on megasas and any LUN but 0 on pvscsi.
+  megasas: { maxScsiId: 63, maxLun: 255 },
+  pvscsi: { maxScsiId: 63, maxLun: 0 },
 } as const;
 
 /** xHCI with QEMU's default p2=4, p3=4: 8 root ports. */
@@ -141,6 +145,25 @@ export function findMachineProblems(machine: Machine, options: ValidateOptions =
       problem(path, `drive '${drive.id}' is a cdrom; attach it with ide-cd or scsi-cd`);
   });
 
+  // SAN drives: QEMU's initiator reaches bootproof's own target, never another host.
+  machine.drives.forEach((drive, i) => {
+    if (!drive.iscsi) return;
+    const path = `drives[${i}]`;
+    if (drive.file !== "") problem(`${path}.file`, "an iSCSI drive has no file; leave file empty (the target serves the LU)");
+    if (drive.format !== "raw") problem(`${path}.format`, "an iSCSI drive is a raw LU; leave format at raw");
+    if (drive.media !== "disk") problem(`${path}.media`, "an iSCSI drive is a disk LU; attach CDs from files");
+    if (!drive.iscsi.host.startsWith("127."))
+      problem(
+        `${path}.iscsi.host`,
+        `${drive.iscsi.host} is not a loopback address; bootproof's iSCSI target listens on 127.0.0.1`,
+      );
+  });
+  machine.disks.forEach((disk, i) => {
+    const drive = drivesById.get(disk.drive);
+    if (drive?.iscsi && disk.kind !== "scsi-hd")
+      problem(`disks[${i}]`, `drive '${drive.id}' is an iSCSI LU; attach it with scsi-hd on a SCSI host bus adapter`);
+  });
+
   // Controllers and bus capacity.
   const controllersById = new Map(machine.controllers.map((c) => [c.id, c]));
   const busSlots = new Map<string, string>();
@@ -159,7 +182,7 @@ export function findMachineProblems(machine: Machine, options: ValidateOptions =
         if (!controller || controller.kind === "qemu-xhci") {
           problem(
             `${path}.controller`,
-            `'${disk.controller}' is not a SCSI controller; declare a virtio-scsi-pci or lsi53c895a controller`,
+            `'${disk.controller}' is not a SCSI controller; declare one of: ${SCSI_CONTROLLER_KINDS.join(", ")}`,
           );
           return;
         }
@@ -209,7 +232,7 @@ export function findMachineProblems(machine: Machine, options: ValidateOptions =
 
   if (options.checkFiles) {
     const mustExist: Array<[string, string | undefined]> = [
-      ...machine.drives.map((d, i) => [`drives[${i}].file`, d.file] as [string, string]),
+      ...machine.drives.flatMap((d, i) => (d.iscsi ? [] : [[`drives[${i}].file`, d.file] as [string, string]])),
       ["directKernel.kernel", machine.directKernel?.kernel],
       ["directKernel.initrd", machine.directKernel?.initrd],
       ...machine.nics.map(

@@ -120,6 +120,11 @@ export interface ObservedBlockDevice {
   wwid: string | null;
   /** NAA identifiers found in VPD 0x83 (the WWN an FC LUN exposes), lower-case hex. */
   naaIds: string[];
+  /**
+   * What VPD 0x83 says about the path to the LU: the LU's own NAA (its WWN), the target
+   * port's NAA (its WWPN) and relative port; null without a page 0x83.
+   */
+  scsiPort: ScsiPortIdentity | null;
   vendor: string | null;
   model: string | null;
   removable: boolean;
@@ -283,6 +288,40 @@ export function naaIdsFromVpd83(hex: string | null): string[] {
   return ids;
 }
 
+/** One path's identity as the LU reports it in VPD 0x83. */
+export interface ScsiPortIdentity {
+  /** NAA designator associated with the logical unit (association 0), lower-case hex. */
+  lunWwn: string | null;
+  /** NAA designator associated with the target port (association 1): the port's WWPN. */
+  targetPortWwn: string | null;
+  /** Relative target port identifier (designator type 4, association 1). */
+  relativeTargetPort: number | null;
+}
+
+/**
+ * VPD page 0x83's designators read by association (SPC-4 7.8.6): byte 1 holds the
+ * association (bits 5-4) and the designator type (bits 3-0).
+ */
+export function scsiPortFromVpd83(hex: string | null): ScsiPortIdentity | null {
+  if (!hex) return null;
+  const bytes = Buffer.from(hex.replace(/[^0-9a-fA-F]/g, ""), "hex");
+  if (bytes.length < 4 || bytes[1] !== 0x83) return null;
+  const pageEnd = Math.min(bytes.length, 4 + bytes.readUInt16BE(2));
+  const identity: ScsiPortIdentity = { lunWwn: null, targetPortWwn: null, relativeTargetPort: null };
+  for (let offset = 4; offset + 4 <= pageEnd; ) {
+    const association = ((bytes[offset + 1] ?? 0) >> 4) & 0x03;
+    const designatorType = (bytes[offset + 1] ?? 0) & 0x0f;
+    const length = bytes[offset + 3] ?? 0;
+    const body = bytes.subarray(offset + 4, offset + 4 + length);
+    offset += 4 + length;
+    if (body.length !== length) break;
+    if (designatorType === 3 && association === 0) identity.lunWwn ??= body.toString("hex");
+    if (designatorType === 3 && association === 1) identity.targetPortWwn ??= body.toString("hex");
+    if (designatorType === 4 && association === 1 && length === 4) identity.relativeTargetPort ??= body.readUInt16BE(2);
+  }
+  return identity;
+}
+
 /** Unit serial number from VPD page 0x80 (ASCII after a 4-byte header). */
 export function serialFromVpd80(hex: string | null): string | null {
   if (!hex) return null;
@@ -329,6 +368,7 @@ export function deriveObservation(wire: WireObservation): Observation {
         serial: blank(d.serial) ?? serialFromVpd80(d.vpd80),
         wwid: blank(d.wwid),
         naaIds: naaIdsFromVpd83(d.vpd83),
+        scsiPort: scsiPortFromVpd83(d.vpd83),
         vendor: blank(d.vendor),
         model: blank(d.model),
         removable: d.removable === 1,

@@ -6,6 +6,7 @@ import type { Machine, MachineInput } from "../emulator/machine.js";
 import type { MediaSpec } from "../firmware/media/spec.js";
 import type { Observation } from "../firmware/observation.js";
 import type { DomainSummary } from "./libvirt/domain-xml.js";
+import type { SanPathFault } from "./services/san-paths.js";
 
 /** One guest to boot: the machine plus what the harness must provide for it. */
 export interface Topology {
@@ -177,6 +178,12 @@ export interface GuestEndpoints {
   http?: GuestEndpoint;
   /** NFS, MOUNT and the port mapper share this port (harness/nfs). */
   nfs?: GuestEndpoint;
+  /**
+   * The iSCSI target's portals as QEMU's own initiator dials them from the host (127.0.0.1):
+   * the SAN behind the machine's HBAs, one portal per target port. The guest never sees
+   * these addresses, only the LUs on its HBAs.
+   */
+  sanPortals?: GuestEndpoint[];
 }
 
 export interface IscsiLunPlan {
@@ -201,7 +208,14 @@ export interface IscsiTargetPlan {
  * every server is up, so scripts can name the real ports.
  */
 export interface ServicesPlan {
-  iscsi?: { targets: IscsiTargetPlan[]; faults?: unknown };
+  iscsi?: {
+    targets: IscsiTargetPlan[];
+    faults?: unknown;
+    /** Listening portals (paths to every LU, one per target port); default 1. */
+    portals?: number;
+    /** Faults of single paths: a portal down, erroring or slow (harness/services/san-paths.ts). */
+    pathFaults?: SanPathFault[];
+  };
   tftp?: { files: (endpoints: GuestEndpoints) => Record<string, string | Buffer>; faults?: unknown };
   /** A read-only HTTP root (iPXE's HTTP boot); a `symlink` entry is a link relative to its directory. */
   http?: { files: (endpoints: GuestEndpoints) => Record<string, ServedFile>; faults?: unknown };
@@ -242,6 +256,11 @@ export interface BootPlan {
    * secrets): they explain the boot to whoever reads a failure.
    */
   artifacts?: (endpoints: GuestEndpoints) => Record<string, string>;
+  /**
+   * Boot only when this says so, given the boots of this case that ran before: a driver that
+   * retries starts its next attempt only after the earlier ones failed. Skipped: not-run.
+   */
+  runIf?: (earlier: Record<string, AnyBootRecord>) => boolean;
 }
 
 /** Endpoints used where no service runs (static checks): port 0 marks "not started". */

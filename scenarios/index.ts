@@ -88,6 +88,17 @@ export const BUILT_IN_SCENARIOS: Record<string, BuiltInScenario> = {
       return { default: placeholderScenario({ novaSrc: options.novaSrc }) as unknown as Scenario<never> };
     },
   },
+  "nova-dpm": {
+    description:
+      "nova-dpm boot from an FC volume through a partition's vHBA (spec model, retries the next target WWPN then the other adapter): HBAs whose LUs cross bootproof's SAN with FC identities",
+    load: async () => ({ default: (await import("./nova-dpm/index.js")).novaDpmScenario("retry") as unknown as Scenario<never> }),
+  },
+  "nova-dpm-no-retry": {
+    description: "nova-dpm's driver without a retry: with the first target port down it must fail, naming the port",
+    load: async () => ({
+      default: (await import("./nova-dpm/index.js")).novaDpmScenario("no-retry") as unknown as Scenario<never>,
+    }),
+  },
   "nova-rescue-firmware-gaps": {
     description: "nova-rescue over what the firmware cannot boot (LSI, floppy, IDE on pc under OVMF): every case must fail",
     load: async () => ({ default: (await import("./nova/index.js")).novaFirmwareGapsScenario as Scenario<never> }),

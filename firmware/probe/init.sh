@@ -118,7 +118,7 @@ MODULE_ERRORS=
 # scan=sync) makes host numbers and sdX names follow the load order instead of a race.
 # USB host controllers and usb-storage count as host adapters too: their disks appear
 # asynchronously (hub enumeration), and after the first bind nothing binds late SCSI devices.
-HOST_ADAPTERS=" ata_piix ahci virtio_scsi sym53c8xx xhci_pci uhci_hcd ehci_pci ohci_pci usb_storage "
+HOST_ADAPTERS=" ata_piix ahci virtio_scsi sym53c8xx megaraid_sas vmw_pvscsi xhci_pci uhci_hcd ehci_pci ohci_pci usb_storage "
 load_modules() {
   [ -f "$MODULE_LIST" ] || return 0
   # A kernel with the SCSI core built in (the fast probe kernel) has the bus before any insmod.

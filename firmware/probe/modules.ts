@@ -37,6 +37,8 @@ export function modulesForMachine(machine: Machine): string[] {
   for (const controller of machine.controllers) {
     if (controller.kind === "virtio-scsi-pci") add("virtio_pci", "virtio_scsi", "sd_mod", "sr_mod");
     if (controller.kind === "lsi53c895a") add("sym53c8xx", "sd_mod", "sr_mod");
+    if (controller.kind === "megasas") add("megaraid_sas", "sd_mod", "sr_mod");
+    if (controller.kind === "pvscsi") add("vmw_pvscsi", "sd_mod", "sr_mod");
     if (controller.kind === "qemu-xhci") add("xhci_pci");
   }
   for (const disk of machine.disks) {
@@ -137,6 +139,8 @@ function hostAdapterRanks(machine: Machine): Map<string, number> {
     const rank = controller.pciSlot ?? 32 + index;
     if (controller.kind === "virtio-scsi-pci") note("virtio_scsi", rank);
     if (controller.kind === "lsi53c895a") note("sym53c8xx", rank);
+    if (controller.kind === "megasas") note("megaraid_sas", rank);
+    if (controller.kind === "pvscsi") note("vmw_pvscsi", rank);
     if (controller.kind === "qemu-xhci") {
       note("xhci_pci", rank);
       note("usb_storage", rank);
@@ -192,11 +196,6 @@ export async function moduleDependencies(path: string): Promise<string[]> {
     .filter((name) => name !== "");
 }
 
-/**
- * The named modules plus everything they depend on, dependencies first (the order insmod
- * needs), without those built into the kernel. Names are deduplicated; the result is
- * deterministic for a given input.
- */
 /** Module names listed in modules.builtin ("kernel/drivers/x/name.ko" lines): part of the image. */
 export function parseModulesBuiltin(text: string): Set<string> {
   const names = new Set<string>();
@@ -229,21 +228,26 @@ export function builtinModules(kernel: GuestKernel): Promise<Set<string>> {
   return set;
 }
 
+/**
+ * The named modules plus everything they depend on, dependencies first (the order insmod
+ * needs), without those built into the kernel. Names are deduplicated; the result is
+ * deterministic for a given input.
+ */
 export async function resolveModuleLoadOrder(kernel: GuestKernel, names: string[]): Promise<ModuleFile[]> {
   const index = await moduleIndex(kernel);
+  const builtin = await builtinModules(kernel);
   const order: ModuleFile[] = [];
   const done = new Set<string>();
   const visiting: string[] = [];
 
-  const builtin = await builtinModules(kernel);
   const visit = async (rawName: string, neededBy: string | undefined): Promise<void> => {
     const name = normalizeModuleName(rawName);
     if (done.has(name)) return;
+    if (builtin.has(name)) return; // built into the image: nothing to insmod
     if (visiting.includes(name))
       throw new Error(`kernel modules depend on each other in a cycle: ${[...visiting, name].join(" → ")}`);
     const path = index.get(name);
     if (!path) {
-      if (builtin.has(name)) return; // built into the image: nothing to insmod
       const via = neededBy ? ` (a dependency of ${neededBy})` : "";
       throw new Error(
         `kernel module '${rawName}'${via} does not exist in guest kernel ${kernel.release} (${kernel.modulesDir}); ` +

@@ -25,6 +25,12 @@ const DIST_PACKAGES = "/usr/lib/python3/dist-packages";
 export const SYSTEM_REQUIREMENTS: readonly SystemRequirement[] = [
   { debianPackage: "qemu-system-x86", probeFile: "/usr/bin/qemu-system-x86_64", why: "runs the guests", group: "run" },
   { debianPackage: "qemu-utils", probeFile: "/usr/bin/qemu-img", why: "image inspection and qcow2 overlays", group: "run" },
+  {
+    debianPackage: "qemu-block-extra",
+    probeFile: "/usr/lib/x86_64-linux-gnu/qemu/block-iscsi.so",
+    why: "QEMU's own iSCSI initiator: HBA-attached SAN LUNs read and write through bootproof's target",
+    group: "run",
+  },
   { debianPackage: "seabios", probeFile: "/usr/share/seabios/bios-256k.bin", why: "legacy BIOS firmware", group: "run" },
   { debianPackage: "ovmf", probeFile: "/usr/share/OVMF/OVMF_CODE_4M.fd", why: "UEFI firmware", group: "run" },
   { debianPackage: "ipxe-qemu", probeFile: "/usr/lib/ipxe/qemu/efi-virtio.rom", why: "iPXE NIC option ROMs", group: "run" },
@@ -96,12 +102,6 @@ export const SYSTEM_REQUIREMENTS: readonly SystemRequirement[] = [
     group: "test",
   },
   {
-    debianPackage: "python3-nova",
-    probeFile: `${DIST_PACKAGES}/nova/__init__.py`,
-    why: "the real Nova libvirt driver and compute API",
-    group: "real-nova",
-  },
-  {
     debianPackage: "linux-source-6.1",
     probeFile: "/usr/src/linux-source-6.1.tar.xz",
     why: "Debian's kernel source: the fast probe kernel is built from it",
@@ -123,6 +123,12 @@ export const SYSTEM_REQUIREMENTS: readonly SystemRequirement[] = [
     probeFile: "/usr/bin/lz4",
     why: "compresses the probe kernel image (cheap to decompress)",
     group: "fast-kernel",
+  },
+  {
+    debianPackage: "python3-nova",
+    probeFile: `${DIST_PACKAGES}/nova/__init__.py`,
+    why: "the real Nova libvirt driver and compute API",
+    group: "real-nova",
   },
   {
     debianPackage: "python3-libvirt",

@@ -36,7 +36,7 @@ export type IscsiEvent =
   | { type: "logout"; remote: string; reason: number }
   | { type: "reject"; remote: string; reason: number; opcode: number; why: string }
   | { type: "task-management"; remote: string; function: number; response: number }
-  | { type: "fault"; remote: string; action: FaultAction["kind"]; opcode: number };
+  | { type: "fault"; remote: string; action: FaultAction["kind"]; opcode: number; portal: number };
 
 /** What a connection needs from the server that accepted it. */
 export interface ConnectionHost {
@@ -56,6 +56,8 @@ export interface ConnectionHost {
   sessionsOf(target: TargetRuntime): Iterable<Session>;
   /** The portals listening now (SendTargets answers with all of them). */
   portals(): Array<{ host: string; port: number }>;
+  /** Takes a portal down (a fault plan's close-portal): no new connections, its connections cut. */
+  closePortal(index: number): void;
 }
 
 const WRITE_HIGH_WATER = 16 << 20;
@@ -84,6 +86,8 @@ export class Connection implements SessionConnection {
   constructor(
     private readonly socket: net.Socket,
     readonly host: ConnectionHost,
+    /** The portal (index among the target's listeners) this connection came in on. */
+    readonly portal = 0,
   ) {
     this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
     this.login = new LoginPhase(this);
@@ -184,7 +188,7 @@ export class Connection implements SessionConnection {
 
   private factsOf(pdu: Pdu, index: number): PduFacts {
     const op = opcodeOf(pdu.bhs);
-    const facts: PduFacts = { opcode: op, phase: this.phase === "login" ? "login" : "full-feature", index };
+    const facts: PduFacts = { opcode: op, phase: this.phase === "login" ? "login" : "full-feature", index, portal: this.portal };
     const target = this.session?.target?.iqn ?? this.params?.targetName;
     if (target) facts.targetIqn = target;
     if (op === Op.ScsiCommand) {
@@ -197,7 +201,7 @@ export class Connection implements SessionConnection {
   /** Applies a fault; true when the PDU was consumed by it. */
   private applyFault(action: FaultAction, pdu: Pdu): boolean {
     const op = opcodeOf(pdu.bhs);
-    this.host.log({ type: "fault", remote: this.remote, action: action.kind, opcode: op });
+    this.host.log({ type: "fault", remote: this.remote, action: action.kind, opcode: op, portal: this.portal });
     switch (action.kind) {
       case "delay":
         this.paused = true;
@@ -213,6 +217,9 @@ export class Connection implements SessionConnection {
         return true;
       case "drop":
         this.socket.resetAndDestroy();
+        return true;
+      case "close-portal":
+        this.host.closePortal(this.portal);
         return true;
       case "login-reject":
         if (op !== Op.Login) return false;

@@ -12,7 +12,12 @@ export type FaultAction =
   /** Answer a Login Request with this status class/detail and close. */
   | { kind: "login-reject"; statusClass: number; statusDetail: number }
   /** Answer a SCSI Command with CHECK CONDITION and this sense. */
-  | { kind: "sense"; key: number; asc: number; ascq?: number };
+  | { kind: "sense"; key: number; asc: number; ascq?: number }
+  /**
+   * Take the connection's portal down, as when a path fails: it stops listening (reconnects
+   * are refused) and every connection that came in through it is cut.
+   */
+  | { kind: "close-portal" };
 
 /** What a rule can look at. */
 export interface PduFacts {
@@ -25,6 +30,8 @@ export interface PduFacts {
   scsiOpcode?: number;
   /** Number of PDUs this connection received before this one. */
   index: number;
+  /** Which of the target's portals (0-based, in the order given) the connection came in on. */
+  portal: number;
 }
 
 export interface FaultRule {
@@ -34,6 +41,8 @@ export interface FaultRule {
     phase?: "login" | "full-feature";
     targetIqn?: string;
     lun?: number;
+    /** Only PDUs that came in through this portal (one path of a multipath LU). */
+    portal?: number;
     /** Any extra condition. */
     when?: (pdu: PduFacts) => boolean;
   };
@@ -67,6 +76,7 @@ export class FaultInjector {
       if (m.phase !== undefined && m.phase !== pdu.phase) continue;
       if (m.targetIqn !== undefined && m.targetIqn !== pdu.targetIqn) continue;
       if (m.lun !== undefined && m.lun !== pdu.lun) continue;
+      if (m.portal !== undefined && m.portal !== pdu.portal) continue;
       if (m.when && !m.when(pdu)) continue;
       this.seen[i]!++;
       if (this.seen[i]! <= (r.after ?? 0)) continue;

@@ -199,6 +199,7 @@ export async function startIscsiTarget(options: IscsiTargetOptions): Promise<Isc
     },
     sessionsOf: (target) => target.sessions,
     portals: () => listeners.filter((l) => l.open).map((l) => ({ host: l.host, port: l.port })),
+    closePortal: (index) => void listeners[index]?.close(),
   };
 
   const bindHost = options.host ?? "127.0.0.1";
@@ -209,7 +210,7 @@ export async function startIscsiTarget(options: IscsiTargetOptions): Promise<Isc
   const listeners: Listener[] = [];
   const closeListeners = () => Promise.allSettled(listeners.map((l) => l.close()));
   try {
-    for (const w of wanted) listeners.push(await listen(w.host, w.port, host));
+    for (const [index, w] of wanted.entries()) listeners.push(await listen(w.host, w.port, host, index));
   } catch (err) {
     await closeListeners();
     await Promise.allSettled(backends.map((b) => b.close()));
@@ -261,12 +262,12 @@ interface Listener {
 }
 
 /** One portal: a TCP listener whose connections all speak to the same targets. */
-async function listen(bindHost: string, port: number, host: ConnectionHost): Promise<Listener> {
+async function listen(bindHost: string, port: number, host: ConnectionHost, index: number): Promise<Listener> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
-    new Connection(socket, host);
+    new Connection(socket, host, index);
   });
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {

@@ -3,7 +3,7 @@
 // when idle, when the cache is full (least recently used first) and when the server stops.
 
 import type { BigIntStats } from "node:fs";
-import { constants } from "node:fs";
+import { constants, fstatSync } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 
 const IDLE_MS = 5_000;
@@ -73,7 +73,9 @@ export class FdCache {
     const entry = this.entries.get(ino);
     const now = Date.now();
     if (entry?.stats && entry.file === file && now - (entry.statsAt ?? 0) < STATS_FRESH_MS) return entry.stats;
-    const stats = await file.stat({ bigint: true });
+    // fstat of an open local file answers from the inode in microseconds; a trip through
+    // libuv's thread pool costs far more (measured: it was most of a 1 MiB READ's latency).
+    const stats = fstatSync(file.fd, { bigint: true });
     if (entry && entry.file === file) {
       entry.stats = stats;
       entry.statsAt = now;

@@ -141,6 +141,10 @@ export async function runCase<Input>(scenario: AnyScenario<Input>, input: Input,
     // answer (the static properties judged it), and there is no guest to boot.
     const planned = resolveTopology(plan);
     if (isDomainTopology(planned) && planned.defined === null) continue;
+    if (plan.runIf && !plan.runIf(records)) {
+      summaries.push({ name: plan.name, status: "not-run", durationMs: 0, phase: "started", artifactDir });
+      continue;
+    }
     options.onEvent?.({ kind: "boot-start", caseId: options.caseId, boot: plan.name });
     let result: BootOutcome;
     let serviceLog: ServiceLogLine[] = [];
@@ -288,11 +292,11 @@ async function bootWithServices(
     const bootOptions = {
       artifactDir,
       accelerator: options.accelerator,
+      kernel: options.kernel,
       // An explicit --deadline wins over the scenario's own estimate for the boot.
       deadlineMs: options.deadlineMs ?? resolved.deadlineMs,
       giveUp: isDomainTopology(resolved) ? undefined : resolved.giveUp,
       onPhase: (phase: BootPhase) => options.onEvent?.({ kind: "boot-phase", caseId: options.caseId, boot: plan.name, phase }),
-      kernel: options.kernel,
     };
     // After every service started: an artifact may name their endpoints (the iSCSI port).
     const writeArtifacts = async () => {

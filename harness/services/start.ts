@@ -13,6 +13,7 @@ import { type NfsFaultRuleInput, type NfsServer, startNfsServer } from "../nfs/i
 import type { GuestEndpoints, ServedFile, ServicesPlan } from "../scenario.js";
 import type { TftpFaultPlan } from "../tftp/faults.js";
 import { startTftpServer, type TftpServer } from "../tftp/server.js";
+import { downPortals, sanPathFaultRules } from "./san-paths.js";
 
 /** The host as QEMU's user-mode network shows it to the guest. */
 export const GUEST_HOST_ADDRESS = "10.0.2.2";
@@ -32,7 +33,7 @@ function describeIscsiEvent(event: IscsiEvent): string | undefined {
     case "reject":
       return `reject: ${event.why}`;
     case "fault":
-      return `fault injected: ${event.action} on opcode 0x${event.opcode.toString(16)}`;
+      return `fault injected: ${event.action} on opcode 0x${event.opcode.toString(16)} (portal ${event.portal})`;
     default:
       return undefined;
   }
@@ -177,7 +178,15 @@ export async function startServices(
     /** Phase 2: the iSCSI target over the built LUN images, then the TFTP and HTTP files. */
     async addIscsi(lunFiles: string[][], payload?: BootPayloadFiles) {
       if (plan?.iscsi) {
+        const iscsiPlan = plan.iscsi;
+        const faultsSeen = new Set<string>();
+        const portals = iscsiPlan.portals ?? 1;
+        const rules = [
+          ...((iscsiPlan.faults as IscsiFaultPlan | undefined)?.rules ?? []),
+          ...sanPathFaultRules(iscsiPlan.pathFaults ?? [], portals),
+        ];
         iscsi = await startIscsiTarget({
+          portals: Array.from({ length: portals }, () => ({})),
           targets: plan.iscsi.targets.map((target, t) => ({
             iqn: target.iqn,
             chap: target.chap,
@@ -191,13 +200,25 @@ export async function startServices(
                 : { kind: "overlay" as const, base: lunFiles[t]![l]! },
             })),
           })),
-          faults: plan.iscsi.faults as IscsiFaultPlan | undefined,
+          faults: { rules },
           logger: (event) => {
             const text = describeIscsiEvent(event);
+            // A slow or erroring path faults every command: its first fault says it all.
+            if (event.type === "fault" && faultsSeen.has(text ?? "")) return;
+            if (event.type === "fault") faultsSeen.add(text ?? "");
             if (text) log.push({ atMs: Date.now() - started, service: "iscsi", text });
           },
         });
         endpoints.iscsi = { host: GUEST_HOST_ADDRESS, port: iscsi.port };
+        endpoints.sanPortals = iscsi.portals.map((p) => ({ host: p.host, port: p.port }));
+        for (const portal of downPortals(iscsiPlan.pathFaults ?? [])) {
+          await iscsi.closePortal(portal);
+          log.push({
+            atMs: Date.now() - started,
+            service: "iscsi",
+            text: `portal ${portal} is down (closed before the machine starts)`,
+          });
+        }
       }
       if (plan?.tftp) await writeServedFiles(tftpRoot, plan.tftp.files(endpoints), payload);
       if (plan?.http) await writeServedFiles(httpRoot, plan.http.files(endpoints), payload);

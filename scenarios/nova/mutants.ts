@@ -61,7 +61,13 @@ export const rescueWithoutBootIndexDriver: NovaDriver = {
 };
 
 /** libvirt's controller order: SCSI before USB. */
-const CONTROLLER_ORDER: Record<Controller["kind"], number> = { "virtio-scsi-pci": 0, lsi53c895a: 0, "qemu-xhci": 1 };
+const CONTROLLER_ORDER: Record<Controller["kind"], number> = {
+  "virtio-scsi-pci": 0,
+  lsi53c895a: 0,
+  megasas: 0,
+  pvscsi: 0,
+  "qemu-xhci": 1,
+};
 
 /**
  * M3: the rescue domain is defined without the normal boot's addresses, and libvirt assigns

@@ -93,6 +93,7 @@ function faithfulObservation(built: NovaServerBuilt, role: string, sizeOf: (volu
     serial: d.volumeId ? d.volumeId.slice(0, 20) : null,
     wwid: null,
     naaIds: [],
+    scsiPort: null,
     vendor: null,
     model: null,
     removable: false,
