@@ -2,6 +2,7 @@
 // dir, whether the run passes, fails, times out, is interrupted (SIGINT, SIGTERM), is killed
 // (SIGKILL: the kernel's pdeathsig ends the children), or a worker dies mid-request (an
 // infra-error naming the worker and the request).
+import { readFileSync } from "node:fs";
 import { mkdir, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -101,6 +102,14 @@ describe("bootproof run nova-rescue --driver real: no orphan, ever", () => {
     );
     expect(worker).toBeDefined();
     await sleep(4_000); // past its start-up: it is answering the sweep's requests now
+    // Between two requests the worker waits on its pipe (state S) while the libvirt worker and
+    // the properties run; a worker that dies then is restarted for the next request, rightly.
+    // Kill it while it is computing (state R): inside a request.
+    await waitFor(
+      () => readFileSync(`/proc/${worker!.pid}/stat`, "utf8").replace(/^.*\) /, "")[0],
+      (state) => state === "R",
+      60_000,
+    );
     process.kill(worker!.pid, "SIGKILL");
     const result = await child;
     expect(result.exitCode).toBe(2);
