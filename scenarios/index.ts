@@ -88,6 +88,18 @@ export const BUILT_IN_SCENARIOS: Record<string, BuiltInScenario> = {
       return { default: placeholderScenario({ novaSrc: options.novaSrc }) as unknown as Scenario<never> };
     },
   },
+  "ironic-hba": {
+    description:
+      "Ironic boot from a Fibre Channel volume through the node's HBA (seed 002, scenario 3, real driver only): real Ironic validates, attaches with the node's WWPNs and leaves the boot device at disk; the firmware boots the pre-populated LU through a SCSI HBA with FC identities",
+    drivers: { realGroup: "real-ironic", defaultDriver: () => "real" },
+    load: async (options) => {
+      if (options.driver === "model")
+        throw new InputError(
+          "ironic-hba has no model driver: real Ironic decides it (install python3-ironic: `bootproof doctor --fix`)",
+        );
+      return { default: (await import("./ironic-hba/index.js")).ironicHbaScenario() as unknown as Scenario<never> };
+    },
+  },
   "nova-dpm": {
     description:
       "nova-dpm boot from an FC volume through a partition's vHBA (spec model, retries the next target WWPN then the other adapter): HBAs whose LUs cross bootproof's SAN with FC identities",

@@ -8,8 +8,11 @@ import { InfraError } from "../errors.js";
 import { workerPythonDir, workerPythonFile } from "./python-dir.js";
 import { type WorkerSpec, workerFor } from "./worker.js";
 
-/** Ironic's volume target properties, as its API and Cinder's connection info name them. */
-export type IronicTargetProperties = Record<string, string | number | boolean | string[] | number[]>;
+/**
+ * Ironic's volume target properties, as its API and Cinder's connection info name them (an FC
+ * volume's `initiator_target_map` is host WWPN → target WWPNs).
+ */
+export type IronicTargetProperties = Record<string, string | number | boolean | string[] | number[] | Record<string, string[]>>;
 
 /** An instance_info value the worker replaces with a `file://` image that exists. */
 export const IRONIC_INSTANCE_IMAGE = "bootproof:instance-image";
@@ -24,16 +27,23 @@ export interface IronicRequest {
     storage_interface: "cinder" | "external" | "noop";
     boot_interface: "ipxe";
     deploy_interface: "direct" | "ramdisk";
+    /**
+     * Unset: fake (boot device pxe only). noop is manual-management's default and also takes
+     * disk, the boot device of an HBA boot.
+     */
+    management_interface?: "fake" | "noop";
     /** IRONIC_INSTANCE_IMAGE as a value stands for an image file the worker provides. */
     instance_info: Record<string, string>;
   };
   /** The node's one port: its MAC names the node's iPXE config link. */
   mac: string;
-  connectors: Array<{ type: string; connector_id: string }>;
+  /** Volume connectors: an iSCSI initiator (iqn) or Fibre Channel HBA ports (wwpn, wwnn). */
+  connectors: Array<{ type: "iqn" | "wwpn" | "wwnn"; connector_id: string }>;
   targets: Array<{
     volume_id: string;
     boot_index: number;
-    volume_type: string;
+    /** Also Cinder's driver_volume_type in its initialize_connection answer. */
+    volume_type: "iscsi" | "fibre_channel";
     /** The target's properties as registered through the API. */
     properties: IronicTargetProperties;
     /** What Cinder's initialize_connection answers for the volume (cinder storage only). */
@@ -91,6 +101,8 @@ const IronicDecisionSchema = z.object({
   power_state: z.optional(z.nullable(z.string())),
   /** Every call Ironic made on its Cinder client, in order (power actions marked "-- ... --"). */
   cinder_calls: z.array(CinderCallSchema),
+  /** Every boot device the conductor set on the node (node_set_boot_device), in order. */
+  boot_devices: z.array(z.object({ device: z.string(), persistent: z.boolean() })),
 });
 /** What real Ironic did with a node. */
 export type IronicDecision = z.infer<typeof IronicDecisionSchema>;

@@ -40,6 +40,8 @@ class _FakeCinderVolumes:
         # Cinder's state across one request: a volume attached stays attached until detached,
         # which is what is_volume_attached reads on the next power on.
         self.attachments = {}
+        # Per volume id: Cinder's driver_volume_type ("iscsi", "fibre_channel"), as the case says.
+        self.volume_types = {}
         self._connections = connections
         self._calls = calls
         self._missing = missing
@@ -60,7 +62,7 @@ class _FakeCinderVolumes:
     def initialize_connection(self, volume_id, connector):
         self._record("initialize_connection", volume_id, connector=connector)
         data = dict(self._connections.get(volume_id, {}))
-        return {"driver_volume_type": "iscsi", "data": data}
+        return {"driver_volume_type": self.volume_types.get(volume_id, "iscsi"), "data": data}
 
     def attach(self, volume_id, instance_uuid, mountpoint, *args, **kwargs):
         self._record("attach", volume_id, instance_uuid=instance_uuid, mountpoint=mountpoint)
@@ -222,6 +224,16 @@ class _Ironic:
         volumes = _FakeCinderVolumes(self.connections, self.calls, self.missing, cinder_exceptions)
         self.volumes = volumes
         ironic_cinder._init_client = lambda task, **kwargs: _FakeCinderClient(volumes)
+        # Every boot device the conductor sets (the boot interfaces call it through this module
+        # attribute), recorded and then set for real on the node's management interface.
+        self.boot_devices = []
+        set_boot_device = conductor_utils.node_set_boot_device
+
+        def recording_set_boot_device(task, device, persistent=False):
+            self.boot_devices.append({"device": device, "persistent": bool(persistent)})
+            return set_boot_device(task, device, persistent=persistent)
+
+        conductor_utils.node_set_boot_device = recording_set_boot_device
         self.versions = {
             "ironic": _ironic_version(),
             "ironic_path": os.path.dirname(os.path.abspath(ironic.__file__)),
@@ -234,9 +246,12 @@ class _Ironic:
         node_spec = params["node"]
         self.calls.clear()
         self.volumes.attachments.clear()
+        self.volumes.volume_types.clear()
+        self.boot_devices.clear()
         self.connections.clear()
         self.missing.clear()
         for target in params.get("targets", []):
+            self.volumes.volume_types[target["volume_id"]] = target["volume_type"]
             if "cinder_connection" in target:
                 self.connections[target["volume_id"]] = target["cinder_connection"]
         self.missing.update(params.get("cinder_missing_volumes", []))
@@ -249,6 +264,7 @@ class _Ironic:
         finally:
             self._destroy(node_uuid)
         result["cinder_calls"] = [dict(c) for c in self.calls]
+        result["boot_devices"] = [dict(d) for d in self.boot_devices]
         return result
 
     def _create(self, params, result):
@@ -272,7 +288,9 @@ class _Ironic:
                 deploy_interface=node_spec.get("deploy_interface", "direct"),
                 storage_interface=node_spec.get("storage_interface", "noop"),
                 power_interface="fake",
-                management_interface="fake",
+                # manual-management's own default is noop (the operator sets the boot device;
+                # it accepts pxe and disk); fake accepts only pxe.
+                management_interface=node_spec.get("management_interface", "fake"),
                 network_interface="noop",
                 properties=properties,
                 driver_info={"deploy_kernel": "file://" + self.deploy_kernel, "deploy_ramdisk": "file://" + self.deploy_ramdisk},
