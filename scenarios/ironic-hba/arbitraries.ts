@@ -69,16 +69,24 @@ export const ironicHbaCaseArbitrary: fc.Arbitrary<IronicHbaCase> = fc
     const hba = hbas[r.hbaPick % hbas.length]!;
     const anyLun = HBA_BOOT_MATRIX[firmware][hba].bootsAnyLun;
     const maxLun = Math.min(255, guestMaxLun(hba));
-    // The boot volume at LUN 0 where the firmware boots only LUN 0; the others at distinct LUNs.
-    const others = r.luns.filter((l) => l <= maxLun && l !== r.bootLunAny);
     // OVMF's virtio-scsi driver scans LUNs 0-7 only (PcdVirtioScsiMaxLunLimit): a boot LU at
     // LUN 253 left OVMF with "map: No mapping found" (measured).
     const bootLun = anyLun ? (firmware === "ovmf" ? r.bootLunAny % 8 : r.bootLunAny) : 0;
+    // The boot volume at LUN 0 where the firmware boots only LUN 0; the others at LUNs distinct
+    // from it and from each other (the lowest free ones when the drawn LUNs run out).
+    const taken = new Set([bootLun]);
+    const others = [...new Set(r.luns)].filter((l) => l <= maxLun && !taken.has(l));
+    for (const l of others) taken.add(l);
+    for (let l = 0; others.length < r.volumeCount - 1 && l <= maxLun; l++)
+      if (!taken.has(l)) {
+        others.push(l);
+        taken.add(l);
+      }
     const volumes: HbaVolume[] = Array.from({ length: r.volumeCount }, (_, i) => ({
       // The id starts with the index: distinct however far fast-check shrinks.
       volumeId: `${i.toString(16)}${r.volumeIds[i]!.slice(1)}`,
       bootIndex: r.withoutBootVolume ? i + 1 : i,
-      targetLun: i === 0 ? bootLun : (others[i - 1] ?? i),
+      targetLun: i === 0 ? bootLun : others[i - 1]!,
       lunWwn: `6005076801${i}${hex(r.wwnSeed, 5)}`,
       targetPorts: [...r.ports[i]!],
     }));
