@@ -4,6 +4,7 @@
 // generated node before any guest starts (the sweep) and again on each booted case.
 import type { CinderCall, IronicDecision } from "../../harness/openstack/ironic.js";
 import type { StaticProperty, Topology } from "../../harness/scenario.js";
+import { attachDetachProblem, sameSet } from "../common/cinder-calls.js";
 import { fail, pass } from "../common/outcomes.js";
 import type { IronicHbaCase } from "./case.js";
 import { hbaDecisionOf, persistentBootDevice } from "./driver.js";
@@ -68,18 +69,6 @@ const writesNothing: StaticProperty<IronicHbaCase, Topology> = {
   },
 };
 
-/** Volume ids of one kind of Cinder call, split at Ironic's power actions. */
-function callsByPhase(calls: CinderCall[], method: string): CinderCall[][] {
-  const phases: CinderCall[][] = [[]];
-  for (const call of calls) {
-    if (call.method.startsWith("-- ")) phases.push([]);
-    else if (call.method === method) phases.at(-1)!.push(call);
-  }
-  return phases;
-}
-
-const sameSet = (a: string[], b: string[]) => a.length === b.length && [...a].sort().join() === [...b].sort().join();
-
 /** The FC ports in the connector Ironic hands Cinder, compared with the node's connectors. */
 function connectorProblem(input: IronicHbaCase, call: CinderCall): string | undefined {
   const connector = (call.connector ?? {}) as { wwpns?: unknown; wwnns?: unknown };
@@ -101,35 +90,13 @@ const attachDetach: StaticProperty<IronicHbaCase, Topology> = {
     // What the storage interface must do once Ironic accepted the node (whether it should
     // have is ironic-decision-matches-spec's question, not repeated here).
     const volumes = input.node.storageInterface === "cinder" ? input.volumes.map((v) => v.volumeId) : [];
-    if (volumes.length === 0) {
-      const any = decision.cinder_calls.filter((c) => !c.method.startsWith("-- "));
-      return any.length === 0
-        ? pass()
-        : fail(
-            `storage_interface ${input.node.storageInterface} called Cinder: ${any.map((c) => `${c.method}(${c.volume_id})`).join(", ")}`,
-          );
-    }
-    const attached = callsByPhase(decision.cinder_calls, "initialize_connection");
-    const detached = callsByPhase(decision.cinder_calls, "terminate_connection");
-    const expectations: Array<[string, CinderCall[] | undefined]> = [
-      ["attached at deploy", attached[0]],
-      // A deploy that waits for the agent (an image write) never reaches the power actions.
-      ...(decision.deploy_wait
-        ? []
-        : ([
-            ["detached at power off", detached[1]],
-            ["attached again at power on", attached[2]],
-          ] as Array<[string, CinderCall[] | undefined]>)),
-    ];
-    for (const [what, seen] of expectations) {
-      const ids = (seen ?? []).map((c) => c.volume_id);
-      if (!sameSet(ids, volumes)) return fail(`volumes ${what}: ${ids.join(", ") || "none"}; the node has ${volumes.join(", ")}`);
-    }
-    for (const call of attached.flat()) {
-      const problem = connectorProblem(input, call);
-      if (problem) return fail(problem);
-    }
-    return pass();
+    const problem =
+      attachDetachProblem(decision, input.node.storageInterface, volumes) ??
+      decision.cinder_calls
+        .filter((call) => call.method === "initialize_connection")
+        .map((call) => connectorProblem(input, call))
+        .find((p) => p !== undefined);
+    return problem ? fail(problem) : pass();
   },
 };
 

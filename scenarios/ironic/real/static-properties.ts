@@ -1,8 +1,9 @@
 // Boot-free properties: real Ironic's decision against the spec's model (seed 002), and what
 // Ironic wrote for the node's boot against what Cinder said. They run over every generated
 // node before any guest starts (the sweep) and again on each booted case.
-import type { CinderCall, IronicDecision } from "../../../harness/openstack/ironic.js";
+import type { IronicDecision } from "../../../harness/openstack/ironic.js";
 import type { StaticProperty, Topology } from "../../../harness/scenario.js";
+import { attachDetachProblem } from "../../common/cinder-calls.js";
 import { fail, pass } from "../../common/outcomes.js";
 import { bootVolumeOf, type IronicRealCase, type IronicVolume, portalIqn } from "./case.js";
 import { decisionOf, nodeConfigOf } from "./driver.js";
@@ -43,18 +44,6 @@ const decisionAgrees: StaticProperty<IronicRealCase, Topology> = {
   },
 };
 
-/** Volume ids of one kind of Cinder call, split at Ironic's power actions. */
-function callsByPhase(calls: CinderCall[], method: string): string[][] {
-  const phases: string[][] = [[]];
-  for (const call of calls) {
-    if (call.method.startsWith("-- ")) phases.push([]);
-    else if (call.method === method) phases.at(-1)!.push(call.volume_id);
-  }
-  return phases;
-}
-
-const sameSet = (a: string[], b: string[]) => a.length === b.length && [...a].sort().join() === [...b].sort().join();
-
 /** The spec's storage interface: attach at deploy, detach at power off, attach again at power on. */
 const attachDetach: StaticProperty<IronicRealCase, Topology> = {
   name: "cinder-attach-detach",
@@ -64,30 +53,8 @@ const attachDetach: StaticProperty<IronicRealCase, Topology> = {
     const decision = decisionOf(input);
     if (decision.refusal) return pass();
     const spec = specDecision(input);
-    const attached = callsByPhase(decision.cinder_calls, "initialize_connection");
-    const detached = callsByPhase(decision.cinder_calls, "terminate_connection");
-    if (spec.cinderVolumes.length === 0) {
-      const any = decision.cinder_calls.filter((c) => !c.method.startsWith("-- "));
-      return any.length === 0
-        ? pass()
-        : fail(
-            `storage_interface ${input.node.storageInterface} called Cinder: ${any.map((c) => `${c.method}(${c.volume_id})`).join(", ")}`,
-          );
-    }
-    const expectations: Array<[string, string[] | undefined]> = [
-      ["attached at deploy", attached[0]],
-      // A deploy that waits for the agent (an image write) never reaches the power actions.
-      ...(decision.deploy_wait
-        ? []
-        : ([
-            ["detached at power off", detached[1]],
-            ["attached again at power on", attached[2]],
-          ] as Array<[string, string[] | undefined]>)),
-    ];
-    for (const [what, seen] of expectations)
-      if (!seen || !sameSet(seen, spec.cinderVolumes))
-        return fail(`volumes ${what}: ${seen?.join(", ") || "none"}; the node has ${spec.cinderVolumes.join(", ")}`);
-    return pass();
+    const problem = attachDetachProblem(decision, input.node.storageInterface, spec.cinderVolumes);
+    return problem ? fail(problem) : pass();
   },
 };
 
