@@ -160,8 +160,13 @@ export function findMachineProblems(machine: Machine, options: ValidateOptions =
   });
   machine.disks.forEach((disk, i) => {
     const drive = drivesById.get(disk.drive);
-    if (drive?.iscsi && disk.kind !== "scsi-hd")
-      problem(`disks[${i}]`, `drive '${drive.id}' is an iSCSI LU; attach it with scsi-hd on a SCSI host bus adapter`);
+    // A SAN LU behind an HBA is a scsi-hd; a virtio-blk disk over a LU is a local disk whose
+    // every write the target sees (Ironic's deploy, scenarios/ironic-hba).
+    if (drive?.iscsi && disk.kind !== "scsi-hd" && disk.kind !== "virtio-blk")
+      problem(
+        `disks[${i}]`,
+        `drive '${drive.id}' is an iSCSI LU; attach it with scsi-hd on a SCSI host bus adapter (or virtio-blk)`,
+      );
   });
 
   // Controllers and bus capacity.

@@ -95,6 +95,19 @@ export const WireObservationSchema = z.object({
     ),
     null,
   ),
+  /** The image the probe wrote as a deploy ramdisk (bootproof.deploy_image=), or null. */
+  deploy: z._default(
+    z.nullable(
+      z.object({
+        disk: z.string(),
+        image: z.string(),
+        bytes: z.number(),
+        sha256: z.nullable(z.string()),
+        error: z.optional(z.string()),
+      }),
+    ),
+    null,
+  ),
   modulesLoaded: z._default(z.array(z.string()), []),
   moduleErrors: z._default(z.array(z.string()), []),
   /** Milliseconds the probe spent waiting for asynchronous buses to settle. */
@@ -197,6 +210,11 @@ export interface Observation {
     error?: string;
     suite?: Array<{ op: string; ok: boolean; detail: string }>;
   } | null;
+  /**
+   * bootproof.deploy_image=URL with bootproof.deploy_disk=: the disk the probe wrote the image
+   * to as a deploy ramdisk, the image's size and SHA-256 as downloaded, or why it could not.
+   */
+  deploy: { disk: string; image: string; bytes: number; sha256: string | null; error?: string } | null;
   modulesLoaded: string[];
   moduleErrors: string[];
   settleMs: number;
@@ -409,6 +427,7 @@ export function deriveObservation(wire: WireObservation): Observation {
     mounts: wire.mounts,
     rootSource: rootMount?.source ?? null,
     nfsRoot: wire.nfsRoot,
+    deploy: wire.deploy,
     modulesLoaded: wire.modulesLoaded,
     moduleErrors: wire.moduleErrors,
     settleMs: wire.settleMs,

@@ -1,11 +1,13 @@
 // What a scenario is: data plus functions. A scenario turns an input (fixed examples or a
 // fast-check arbitrary) into one or more boots, and properties relate the input, each
 // boot's topology and what the guest observed. Nothing here knows about QEMU argv.
+
 import type fc from "fast-check";
 import type { Machine, MachineInput } from "../emulator/machine.js";
 import type { MediaSpec } from "../firmware/media/spec.js";
 import type { Observation } from "../firmware/observation.js";
 import type { DomainSummary } from "./libvirt/domain-xml.js";
+import type { CaseVolume } from "./services/case-volumes.js";
 import type { SanPathFault } from "./services/san-paths.js";
 
 /** One guest to boot: the machine plus what the harness must provide for it. */
@@ -125,6 +127,15 @@ export interface BootRecord {
    * as UTF-8, the first 64 KiB): proof that the guest's writes reached the server.
    */
   nfsExports?: Record<string, Record<string, string>>;
+  /**
+   * What the guest changed on each iSCSI LU ("<iqn> lun <n>" → the merged byte ranges written
+   * or discarded, and their total): LUs it never wrote are absent.
+   */
+  lunChanges?: Record<string, { bytes: number; ranges: Array<[offset: number, length: number]> }>;
+  /** The served boot media (ServedFile `media`), by served path: the built file and its size. */
+  servedMedia?: Record<string, { path: string; bytes: number }>;
+  /** What the plan's `inspect` found after the boot. */
+  inspection?: Record<string, unknown>;
 }
 
 /** A finished boot of a libvirt domain. */
@@ -190,6 +201,11 @@ export interface IscsiLunPlan {
   lun: number;
   /** The LU's content: built like any boot medium; served through a copy-on-write overlay. */
   media: MediaSpec;
+  /**
+   * Served read-write from this volume instead (`media` is then not built): its content lives
+   * across the case's boots, e.g. a disk a deploy boot writes and the next boot reads.
+   */
+  volume?: CaseVolume;
   readOnly?: boolean;
   serial?: string;
   /** 16 hex digits (NAA) for VPD page 0x83. */
@@ -244,7 +260,13 @@ export interface NfsExportPlan {
  * A served file's content, a symlink relative to its directory, or the boot's own payload:
  * the guest kernel or the probe initramfs built for this machine (Topology.servesBootPayload).
  */
-export type ServedFile = string | Buffer | { symlink: string } | { bootPayload: "kernel" | "initramfs" };
+export type ServedFile =
+  | string
+  | Buffer
+  | { symlink: string }
+  | { bootPayload: "kernel" | "initramfs" }
+  /** A boot medium built for this machine (its probe knows the machine's devices): an image to deploy. */
+  | { media: MediaSpec };
 
 export interface BootPlan {
   name: string;
@@ -261,6 +283,19 @@ export interface BootPlan {
    * retries starts its next attempt only after the earlier ones failed. Skipped: not-run.
    */
   runIf?: (earlier: Record<string, AnyBootRecord>) => boolean;
+  /**
+   * Work between boots that depends on what the earlier boots saw, run before `runIf` and
+   * before the services start (a deploy agent choosing its disk from an inventory boot).
+   * It throws only for an infrastructure failure.
+   */
+  before?: (earlier: Record<string, AnyBootRecord>) => Promise<void>;
+  /**
+   * Host-side evidence read once the guest is gone and before the servers stop (what a case
+   * volume holds now); the result is the boot record's `inspection`.
+   */
+  inspect?: (record: BootRecord) => Promise<Record<string, unknown>>;
+  /** Called once when the case ends, whatever happened: frees what its boots shared (case volumes). */
+  release?: () => Promise<void> | void;
 }
 
 /** Endpoints used where no service runs (static checks): port 0 marks "not started". */

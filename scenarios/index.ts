@@ -129,3 +129,12 @@ export const BUILT_IN_SCENARIOS: Record<string, BuiltInScenario> = {
     ]),
   ),
 };
+
+/**
+ * Seed scenarios this host cannot boot, and why: listed by `bootproof list` and refused by
+ * `bootproof run` with the reason, rather than emulated with a fake that proves nothing.
+ */
+export const NOT_BOOTABLE_HERE: Record<string, string> = {
+  "ironic-fcoe":
+    "seed 002 scenario 2 (iPXE boot from Fibre Channel over Ethernet): Debian's iPXE is built without FCoE (NET_PROTO_FCOE is off in iPXE's default config/general.h; its EFI ROMs carry the string 'iscsi' and no 'fcoe' or 'fcp://'), QEMU has no FCoE-capable NIC or HBA firmware, and no other FCoE boot firmware exists here",
+};

@@ -538,6 +538,56 @@ nfs_root() {
   NFS_ROOT="$_j}"
 }
 
+# deploy_image: with bootproof.deploy_image=URL and bootproof.deploy_disk=/dev/NAME (the disk
+# the deploy agent chose), the probe is a deploy ramdisk: it brings the network up per ip=,
+# downloads the image into RAM, writes it to the disk and flushes it to the device, as
+# ironic-python-agent's write_image does for a raw image.
+DEPLOY=null
+deploy_image() {
+  _url=
+  _disk=
+  _ip=dhcp
+  for _arg in $CMDLINE; do
+    case $_arg in
+    bootproof.deploy_image=*) _url=${_arg#bootproof.deploy_image=} ;;
+    bootproof.deploy_disk=*) _disk=${_arg#bootproof.deploy_disk=} ;;
+    ip=*) _ip=${_arg#ip=} ;;
+    esac
+  done
+  [ -n "$_url" ] || return
+  _error=
+  _bytes=0
+  _sha=null
+  if [ -z "$_disk" ] || [ ! -b "$_disk" ]; then
+    _error="bootproof.deploy_disk='$_disk' is not a block device"
+  elif ! network_up "$_ip"; then
+    _error="network: $NET_ERROR"
+  elif ! _out=$(wget -q -O /deploy-image "$_url" 2>&1); then
+    _error="download of $_url failed: $_out"
+  else
+    _bytes=$(wc -c </deploy-image)
+    _sum=$(sha256sum /deploy-image)
+    jstr "${_sum%% *}"
+    _sha=$J
+    if ! _out=$(dd if=/deploy-image of="$_disk" bs=1M conv=fsync 2>&1); then
+      _error="writing $_disk failed: $_out"
+    else
+      sync
+      blockdev --flushbufs "$_disk" 2>/dev/null
+    fi
+    rm -f /deploy-image
+  fi
+  jstr "$_disk"
+  _j="{\"disk\":$J"
+  jstr "$_url"
+  _j="$_j,\"image\":$J,\"bytes\":${_bytes:-0},\"sha256\":$_sha"
+  if [ -n "$_error" ]; then
+    jstr "$_error"
+    _j="$_j,\"error\":$J"
+  fi
+  DEPLOY="$_j}"
+}
+
 # observation_json: prints the whole observation as one JSON object.
 observation_json() {
   readattr "$PROC/sys/kernel/osrelease"
@@ -553,8 +603,8 @@ observation_json() {
   collect_ibft
   collect_mounts
   read -r _up _idle <"$PROC/uptime"
-  printf '{"schema":1,"kernelRelease":%s,"cmdline":%s,"blockDevices":[%s],"nics":[%s],"pciFunctions":[%s],"usbDevices":[%s],"bootOrder":%s,"ibft":%s,"mounts":[%s],"nfsRoot":%s,"modulesLoaded":[%s],"moduleErrors":[%s],"settleMs":%s,"uptimeSeconds":%s}' \
-    "$_release" "$_cmdline" "$BLOCK" "$NICS" "$PCI" "$USB" "$BOOT_ORDER" "$IBFT" "$MOUNTS" "$NFS_ROOT" "$MODULES_LOADED" "$MODULE_ERRORS" "$SETTLE_MS" "$_up"
+  printf '{"schema":1,"kernelRelease":%s,"cmdline":%s,"blockDevices":[%s],"nics":[%s],"pciFunctions":[%s],"usbDevices":[%s],"bootOrder":%s,"ibft":%s,"mounts":[%s],"nfsRoot":%s,"deploy":%s,"modulesLoaded":[%s],"moduleErrors":[%s],"settleMs":%s,"uptimeSeconds":%s}' \
+    "$_release" "$_cmdline" "$BLOCK" "$NICS" "$PCI" "$USB" "$BOOT_ORDER" "$IBFT" "$MOUNTS" "$NFS_ROOT" "$DEPLOY" "$MODULES_LOADED" "$MODULE_ERRORS" "$SETTLE_MS" "$_up"
 }
 
 main() {
@@ -572,6 +622,7 @@ main() {
   settle
   umount "$DEBUGFS" 2>/dev/null
   nfs_root
+  deploy_image
   OBSERVATION=$(observation_json)
   # Kernel messages printed in the middle of the line would corrupt it: from here on only
   # emergencies reach the console.

@@ -3,7 +3,7 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { BUILT_IN_SCENARIOS, type DriverKind, type ScenarioLoadOptions } from "../../scenarios/index.js";
+import { BUILT_IN_SCENARIOS, type DriverKind, NOT_BOOTABLE_HERE, type ScenarioLoadOptions } from "../../scenarios/index.js";
 import { realDriverGroups } from "../doctor/requirements.js";
 import { InputError } from "../errors.js";
 import type { Scenario } from "../scenario.js";
@@ -34,6 +34,8 @@ export async function loadScenario(nameOrPath: string, options: ScenarioLoadOpti
     const driver = resolvedDriver(nameOrPath, options);
     return (await builtIn.load({ ...options, driver })).default as Scenario<unknown>;
   }
+  const unbootable = NOT_BOOTABLE_HERE[nameOrPath];
+  if (unbootable) throw new InputError(`scenario '${nameOrPath}' cannot boot on this host: ${unbootable}`);
   if (options.driver || options.novaSrc) resolvedDriver(nameOrPath, options);
   const path = resolve(nameOrPath);
   if (!/[/\\.]/.test(nameOrPath) || !existsSync(path)) {

@@ -9,7 +9,7 @@ import { watchLauncher } from "../../emulator/launcher-watch.js";
 import { runAllCleanups, stopEverything } from "../../emulator/reaper.js";
 import { cacheRoot } from "../../firmware/cache.js";
 import { KERNEL_CHOICES, type KernelChoice } from "../../firmware/kernel/choice.js";
-import { BUILT_IN_SCENARIOS, type DriverKind } from "../../scenarios/index.js";
+import { BUILT_IN_SCENARIOS, type DriverKind, NOT_BOOTABLE_HERE } from "../../scenarios/index.js";
 import { prepareMachine } from "../boot/prepare.js";
 import { cachedAccelerator, ensureRequirements, formatDoctorReport, runDoctor } from "../doctor/doctor.js";
 import { realDriverGroups } from "../doctor/requirements.js";
@@ -304,6 +304,8 @@ export function buildCli(): Command {
           : "";
         process.stdout.write(`${name.padEnd(width)}${entry.description}${driver}\n`);
       }
+      process.stdout.write("\nnot bootable on this host (no scenario, nothing emulated):\n");
+      for (const [name, reason] of Object.entries(NOT_BOOTABLE_HERE)) process.stdout.write(`${name.padEnd(width)}${reason}\n`);
     });
 
   program

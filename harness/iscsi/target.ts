@@ -6,6 +6,7 @@
 import { createHash } from "node:crypto";
 import net from "node:net";
 import { openBackend } from "./backends/index.js";
+import { recordChanges } from "./backends/recording.js";
 import type { BackendSpec, BlockBackend } from "./backends/types.js";
 import { Connection, type ConnectionHost, type IscsiEvent } from "./connection.js";
 import { FaultInjector, type FaultPlan } from "./faults.js";
@@ -21,6 +22,8 @@ export interface LunOptions {
   serial?: string;
   /** 16 hex digits (an NAA 8-byte identifier) for VPD 0x83; derived when omitted. */
   wwn?: string;
+  /** Told the byte range of every write and discard once it is done. */
+  onChange?: (offset: number, length: number) => void;
 }
 
 export interface TargetOptions {
@@ -119,8 +122,9 @@ export async function startIscsiTarget(options: IscsiTargetOptions): Promise<Isc
     for (const t of options.targets) {
       const lus = new Map<number, LogicalUnit>();
       for (const l of t.luns) {
-        const backend = await openBackend(l.backend);
-        backends.push(backend);
+        const opened = await openBackend(l.backend);
+        backends.push(opened);
+        const backend = l.onChange ? recordChanges(opened, l.onChange) : opened;
         const defaultSerial = createHash("sha256").update(`${t.iqn}/${l.lun}`).digest("hex").slice(0, 16);
         lus.set(l.lun, {
           lun: l.lun,

@@ -32,8 +32,13 @@ export interface IronicRequest {
      * disk, the boot device of an HBA boot.
      */
     management_interface?: "fake" | "noop";
-    /** IRONIC_INSTANCE_IMAGE as a value stands for an image file the worker provides. */
-    instance_info: Record<string, string>;
+    /**
+     * IRONIC_INSTANCE_IMAGE as a value stands for an image file the worker provides;
+     * `root_device` (hints) is an object.
+     */
+    instance_info: Record<string, string | RootDeviceHints>;
+    /** node.properties.root_device: the operator's root device hints. */
+    root_device?: RootDeviceHints;
   };
   /** The node's one port: its MAC names the node's iPXE config link. */
   mac: string;
@@ -84,6 +89,8 @@ const IronicDecisionSchema = z.object({
   ),
   should_write_image: z.optional(orError(z.boolean())),
   boot_option: z.optional(orError(z.string())),
+  /** The root device hints as Ironic parsed them (get_root_device_for_deploy); null: none. */
+  root_device_hints: z.optional(orError(z.nullable(z.record(z.string(), z.unknown())))),
   driver_internal_info: z.optional(z.record(z.string(), z.unknown())),
   /** The volume targets after attach_volumes (Cinder's connection data written onto them). */
   attached_properties: z.optional(
@@ -120,6 +127,44 @@ export function ironicWorkerSpec(): WorkerSpec {
  */
 export function ironicDecide(request: IronicRequest): Promise<IronicDecision> {
   return workerFor(ironicWorkerSpec()).request("decide", request, IronicDecisionSchema);
+}
+
+/** Root device hints as an operator writes them (ironic-lib's syntax: "s== X", "<= 10", plain values). */
+export type RootDeviceHints = Record<string, string | number | boolean>;
+
+/** A disk as ironic-python-agent describes it to ironic-lib's matcher. */
+export interface AgentBlockDevice {
+  name: string;
+  size: number;
+  model: string | null;
+  vendor: string | null;
+  serial: string | null;
+  wwn: string | null;
+  wwn_with_extension: string | null;
+  wwn_vendor_extension: string | null;
+  hctl: string | null;
+  by_path: string | null;
+}
+
+const AgentRootDeviceSchema = z.object({
+  rule: z.enum(["hints", "smallest-disk-of-at-least-4-GiB"]),
+  hints: z.optional(z.record(z.string(), z.unknown())),
+  /** The chosen disk's name; null: none matches (the agent fails the deploy). */
+  device: z.nullable(z.string()),
+  error: z.optional(IronicErrorSchema),
+});
+export type AgentRootDevice = z.infer<typeof AgentRootDeviceSchema>;
+
+/**
+ * The disk Ironic's deploy agent would write the image to, given the disks its ramdisk saw
+ * and the node's hints (ironic-lib's matcher, in the Ironic worker).
+ */
+export function agentRootDevice(request: {
+  devices: AgentBlockDevice[];
+  instance_info_root_device?: RootDeviceHints;
+  properties_root_device?: RootDeviceHints;
+}): Promise<AgentRootDevice> {
+  return workerFor(ironicWorkerSpec()).request("agent_root_device", request, AgentRootDeviceSchema);
 }
 
 export async function ironicVersions(): Promise<IronicVersions> {

@@ -8,6 +8,7 @@ import type { Accelerator } from "../../emulator/argv.js";
 import type { BootPhase } from "../../emulator/console.js";
 import { registerTempDir } from "../../emulator/reaper.js";
 import type { KernelChoice } from "../../firmware/kernel/choice.js";
+import type { MediaSpec } from "../../firmware/media/spec.js";
 import { prepareBoot } from "../boot/prepare.js";
 import { type BootResult, bootFailureDetail, runBoot } from "../boot/run-boot.js";
 import { describeError, InfraError, InputError, type Verdict } from "../errors.js";
@@ -18,6 +19,7 @@ import {
   type AnyScenario,
   type AnyTopology,
   type BootPlan,
+  type BootRecord,
   type DomainTopology,
   type GuestEndpoints,
   isDomainTopology,
@@ -123,131 +125,148 @@ export async function runCase<Input>(scenario: AnyScenario<Input>, input: Input,
   } catch (error) {
     return finish("infra-error", [], [], describeError(error));
   }
-  const staticResults = runStaticProperties(scenario, input, plans);
-  const staticFailures = staticResults.filter((r) => !r.ok);
-  const bootable = plans.every((p) => {
-    const topology = resolveTopology(p);
-    return !isDomainTopology(topology) || topology.defined !== null;
-  });
-  if (staticFailures.length > 0 && !(scenario.bootDespiteStaticFailures && bootable)) {
-    return finish("fail", [], staticResults, staticFailures.map((f) => `${f.name}: ${f.message ?? "false"}`).join("\n"));
-  }
-
-  const records: Record<string, AnyBootRecord> = {};
-  const summaries: BootSummary[] = [];
-  for (const plan of plans) {
-    const artifactDir = join(options.artifactDir, plan.name);
-    // A domain the driver refused, with every static check passed: the refusal was the right
-    // answer (the static properties judged it), and there is no guest to boot.
-    const planned = resolveTopology(plan);
-    if (isDomainTopology(planned) && planned.defined === null) continue;
-    if (plan.runIf && !plan.runIf(records)) {
-      summaries.push({ name: plan.name, status: "not-run", durationMs: 0, phase: "started", artifactDir });
-      continue;
+  try {
+    const staticResults = runStaticProperties(scenario, input, plans);
+    const staticFailures = staticResults.filter((r) => !r.ok);
+    const bootable = plans.every((p) => {
+      const topology = resolveTopology(p);
+      return !isDomainTopology(topology) || topology.defined !== null;
+    });
+    if (staticFailures.length > 0 && !(scenario.bootDespiteStaticFailures && bootable)) {
+      return finish("fail", [], staticResults, staticFailures.map((f) => `${f.name}: ${f.message ?? "false"}`).join("\n"));
     }
-    options.onEvent?.({ kind: "boot-start", caseId: options.caseId, boot: plan.name });
-    let result: BootOutcome;
-    let serviceLog: ServiceLogLine[] = [];
-    try {
-      ({ result, serviceLog } = await bootWithServices(plan, artifactDir, options));
-    } catch (error) {
-      const summary: BootSummary = {
+
+    const records: Record<string, AnyBootRecord> = {};
+    const summaries: BootSummary[] = [];
+    for (const plan of plans) {
+      const artifactDir = join(options.artifactDir, plan.name);
+      // A domain the driver refused, with every static check passed: the refusal was the right
+      // answer (the static properties judged it), and there is no guest to boot.
+      const planned = resolveTopology(plan);
+      if (isDomainTopology(planned) && planned.defined === null) continue;
+      try {
+        await plan.before?.(records);
+      } catch (error) {
+        const detail = `boot '${plan.name}': preparing it failed: ${describeError(error)}`;
+        summaries.push({ name: plan.name, status: "infra-error", durationMs: 0, phase: "started", artifactDir, detail });
+        return finish("infra-error", summaries, staticResults, detail);
+      }
+      if (plan.runIf && !plan.runIf(records)) {
+        summaries.push({ name: plan.name, status: "not-run", durationMs: 0, phase: "started", artifactDir });
+        continue;
+      }
+      options.onEvent?.({ kind: "boot-start", caseId: options.caseId, boot: plan.name });
+      let result: BootOutcome;
+      let serviceLog: ServiceLogLine[] = [];
+      try {
+        ({ result, serviceLog } = await bootWithServices(plan, artifactDir, options));
+      } catch (error) {
+        const summary: BootSummary = {
+          name: plan.name,
+          status: "infra-error",
+          durationMs: 0,
+          phase: "started",
+          artifactDir,
+          detail: describeError(error),
+        };
+        options.onEvent?.({ kind: "boot-end", caseId: options.caseId, boot: plan.name, status: "infra-error", durationMs: 0 });
+        summaries.push(summary);
+        return finish("infra-error", summaries, staticResults, `boot '${plan.name}': ${describeError(error)}`);
+      }
+      options.onEvent?.({
+        kind: "boot-end",
+        caseId: options.caseId,
+        boot: plan.name,
+        status: result.status,
+        durationMs: result.durationMs,
+      });
+      summaries.push({
         name: plan.name,
-        status: "infra-error",
+        status: result.status,
+        durationMs: result.durationMs,
+        qemuWindow: result.qemuWindow,
+        phase: result.phase,
+        artifactDir,
+        commandLine: result.commandLine,
+        ...(result.kind === "domain" ? { libvirtMs: result.libvirtMs } : {}),
+        detail: result.status === "infra-error" ? result.error : result.status === "no-observation" ? result.reason : undefined,
+      });
+      const services = serviceLog.length
+        ? `\n  services:\n${serviceLog.map((l) => `    ${l.service}: ${l.text}`).join("\n")}`
+        : "";
+      if (result.status === "infra-error") {
+        return finish(
+          "infra-error",
+          summaries,
+          staticResults,
+          `boot '${plan.name}': ${result.error}\n${bootFailureDetail(result)}${services}`,
+        );
+      }
+      if (result.status === "timeout") {
+        return finish(
+          "timeout",
+          summaries,
+          staticResults,
+          `boot '${plan.name}' timed out: no observation before the deadline\n${bootFailureDetail(result)}${services}`,
+        );
+      }
+      const common = {
+        name: plan.name,
+        observation: result.status === "observed" ? result.observation : null,
+        failure: result.status === "no-observation" ? `${result.reason}${serviceFailures(serviceLog)}` : undefined,
+        firmwareLog: result.firmwareLog,
+        endpoints: result.endpoints,
+        serviceLog: serviceLog.map((l) => `${l.service}: ${l.text}`),
+        artifactDir,
+      };
+      records[plan.name] =
+        result.kind === "domain"
+          ? { ...common, topology: result.topology, domain: result.domain }
+          : {
+              ...common,
+              topology: result.topology,
+              machine: result.machine,
+              ...(result.nfsExports ? { nfsExports: result.nfsExports } : {}),
+              ...(result.lunChanges ? { lunChanges: result.lunChanges } : {}),
+              ...(result.servedMedia && Object.keys(result.servedMedia).length ? { servedMedia: result.servedMedia } : {}),
+              ...(result.inspection ? { inspection: result.inspection } : {}),
+            };
+    }
+    for (const plan of plans.slice(summaries.length)) {
+      summaries.push({
+        name: plan.name,
+        status: "not-run",
         durationMs: 0,
         phase: "started",
-        artifactDir,
-        detail: describeError(error),
-      };
-      options.onEvent?.({ kind: "boot-end", caseId: options.caseId, boot: plan.name, status: "infra-error", durationMs: 0 });
-      summaries.push(summary);
-      return finish("infra-error", summaries, staticResults, `boot '${plan.name}': ${describeError(error)}`);
+        artifactDir: join(options.artifactDir, plan.name),
+      });
     }
-    options.onEvent?.({
-      kind: "boot-end",
-      caseId: options.caseId,
-      boot: plan.name,
-      status: result.status,
-      durationMs: result.durationMs,
-    });
-    summaries.push({
-      name: plan.name,
-      status: result.status,
-      durationMs: result.durationMs,
-      qemuWindow: result.qemuWindow,
-      phase: result.phase,
-      artifactDir,
-      commandLine: result.commandLine,
-      ...(result.kind === "domain" ? { libvirtMs: result.libvirtMs } : {}),
-      detail: result.status === "infra-error" ? result.error : result.status === "no-observation" ? result.reason : undefined,
-    });
-    const services = serviceLog.length ? `\n  services:\n${serviceLog.map((l) => `    ${l.service}: ${l.text}`).join("\n")}` : "";
-    if (result.status === "infra-error") {
-      return finish(
-        "infra-error",
-        summaries,
-        staticResults,
-        `boot '${plan.name}': ${result.error}\n${bootFailureDetail(result)}${services}`,
-      );
-    }
-    if (result.status === "timeout") {
-      return finish(
-        "timeout",
-        summaries,
-        staticResults,
-        `boot '${plan.name}' timed out: no observation before the deadline\n${bootFailureDetail(result)}${services}`,
-      );
-    }
-    const common = {
-      name: plan.name,
-      observation: result.status === "observed" ? result.observation : null,
-      failure: result.status === "no-observation" ? `${result.reason}${serviceFailures(serviceLog)}` : undefined,
-      firmwareLog: result.firmwareLog,
-      endpoints: result.endpoints,
-      serviceLog: serviceLog.map((l) => `${l.service}: ${l.text}`),
-      artifactDir,
-    };
-    records[plan.name] =
-      result.kind === "domain"
-        ? { ...common, topology: result.topology, domain: result.domain }
-        : {
-            ...common,
-            topology: result.topology,
-            machine: result.machine,
-            ...(result.nfsExports ? { nfsExports: result.nfsExports } : {}),
-          };
-  }
-  for (const plan of plans.slice(summaries.length)) {
-    summaries.push({
-      name: plan.name,
-      status: "not-run",
-      durationMs: 0,
-      phase: "started",
-      artifactDir: join(options.artifactDir, plan.name),
-    });
-  }
 
-  const bootResults: PropertyResult[] = scenario.properties.map((property) => {
-    try {
-      return { name: property.name, layer: "boot" as const, ...property.check(input, records) };
-    } catch (error) {
-      return { name: property.name, layer: "boot" as const, ok: false, message: `the check threw: ${describeError(error)}` };
-    }
-  });
-  const properties = [...staticResults, ...bootResults];
-  const failures = properties.filter((p) => !p.ok);
-  if (failures.length === 0) return finish("pass", summaries, properties);
-  const unobserved = Object.values(records).filter((r) => r.observation === null);
-  // A property that already quotes why a boot never reached the probe says it once.
-  const bootNotes = unobserved
-    .filter((r) => !failures.some((f) => r.failure && f.message?.includes(r.failure)))
-    .map((r) => `boot '${r.name}' never reached the probe: ${r.failure}`);
-  return finish(
-    "fail",
-    summaries,
-    properties,
-    [...failures.map((f) => `${f.name}: ${f.message ?? "false"}`), ...bootNotes].join("\n"),
-  );
+    const bootResults: PropertyResult[] = scenario.properties.map((property) => {
+      try {
+        return { name: property.name, layer: "boot" as const, ...property.check(input, records) };
+      } catch (error) {
+        return { name: property.name, layer: "boot" as const, ok: false, message: `the check threw: ${describeError(error)}` };
+      }
+    });
+    const properties = [...staticResults, ...bootResults];
+    const failures = properties.filter((p) => !p.ok);
+    if (failures.length === 0) return finish("pass", summaries, properties);
+    const unobserved = Object.values(records).filter((r) => r.observation === null);
+    // A property that already quotes why a boot never reached the probe says it once.
+    const bootNotes = unobserved
+      .filter((r) => !failures.some((f) => r.failure && f.message?.includes(r.failure)))
+      .map((r) => `boot '${r.name}' never reached the probe: ${r.failure}`);
+    return finish(
+      "fail",
+      summaries,
+      properties,
+      [...failures.map((f) => `${f.name}: ${f.message ?? "false"}`), ...bootNotes].join("\n"),
+    );
+  } finally {
+    // Whatever the verdict: what the boots shared (case volumes) is freed once the case is judged.
+    await Promise.allSettled(plans.map(async (p) => p.release?.()));
+  }
 }
 
 type BootOutcome =
@@ -256,6 +275,9 @@ type BootOutcome =
       topology: Topology;
       endpoints: GuestEndpoints;
       nfsExports?: Record<string, Record<string, string>>;
+      lunChanges?: BootRecord["lunChanges"];
+      servedMedia?: BootRecord["servedMedia"];
+      inspection?: Record<string, unknown>;
     })
   | (DomainBootResult & { kind: "domain"; topology: DomainTopology; endpoints: GuestEndpoints });
 
@@ -285,6 +307,8 @@ async function bootWithServices(
         log: [] as ServiceLogLine[],
         addIscsi: async () => {},
         nfsExports: async () => ({}),
+        lunChanges: () => ({}),
+        servedMedia: () => ({}),
         close: async () => {},
       };
   try {
@@ -314,12 +338,16 @@ async function bootWithServices(
         serviceLog: services.log,
       };
     }
-    const lunMedia = (plan.services?.iscsi?.targets ?? []).map((t) => t.luns.map((l) => l.media));
-    const prepared = await prepareBoot(resolved, lunMedia.flat(), { kernel: options.kernel });
+    // A LU on a case volume has its content already: nothing to build.
+    const lunMedia = (plan.services?.iscsi?.targets ?? []).map((t) => t.luns.map((l) => (l.volume ? undefined : l.media)));
+    const toBuild = lunMedia.flat().filter((m): m is MediaSpec => m !== undefined);
+    const prepared = await prepareBoot(resolved, toBuild, { kernel: options.kernel });
     let next = 0;
     await services.addIscsi(
-      lunMedia.map((luns) => luns.map(() => prepared.extraMediaPaths[next++]!)),
+      lunMedia.map((luns) => luns.map((m) => (m ? prepared.extraMediaPaths[next++]! : ""))),
       prepared.payload,
+      // Served media carry the probe built for this machine, like its LUs (the probe is cached).
+      async (spec) => (await prepareBoot(resolved, [spec], { kernel: options.kernel })).extraMediaPaths[0]!,
     );
     // A machine that names the iSCSI target's port (a host forward to it) is known only now;
     // its media are the same and come from the cache.
@@ -337,8 +365,33 @@ async function bootWithServices(
       );
     }
     const nfsExports = plan.services?.nfs ? { nfsExports: await services.nfsExports() } : {};
+    const evidence = {
+      ...nfsExports,
+      ...(plan.services?.iscsi ? { lunChanges: services.lunChanges() } : {}),
+      servedMedia: services.servedMedia(),
+    };
+    const inspection = plan.inspect
+      ? await plan.inspect({
+          name: plan.name,
+          topology,
+          machine: result.machine,
+          observation: result.status === "observed" ? result.observation : null,
+          firmwareLog: "firmwareLog" in result ? result.firmwareLog : [],
+          endpoints: { ...services.endpoints },
+          serviceLog: services.log.map((l) => `${l.service}: ${l.text}`),
+          artifactDir,
+          ...evidence,
+        })
+      : undefined;
     return {
-      result: { ...result, kind: "machine", topology, endpoints: { ...services.endpoints }, ...nfsExports },
+      result: {
+        ...result,
+        kind: "machine",
+        topology,
+        endpoints: { ...services.endpoints },
+        ...evidence,
+        ...(inspection ? { inspection } : {}),
+      },
       serviceLog: services.log,
     };
   } finally {

@@ -1,11 +1,13 @@
 // Starts the servers one boot needs (TFTP, HTTP, iSCSI), fresh for that boot, and stops them
 // after it. The guest reaches them through user-mode networking at 10.0.2.2:<port>.
-import { copyFile, mkdir, open, readdir, rm, symlink, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, open, readdir, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { registerCleanup } from "../../emulator/reaper.js";
+import type { MediaSpec } from "../../firmware/media/spec.js";
 import { InfraError } from "../errors.js";
 import type { HttpEvent } from "../http/index.js";
 import { type HttpServer, startHttpServer } from "../http/index.js";
+import { ChangedRanges } from "../iscsi/backends/recording.js";
 import type { IscsiEvent } from "../iscsi/connection.js";
 import type { FaultPlan as IscsiFaultPlan } from "../iscsi/faults.js";
 import { type IscsiTargetHandle, startIscsiTarget } from "../iscsi/target.js";
@@ -63,7 +65,9 @@ async function writeServedFiles(
   files: Record<string, ServedFile>,
   payload?: BootPayloadFiles,
   overExisting = false,
-): Promise<void> {
+  media?: ServedMediaBuilder,
+): Promise<Record<string, { path: string; bytes: number }>> {
+  const served: Record<string, { path: string; bytes: number }> = {};
   await mkdir(root, { recursive: true });
   for (const [name, content] of Object.entries(files)) {
     const path = join(root, name);
@@ -72,7 +76,12 @@ async function writeServedFiles(
     if (overExisting) await rm(path, { force: true });
     if (typeof content === "string" || Buffer.isBuffer(content)) await writeFile(path, content);
     else if ("symlink" in content) await symlink(content.symlink, path);
-    else {
+    else if ("media" in content) {
+      if (!media) throw new InfraError(`served file ${name} is a boot medium, but nothing builds media for this boot`);
+      const built = await media(content.media);
+      await copyFile(built, path);
+      served[name] = { path: built, bytes: (await stat(built)).size };
+    } else {
       if (!payload)
         throw new InfraError(
           `served file ${name} is the boot's ${content.bootPayload}, but the topology does not set servesBootPayload`,
@@ -80,7 +89,11 @@ async function writeServedFiles(
       await copyFile(content.bootPayload === "kernel" ? payload.kernel : payload.initramfs, path);
     }
   }
+  return served;
 }
+
+/** Builds (or finds in the cache) a boot medium for the machine being booted; returns its path. */
+export type ServedMediaBuilder = (spec: MediaSpec) => Promise<string>;
 
 /** An export's top-level regular files after the boot (UTF-8, the first 64 KiB of each). */
 async function exportContents(root: string): Promise<Record<string, string>> {
@@ -109,7 +122,11 @@ export async function startServices(
 ): Promise<{
   endpoints: GuestEndpoints;
   log: ServiceLogLine[];
-  addIscsi(lunFiles: string[][], payload?: BootPayloadFiles): Promise<void>;
+  addIscsi(lunFiles: string[][], payload?: BootPayloadFiles, media?: ServedMediaBuilder): Promise<void>;
+  /** What the guest changed on each LU, by "<iqn> lun <n>" (LUs never written are absent). */
+  lunChanges(): Record<string, { bytes: number; ranges: Array<[number, number]> }>;
+  /** The HTTP and TFTP files that are built media, by served path. */
+  servedMedia(): Record<string, { path: string; bytes: number }>;
   /** What each NFS export holds now (call after the guest ended). */
   nfsExports(): Promise<Record<string, Record<string, string>>>;
   close(): Promise<void>;
@@ -123,6 +140,8 @@ export async function startServices(
   let nfs: NfsServer | undefined;
   const tftpRoot = join(serviceDir, "tftp");
   const httpRoot = join(serviceDir, "http");
+  const changes = new Map<string, ChangedRanges>();
+  const served: Record<string, { path: string; bytes: number }> = {};
   const nfsRoots = (plan?.nfs?.exports ?? []).map((_, index) => join(serviceDir, `nfs-${index}`));
   const close = async () => {
     await Promise.allSettled([tftp?.close(), http?.close(), iscsi?.close(), nfs?.close()]);
@@ -176,7 +195,7 @@ export async function startServices(
     endpoints,
     log,
     /** Phase 2: the iSCSI target over the built LUN images, then the TFTP and HTTP files. */
-    async addIscsi(lunFiles: string[][], payload?: BootPayloadFiles) {
+    async addIscsi(lunFiles: string[][], payload?: BootPayloadFiles, media?: ServedMediaBuilder) {
       if (plan?.iscsi) {
         const iscsiPlan = plan.iscsi;
         const faultsSeen = new Set<string>();
@@ -190,15 +209,23 @@ export async function startServices(
           targets: plan.iscsi.targets.map((target, t) => ({
             iqn: target.iqn,
             chap: target.chap,
-            luns: target.luns.map((lun, l) => ({
-              lun: lun.lun,
-              serial: lun.serial,
-              wwn: lun.wwn,
-              // Cached images are shared by many cases: writes go to a private overlay.
-              backend: lun.readOnly
-                ? { kind: "file" as const, path: lunFiles[t]![l]!, readOnly: true }
-                : { kind: "overlay" as const, base: lunFiles[t]![l]! },
-            })),
+            luns: target.luns.map((lun, l) => {
+              const ranges = new ChangedRanges();
+              changes.set(`${target.iqn} lun ${lun.lun}`, ranges);
+              return {
+                lun: lun.lun,
+                serial: lun.serial,
+                wwn: lun.wwn,
+                // A case volume is the case's own; cached images are shared by many cases:
+                // writes go to a private overlay.
+                backend: lun.volume
+                  ? { kind: "file" as const, path: lun.volume.path, readOnly: lun.readOnly ?? false }
+                  : lun.readOnly
+                    ? { kind: "file" as const, path: lunFiles[t]![l]!, readOnly: true }
+                    : { kind: "overlay" as const, base: lunFiles[t]![l]! },
+                onChange: (offset: number, length: number) => ranges.add(offset, length),
+              };
+            }),
           })),
           faults: { rules },
           logger: (event) => {
@@ -220,8 +247,16 @@ export async function startServices(
           });
         }
       }
-      if (plan?.tftp) await writeServedFiles(tftpRoot, plan.tftp.files(endpoints), payload);
-      if (plan?.http) await writeServedFiles(httpRoot, plan.http.files(endpoints), payload);
+      if (plan?.tftp) Object.assign(served, await writeServedFiles(tftpRoot, plan.tftp.files(endpoints), payload, false, media));
+      if (plan?.http) Object.assign(served, await writeServedFiles(httpRoot, plan.http.files(endpoints), payload, false, media));
+    },
+    lunChanges() {
+      return Object.fromEntries(
+        [...changes].filter(([, r]) => r.bytes > 0).map(([key, r]) => [key, { bytes: r.bytes, ranges: r.list() }]),
+      );
+    },
+    servedMedia() {
+      return served;
     },
     async nfsExports() {
       const out: Record<string, Record<string, string>> = {};

@@ -18,6 +18,8 @@ export interface SanLu {
   wwn: string;
   media: MediaSpec;
   readOnly?: boolean;
+  /** The unit serial number the guest reads in VPD page 0x80 (QEMU's scsi-hd reports it). */
+  serial?: string;
 }
 
 export interface SanTargetPort {
@@ -98,7 +100,7 @@ export function sanServices(fabric: SanFabric): ServicesPlan {
       targets: [
         {
           iqn: fabric.iqn,
-          luns: fabric.lus.map((lu) => ({ lun: lu.lun, media: lu.media, wwn: lu.wwn, readOnly: lu.readOnly })),
+          luns: fabric.lus.map((lu) => ({ lun: lu.lun, media: lu.media, wwn: lu.wwn, serial: lu.serial, readOnly: lu.readOnly })),
         },
       ],
       portals: fabric.ports.length,
@@ -152,6 +154,7 @@ export function sanMachine(fabric: SanFabric, endpoints: GuestEndpoints): Machin
         scsiId,
         lun,
         wwn: qemuWwn(lu.wwn),
+        ...(lu.serial ? { serial: lu.serial } : {}),
         portWwn: qemuWwn(fabric.ports[path.port]!.wwpn),
         portIndex: path.port + 1,
         bootIndex: path.bootIndex,

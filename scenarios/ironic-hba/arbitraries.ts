@@ -8,8 +8,10 @@
 import fc from "fast-check";
 import type { ScsiControllerKind } from "../../emulator/machine.js";
 import { SCSI_LIMITS } from "../../emulator/validate.js";
+import type { RootDeviceHints } from "../../harness/openstack/ironic.js";
 import { bootableHbas, HBA_BOOT_MATRIX } from "../common/hba-firmware.js";
-import type { CapabilityValue, HbaVolume, IronicHbaCase } from "./case.js";
+import type { CapabilityValue, HbaVolume, IronicHbaCase, LocalDisk, RootDeviceHint } from "./case.js";
+import { volumeSerial } from "./case.js";
 
 const hex = (n: number, digits: number) => n.toString(16).padStart(digits, "0");
 const hexId = (digits: number) =>
@@ -60,6 +62,19 @@ export const ironicHbaCaseArbitrary: fc.Arbitrary<IronicHbaCase> = fc
     wwnSeed: fc.integer({ min: 0, max: 0xfffff }),
     volumeIds: fc.array(uuid, { minLength: 3, maxLength: 3 }),
     ports: fc.array(fc.constantFrom([0], [1], [0, 1], [1, 0]), { minLength: 3, maxLength: 3 }),
+    /** Sizes in GiB around the agent's 4 GiB floor: whether a disk is a candidate, and which is smallest. */
+    volumeSizes: fc.array(fc.constantFrom(4, 5, 8, 10, 20), { minLength: 3, maxLength: 3 }),
+    localSizes: fc.array(fc.constantFrom(2, 4, 6, 8, 16), { minLength: 0, maxLength: 2 }),
+    /** The hint: none (the agent's default), or one naming a disk by wwn, serial or size. */
+    hint: fc.oneof(
+      { arbitrary: fc.constant(undefined), weight: 3 },
+      fc.record({
+        source: fc.constantFrom<"properties" | "instance_info">("properties", "instance_info"),
+        /** Which disk it names: 0 the boot volume, then the other volumes, then the local disks. */
+        disk: fc.oneof({ arbitrary: fc.constant(0), weight: 3 }, fc.nat(4)),
+        by: fc.constantFrom<"wwn" | "serial" | "size">("wwn", "serial", "size"),
+      }),
+    ),
   })
   .map((r): IronicHbaCase => {
     const firmware = r.node.bootMode === "uefi" ? "ovmf" : "seabios";
@@ -89,7 +104,9 @@ export const ironicHbaCaseArbitrary: fc.Arbitrary<IronicHbaCase> = fc
       targetLun: i === 0 ? bootLun : others[i - 1]!,
       lunWwn: `6005076801${i}${hex(r.wwnSeed, 5)}`,
       targetPorts: [...r.ports[i]!],
+      sizeGiB: r.volumeSizes[i]!,
     }));
+    const localDisks: LocalDisk[] = r.localSizes.map((sizeGiB, i) => ({ sizeGiB, serial: `LOCAL${i}${hex(r.wwnSeed, 5)}` }));
     const wwnns = r.wwnnCount === "same" ? r.wwpnCount : r.wwnnCount;
     return {
       node: r.node,
@@ -99,5 +116,24 @@ export const ironicHbaCaseArbitrary: fc.Arbitrary<IronicHbaCase> = fc
         wwnns: Array.from({ length: wwnns }, (_, i) => portWwnn(r.portBase + i)),
       },
       volumes,
+      localDisks,
+      ...(r.hint ? { rootDevice: rootDeviceHint(r.hint, volumes, localDisks) } : {}),
     };
   });
+
+/** Hints naming one of the node's disks (volumes first, then local disks) by one of its identities. */
+function rootDeviceHint(
+  hint: { source: RootDeviceHint["source"]; disk: number; by: "wwn" | "serial" | "size" },
+  volumes: readonly HbaVolume[],
+  localDisks: readonly LocalDisk[],
+): RootDeviceHint {
+  const index = hint.disk % (volumes.length + localDisks.length);
+  const volume = volumes[index];
+  const local = localDisks[index - volumes.length];
+  let hints: RootDeviceHints;
+  if (hint.by === "size") hints = { size: (volume ?? local)!.sizeGiB };
+  else if (volume) hints = hint.by === "wwn" ? { wwn: `0x${volume.lunWwn}` } : { serial: volumeSerial(volume) };
+  // A local disk has no WWN: named by its serial.
+  else hints = { serial: local!.serial };
+  return { source: hint.source, hints };
+}

@@ -5,6 +5,7 @@
 // HBA's ports) and fibre_channel volume targets with what Cinder's FC connection info carries.
 // The HBA model is the emulation's, one the firmware boots (../common/hba-firmware.ts).
 import type { ScsiControllerKind } from "../../emulator/machine.js";
+import type { RootDeviceHints } from "../../harness/openstack/ironic.js";
 import type { StorageInterfaceName } from "../ironic/real/case.js";
 
 /** The storage array's target ports (WWPNs): each is one portal of bootproof's target. */
@@ -20,6 +21,20 @@ export interface HbaVolume {
   lunWwn: string;
   /** target_wwn: indexes into STORAGE_PORTS of the target ports Cinder names, in its order. */
   targetPorts: number[];
+  /** The volume's size (scenario 4: the deploy agent chooses among disks by it). */
+  sizeGiB: number;
+}
+
+/** A disk inside the node (scenario 4's other candidates for the image): virtio, no SAN identity. */
+export interface LocalDisk {
+  sizeGiB: number;
+  serial: string;
+}
+
+/** The operator's root device hints and where they are set (Ironic reads instance_info's first). */
+export interface RootDeviceHint {
+  source: "properties" | "instance_info";
+  hints: RootDeviceHints;
 }
 
 /** A capability value as an operator sets it, or unset. */
@@ -48,8 +63,14 @@ export interface IronicHbaCase {
   /** Volume connectors: the HBA ports' WWPNs and WWNNs (16 hex digits), in registration order. */
   connectors: { wwpns: string[]; wwnns: string[] };
   volumes: HbaVolume[];
+  /** The node's own disks, beside the SAN volumes. */
+  localDisks: LocalDisk[];
+  rootDevice?: RootDeviceHint;
 }
 
 export const volumeRole = (volume: HbaVolume) => `volume-${volume.volumeId.slice(0, 8)}`;
 export const bootVolumeOf = (input: IronicHbaCase) => input.volumes.find((v) => v.bootIndex === 0);
 export const targetWwns = (volume: HbaVolume) => volume.targetPorts.map((p) => STORAGE_PORTS[p]!);
+
+/** The serial the array reports for a volume (VPD page 0x80): its id without dashes, as many arrays do. */
+export const volumeSerial = (volume: HbaVolume) => volume.volumeId.replace(/-/g, "").slice(0, 20);

@@ -11,6 +11,7 @@ import type { BootPlan } from "../../harness/scenario.js";
 import type { SanFabric, SanPath } from "../common/san-fabric.js";
 import { sanServices, sanTopology } from "../common/san-fabric.js";
 import { type IronicHbaCase, STORAGE_PORTS, volumeRole } from "./case.js";
+import { deployBoots } from "./deploy.js";
 import { hbaIronicRequest } from "./request.js";
 
 export const BOOT_NAME = "boot";
@@ -122,6 +123,11 @@ export function ironicBootsFromVolume(decision: IronicDecision): boolean {
   );
 }
 
+/** Ironic deploys an image: accepted, should_write_image, and waiting for its deploy agent. */
+export function ironicWritesImage(decision: IronicDecision): boolean {
+  return !decision.refusal && decision.should_write_image === true && decision.deploy_wait !== undefined;
+}
+
 export function decisionArtifacts(decision: IronicDecision): Record<string, string> {
   return { "ironic-decision.json": `${JSON.stringify(redactCredentials(decision).value, null, 2)}\n` };
 }
@@ -130,7 +136,10 @@ export function decisionArtifacts(decision: IronicDecision): Record<string, stri
 export async function realHbaBoots(input: IronicHbaCase): Promise<BootPlan[]> {
   const decision = await ironicDecide(hbaIronicRequest(input));
   decisions.set(input, decision);
-  if (!ironicBootsFromVolume(decision) || !input.volumes.some((v) => v.bootIndex === 0)) return [];
+  if (!input.volumes.some((v) => v.bootIndex === 0)) return [];
+  // Scenario 4: Ironic accepted the node and waits for its agent to write the image.
+  if (ironicWritesImage(decision) && input.node.storageInterface !== "noop") return deployBoots(input, decision);
+  if (!ironicBootsFromVolume(decision)) return [];
   const fabric = hbaFabric(input, decision);
   return [
     {

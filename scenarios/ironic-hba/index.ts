@@ -22,6 +22,7 @@ const volume = (volumeId: string, bootIndex: number, targetLun: number, targetPo
   targetLun,
   lunWwn: `600507680180${bootIndex.toString(16)}a${targetLun.toString(16).padStart(2, "0")}`,
   targetPorts,
+  sizeGiB: 4,
 });
 
 const node = (
@@ -43,7 +44,25 @@ const node = (
   hba,
   connectors: { wwpns: ["10000090fa000001"], wwnns: ["20000090fa000001"] },
   volumes,
+  localDisks: [],
 });
+
+/** Scenario 4: Ironic writes the image (force_deployment, an image), the hints name the boot volume. */
+const deployNode = (
+  bootMode: "bios" | "uefi",
+  volumes: HbaVolume[],
+  rootDevice: IronicHbaCase["rootDevice"],
+  localDisks: IronicHbaCase["localDisks"],
+): IronicHbaCase => {
+  const base = node(bootMode, "virtio-scsi-pci", volumes);
+  return {
+    ...base,
+    node: { ...base.node, imageSource: true, forceDeployment: true },
+    localDisks,
+    ...(rootDevice ? { rootDevice } : {}),
+  };
+};
+const sized = (volume: HbaVolume, sizeGiB: number): HbaVolume => ({ ...volume, sizeGiB });
 
 export const ironicHbaExamples: Array<{ name: string; input: IronicHbaCase }> = [
   {
@@ -54,13 +73,32 @@ export const ironicHbaExamples: Array<{ name: string; input: IronicHbaCase }> = 
   { name: "bios-megasas", input: node("bios", "megasas", [volume(BOOT, 0, 0, [1, 0])]) },
   { name: "uefi-virtio-scsi", input: node("uefi", "virtio-scsi-pci", [volume(BOOT, 0, 1, [1])]) },
   { name: "bios-external-storage", input: node("bios", "lsi53c895a", [volume(BOOT, 0, 0, [0])], "external") },
+  // Scenario 4. A local disk smaller than the volume, both candidates: the hint decides.
+  {
+    name: "bios-deploy-wwn-hint",
+    input: deployNode(
+      "bios",
+      [sized(volume(BOOT, 0, 2, [0, 1]), 8)],
+      { source: "properties", hints: { wwn: "0x6005076801800a02" } },
+      [{ sizeGiB: 4, serial: "LOCAL0SSD" }],
+    ),
+  },
+  {
+    name: "uefi-deploy-serial-hint",
+    input: deployNode(
+      "uefi",
+      [sized(volume(BOOT, 0, 1, [1]), 5)],
+      { source: "instance_info", hints: { serial: BOOT.replace(/-/g, "").slice(0, 20) } },
+      [{ sizeGiB: 4, serial: "LOCAL0SSD" }],
+    ),
+  },
 ];
 
 export function ironicHbaScenario(): Scenario<IronicHbaCase> {
   return defineScenario<IronicHbaCase>({
     name: "ironic-hba",
     description:
-      "Ironic boot from a Fibre Channel volume through the node's HBA (seed 002, scenario 3) on real Ironic: its conductor code validates, attaches through its Cinder client with the node's WWPNs and leaves the boot device at disk; the firmware boots the pre-populated LU through a SCSI HBA with FC identities",
+      "Ironic boot from a Fibre Channel volume through the node's HBA (seed 002, scenarios 3 and 4) on real Ironic: its conductor code validates and attaches through its Cinder client with the node's WWPNs; scenario 3 boots the pre-populated LU through a SCSI HBA with FC identities, scenario 4 lets the deploy ramdisk write the image onto the disk ironic-lib's matcher picks and boots it",
     driverLabel: "real Ironic (python3-ironic)",
     examples: ironicHbaExamples,
     arbitrary: ironicHbaCaseArbitrary,

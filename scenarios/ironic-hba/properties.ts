@@ -6,6 +6,7 @@ import { bdfForSlot } from "../common/identity.js";
 import { fail, isOutcome, observedOrFailure, pass } from "../common/outcomes.js";
 import { describeSanPath, observedSanPaths } from "../common/san-observed.js";
 import { bootVolumeOf, type IronicHbaCase, targetWwns, volumeRole } from "./case.js";
+import { deployProperties } from "./deploy-properties.js";
 import { BOOT_NAME, hbaSlot } from "./driver.js";
 
 const bootedBootLu: Property<IronicHbaCase> = {
@@ -57,4 +58,4 @@ const seesZonedVolumes: Property<IronicHbaCase, BootRecord> = {
   },
 };
 
-export const hbaBootProperties: Array<Property<IronicHbaCase>> = [bootedBootLu, seesZonedVolumes];
+export const hbaBootProperties: Array<Property<IronicHbaCase>> = [bootedBootLu, seesZonedVolumes, ...deployProperties];

@@ -44,7 +44,9 @@ export function hbaIronicRequest(input: IronicHbaCase): IronicRequest {
       instance_info: {
         ...(node.imageSource ? { image_source: IRONIC_INSTANCE_IMAGE, root_gb: "10" } : {}),
         ...(node.forceDeployment ? { force_deployment: "true" } : {}),
+        ...(input.rootDevice?.source === "instance_info" ? { root_device: input.rootDevice.hints } : {}),
       },
+      ...(input.rootDevice?.source === "properties" ? { root_device: input.rootDevice.hints } : {}),
     },
     mac: NODE_MAC,
     connectors: [

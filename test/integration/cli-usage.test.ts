@@ -30,6 +30,15 @@ describe("usage errors exit 2 with the error and a hint", () => {
     expect(result.stdout).toBe("");
   });
 
+  it("a seed scenario this host cannot boot (FCoE) is listed with the reason, and run refuses it with exit 2", async () => {
+    const list = await bootproof(["list"]);
+    expect(list.exitCode).toBe(0);
+    expect(list.stdout).toMatch(/not bootable on this host[\s\S]*ironic-fcoe\s+seed 002 scenario 2 .*without FCoE/);
+    const run = await bootproof(["run", "ironic-fcoe"]);
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toMatch(/scenario 'ironic-fcoe' cannot boot on this host: .*NET_PROTO_FCOE/);
+  });
+
   it("no command at all prints the help and exits 2", async () => {
     const result = await bootproof([]);
     expect(result.exitCode).toBe(2);

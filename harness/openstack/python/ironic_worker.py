@@ -279,6 +279,8 @@ class _Ironic:
                 caps = ",".join(c for c in (caps, "boot_mode:%s" % node_spec["boot_mode"]) if c)
             if caps:
                 properties["capabilities"] = caps
+            if node_spec.get("root_device") is not None:
+                properties["root_device"] = node_spec["root_device"]
             node = objects.Node(
                 self.context,
                 uuid=node_spec["uuid"],
@@ -365,6 +367,8 @@ class _Ironic:
                 return
             ok, _ = self._stage(result, "deploy.prepare", lambda: task.driver.deploy.prepare(task))
             result["boot_option"] = _safe(lambda: self.deploy_utils.get_boot_option(task.node))
+            # The root device hints as Ironic validated and parsed them (ironic-lib's parser).
+            result["root_device_hints"] = _safe(lambda: _jsonable(self.deploy_utils.get_root_device_for_deploy(task.node)))
             result["driver_internal_info"] = _jsonable(dict(task.node.driver_internal_info))
             result["attached_properties"] = [
                 {"volume_id": t.volume_id, "boot_index": t.boot_index, "properties": _jsonable(dict(t.properties))}
@@ -478,9 +482,32 @@ def _ironic_version():
         return "unknown"
 
 
+# ironic-python-agent's guess_root_disk: with no hints, the smallest disk of at least 4 GiB.
+AGENT_MIN_DISK_BYTES = 4 * 1024**3
+
+
+def agent_root_device(params):
+    """The disk Ironic's deploy agent writes the image to, chosen as ironic-python-agent does
+    (IPA is not packaged in Debian): the node's hints, instance_info's before properties', matched
+    with ironic-lib's own match_root_device_hints over the disks the deploy ramdisk saw; with no
+    hints, the smallest disk of at least 4 GiB (devices in the ramdisk's order break ties)."""
+    from ironic_lib import utils as il_utils
+
+    devices = params["devices"]
+    hints = params.get("instance_info_root_device") or params.get("properties_root_device")
+    if hints:
+        try:
+            device = il_utils.match_root_device_hints(devices, hints)
+        except ValueError as exc:
+            return {"rule": "hints", "hints": hints, "device": None, "error": _error(exc)}
+        return {"rule": "hints", "hints": hints, "device": device["name"] if device else None}
+    candidates = sorted((d for d in devices if d["size"] >= AGENT_MIN_DISK_BYTES), key=lambda d: d["size"])
+    return {"rule": "smallest-disk-of-at-least-4-GiB", "device": candidates[0]["name"] if candidates else None}
+
+
 def setup():
     ironic = _Ironic()
-    return ironic.versions, {"decide": ironic.decide}
+    return ironic.versions, {"decide": ironic.decide, "agent_root_device": agent_root_device}
 
 
 if __name__ == "__main__":

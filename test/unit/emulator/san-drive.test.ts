@@ -55,16 +55,23 @@ describe("SAN drives", () => {
     expect(argv.join(" ")).not.toMatch(/snapshot=on|-drive if=none,id=lu0/);
   });
 
+  it("attaches an iSCSI LU to a virtio-blk disk (a local disk whose writes the target sees)", () => {
+    const local = san({ disks: [{ kind: "virtio-blk", id: "local0", drive: "lu0", serial: "LOCAL0" }] });
+    const argv = buildQemuCommand(parseMachine(local), {}).argv.join(" ");
+    expect(argv).toMatch(/-blockdev driver=iscsi,node-name=lu0,/);
+    expect(argv).toMatch(/-device virtio-blk-pci,id=local0,drive=lu0/);
+  });
+
   it("accepts a file-free iSCSI drive even when files are checked", () => {
     expect(() => parseMachine(san(), { checkFiles: true })).not.toThrow();
   });
 
-  it("refuses a portal off loopback, a file next to the LU, and an iSCSI LU on a non-SCSI disk", () => {
+  it("refuses a portal off loopback, a file next to the LU, and an iSCSI LU on an IDE disk", () => {
     const bad = san({
       drives: [
         { id: "lu0", file: "/tmp/x.img", iscsi: { host: "10.0.0.5", port: 3260, target: "iqn.2024-01.dev.bootproof:san" } },
       ],
-      disks: [{ kind: "virtio-blk", id: "path0", drive: "lu0" }],
+      disks: [{ kind: "ide-hd", id: "path0", drive: "lu0", bus: 0 }],
     });
     expect(() => parseMachine(bad)).toThrow(
       /drives\[0\]\.file: an iSCSI drive has no file[\s\S]*drives\[0\]\.iscsi\.host: 10\.0\.0\.5 is not a loopback address[\s\S]*disks\[0\]: drive 'lu0' is an iSCSI LU; attach it with scsi-hd/,

@@ -113,6 +113,7 @@ function faithfulObservation(built: NovaServerBuilt, role: string, sizeOf: (volu
     mounts: [],
     rootSource: null,
     nfsRoot: null,
+    deploy: null,
     modulesLoaded: [],
     moduleErrors: [],
     settleMs: 0,
