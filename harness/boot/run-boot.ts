@@ -12,6 +12,7 @@ import { flattenQueryPci, QmpClient } from "../../emulator/qmp.js";
 import { registerTempDir } from "../../emulator/reaper.js";
 import type { KernelChoice } from "../../firmware/kernel/choice.js";
 import { type Observation, ObservationParseError, parseObservationLine } from "../../firmware/observation.js";
+import { seededVarsTemplate } from "../../firmware/ovmf-vars.js";
 import { describeError } from "../errors.js";
 import { workerPythonFile } from "../openstack/python-dir.js";
 import { DEBIAN_PYTHON } from "../openstack/worker.js";
@@ -96,7 +97,10 @@ export async function runBoot(machine: Machine, options: BootOptions): Promise<B
     const command = buildQemuCommand(machine, paths, options.accelerator ?? "tcg");
     const commandLine = shellQuote([command.binary, ...command.argv]);
     try {
-      if (machine.firmware.kind === "ovmf" && paths.ovmfVars) await copyFile(machine.firmware.varsTemplate, paths.ovmfVars);
+      if (machine.firmware.kind === "ovmf" && paths.ovmfVars) {
+        // The template plus the firmware's own first-boot defaults (firmware/ovmf-vars.ts).
+        await copyFile(await seededVarsTemplate(machine.firmware.code, machine.firmware.varsTemplate), paths.ovmfVars);
+      }
     } catch (error) {
       return { ...emptyBase(commandLine, options.artifactDir), machine, status: "infra-error", error: describeError(error) };
     }
