@@ -108,6 +108,11 @@ export class NfsExport {
     return found;
   }
 
+  /** The path this server knows for a handle's inode, if any (no check: see resolveOpen). */
+  knownPath(handle: Buffer): string | undefined {
+    return this.paths.get(handle.readBigUInt64BE(8));
+  }
+
   /** The path of a handle whose file is open (its stats from the descriptor). */
   async resolveKnown(handle: Buffer, stats: BigIntStats): Promise<{ relative: string; stats: BigIntStats }> {
     const known = this.paths.get(handle.readBigUInt64BE(8));

@@ -31,6 +31,16 @@ export class FdCache {
   private opening = new Map<bigint, { file: Promise<FileHandle>; writable: boolean }>();
   private sweeper: NodeJS.Timeout | undefined;
 
+  /** The open descriptor of a file, when one fit for the use is open (no wait: the hot path). */
+  cached(ino: bigint, writable: boolean): FileHandle | undefined {
+    const known = this.entries.get(ino);
+    if (!known || (writable && !known.writable)) return undefined;
+    known.lastUse = Date.now();
+    this.entries.delete(ino);
+    this.entries.set(ino, known);
+    return known.file;
+  }
+
   async get(ino: bigint, path: string, writable: boolean): Promise<FileHandle> {
     const known = this.entries.get(ino);
     if (known && (known.writable || !writable)) {
@@ -69,7 +79,7 @@ export class FdCache {
   }
 
   /** The file's attributes through its descriptor, from the last few milliseconds if known. */
-  async stats(ino: bigint, file: FileHandle): Promise<BigIntStats> {
+  stats(ino: bigint, file: FileHandle): BigIntStats {
     const entry = this.entries.get(ino);
     const now = Date.now();
     if (entry?.stats && entry.file === file && now - (entry.statsAt ?? 0) < STATS_FRESH_MS) return entry.stats;
@@ -84,7 +94,7 @@ export class FdCache {
   }
 
   /** After this server changed the file: its attributes as they are now. */
-  async refresh(ino: bigint, file: FileHandle): Promise<BigIntStats> {
+  refresh(ino: bigint, file: FileHandle): BigIntStats {
     const entry = this.entries.get(ino);
     if (entry) entry.statsAt = 0;
     return this.stats(ino, file);

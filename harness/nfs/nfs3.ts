@@ -7,7 +7,7 @@
 // with its own rights (a test harness serving its own trees); read-only exports refuse every
 // change with NFS3ERR_ROFS. New files are given the caller's uid/gid when the server can.
 import { randomBytes } from "node:crypto";
-import { type BigIntStats, readSync, writeSync } from "node:fs";
+import { type BigIntStats, readSync, writevSync } from "node:fs";
 import {
   chmod as chmodPath,
   lchown,
@@ -41,6 +41,7 @@ import {
   type Sattr3,
   wccData,
 } from "./nfs3-xdr.js";
+import { READ_AHEAD_MIN, ReadAhead } from "./read-ahead.js";
 import { AcceptStat, AUTH_SYS, type RpcCall, type RpcOutcome } from "./rpc.js";
 import { Nfs3Status, NfsError, statusOfError } from "./status.js";
 import { XdrError, type XdrReader, type XdrWriter } from "./xdr.js";
@@ -141,6 +142,7 @@ export class Nfs3Program {
   }
 
   async close(): Promise<void> {
+    this.readAhead.clear();
     await this.fds.close();
   }
 
@@ -168,16 +170,19 @@ export class Nfs3Program {
   };
 
   /** READ buffers, reused once their reply is sent: a 1 MiB allocation per READ costs GC time. */
-  private readBuffers: Buffer[] = [];
+  private readonly readBuffers = {
+    pool: [] as Buffer[],
+    take: (length: number): Buffer => (length === MAX_IO ? this.readBuffers.pool.pop() : undefined) ?? Buffer.allocUnsafe(length),
+    give: (buffer: Buffer): void => {
+      if (buffer.length === MAX_IO && this.readBuffers.pool.length < 16) this.readBuffers.pool.push(buffer);
+    },
+  };
+  private readonly readAhead = new ReadAhead(this.readBuffers);
 
-  private takeReadBuffer(ctx: Context, count: number): Buffer {
-    const pooled = count === MAX_IO ? this.readBuffers.pop() : undefined;
-    const buffer = pooled ?? Buffer.allocUnsafe(count);
-    if (count === MAX_IO)
-      ctx.onSent = () => {
-        if (this.readBuffers.length < 16) this.readBuffers.push(buffer);
-      };
-    return buffer;
+  /** Forget a file's descriptor and what was read ahead of it (it changed, or is gone). */
+  private async dropFile(ino: bigint): Promise<void> {
+    this.readAhead.forget(ino);
+    await this.fds.drop(ino);
   }
 
   // ---- helpers -----------------------------------------------------------------------------
@@ -222,20 +227,20 @@ export class Nfs3Program {
   /** A copy-on-write placeholder gets its base content before anything changes it. */
   private async beforeChange(exp: NfsExport, ino: bigint, path: string): Promise<void> {
     if (!exp.cow?.isPlaceholder(ino)) return;
-    await this.fds.drop(ino);
+    await this.dropFile(ino);
     await exp.cow.copyUp(ino, path);
   }
 
   private async applySattr(path: string, stats: BigIntStats, attrs: Sattr3, ino: bigint, exp?: NfsExport): Promise<void> {
     // Its descriptor's remembered attributes are about to be wrong.
-    await this.fds.drop(ino);
+    await this.dropFile(ino);
     if (attrs.size !== undefined && exp) await this.beforeChange(exp, ino, path);
     if (attrs.mode !== undefined && !stats.isSymbolicLink()) await chmodPath(path, attrs.mode & 0o7777);
     if (attrs.uid !== undefined || attrs.gid !== undefined)
       await lchown(path, attrs.uid ?? Number(stats.uid), attrs.gid ?? Number(stats.gid));
     if (attrs.size !== undefined) {
       if (!stats.isFile()) throw new NfsError(stats.isDirectory() ? Nfs3Status.ISDIR : Nfs3Status.INVAL);
-      await this.fds.drop(ino);
+      await this.dropFile(ino);
       await truncatePath(path, Number(attrs.size));
     }
     if (attrs.atime.how !== "dont-change" || attrs.mtime.how !== "dont-change") {
@@ -349,13 +354,13 @@ export class Nfs3Program {
     const ino = handle.readBigUInt64BE(8);
     const file = this.fds.peek(ino);
     if (file) {
-      const stats = await this.fds.stats(ino, file);
+      const stats = this.fds.stats(ino, file);
       // Still the handle's file, and still linked somewhere in the export.
       if (stats.nlink > 0n && BigInt.asUintN(64, stats.birthtimeNs) === handle.readBigUInt64BE(16)) {
-        const { relative } = await exp.resolveKnown(handle, stats);
+        const relative = exp.knownPath(handle) ?? (await exp.resolveKnown(handle, stats)).relative;
         return { exp, relative, stats, path: exp.absolute(relative) };
       }
-      await this.fds.drop(ino);
+      await this.dropFile(ino);
     }
     return this.resolve(handle);
   }
@@ -370,19 +375,26 @@ export class Nfs3Program {
     if (!target.stats.isFile()) throw new NfsError(Nfs3Status.INVAL);
     // A copy-on-write placeholder's content is still its base file's.
     const source = target.exp.cow?.contentPath(target.stats.ino, target.path) ?? target.path;
-    const file = await this.fds.get(target.stats.ino, source, false);
-    const data = this.takeReadBuffer(ctx, count);
-    let bytesRead = 0;
-    if (offset < target.stats.size)
+    const file = this.fds.cached(target.stats.ino, false) ?? (await this.fds.get(target.stats.ino, source, false));
+    const ino = target.stats.ino;
+    const start = Number(offset);
+    // The block a read-ahead fetched while the client took in the previous reply, if any
+    // (with the file's attributes just checked); else read now.
+    const large = count >= READ_AHEAD_MIN;
+    const ahead = large ? this.readAhead.take(ino, file, start, count) : undefined;
+    const stats = ahead?.stats ?? target.stats;
+    const data = ahead?.data ?? this.readBuffers.take(count);
+    if (data.length === MAX_IO) ctx.onSent = () => this.readBuffers.give(data);
+    let bytesRead = ahead?.bytes ?? 0;
+    if (!ahead && offset < stats.size)
       // A small read is served synchronously: from the page cache it takes microseconds, a
       // trip through libuv's thread pool costs more than the read (exports are local files).
       bytesRead =
-        count <= SYNC_READ_MAX
-          ? readSync(file.fd, data, 0, count, Number(offset))
-          : (await file.read(data, 0, count, Number(offset))).bytesRead;
-    const eof = offset + BigInt(bytesRead) >= target.stats.size;
+        count <= SYNC_READ_MAX ? readSync(file.fd, data, 0, count, start) : (await file.read(data, 0, count, start)).bytesRead;
+    if (large && offset < stats.size) this.readAhead.served(ino, file, start, count, bytesRead, stats.size);
+    const eof = offset + BigInt(bytesRead) >= stats.size;
     return (w: XdrWriter) => {
-      postOpAttr(w, target.stats, target.exp.id);
+      postOpAttr(w, stats, target.exp.id);
       w.uint32(bytesRead).bool(eof).opaqueRef(data.subarray(0, bytesRead));
     };
   }
@@ -392,7 +404,7 @@ export class Nfs3Program {
     const offset = ctx.args.uint64("offset");
     const count = ctx.args.uint32("count");
     const stable = ctx.args.uint32("stable_how") as StableHow;
-    const data = ctx.args.opaque(MAX_IO, "data");
+    const data = ctx.args.opaqueParts(MAX_IO, "data");
     if (stable > StableHow.FILE_SYNC) throw new XdrError(`stable_how ${stable}`);
     const target = await this.resolveOpen(handle);
     const before = preOpOf(target.stats);
@@ -400,15 +412,20 @@ export class Nfs3Program {
     this.writable(target.exp);
     if (target.stats.isDirectory()) throw new NfsError(Nfs3Status.ISDIR);
     if (!target.stats.isFile()) throw new NfsError(Nfs3Status.INVAL);
-    const length = Math.min(count, data.length);
+    const length = Math.min(
+      count,
+      data.reduce((n, part) => n + part.length, 0),
+    );
+    this.readAhead.forget(target.stats.ino);
     await this.beforeChange(target.exp, target.stats.ino, target.path);
-    const file = await this.fds.get(target.stats.ino, target.path, true);
+    const file = this.fds.cached(target.stats.ino, true) ?? (await this.fds.get(target.stats.ino, target.path, true));
     // Into the page cache synchronously, like a READ (a thread-pool trip costs more than the
-    // copy); a stable write's sync to the disk is what may take long, and stays off the loop.
-    const bytesWritten = writeSync(file.fd, data, 0, length, Number(offset));
+    // copy), straight from the pieces the record arrived in; a stable write's sync to the disk
+    // is what may take long, and stays off the loop.
+    const bytesWritten = writevSync(file.fd, firstBytes(data, length), Number(offset));
     if (stable === StableHow.FILE_SYNC) await file.sync();
     else if (stable === StableHow.DATA_SYNC) await file.datasync();
-    const after = await this.fds.refresh(target.stats.ino, file);
+    const after = this.fds.refresh(target.stats.ino, file);
     const verifier = this.verifier;
     return (w: XdrWriter) => {
       wccData(w, before, after, target.exp.id);
@@ -478,7 +495,7 @@ export class Nfs3Program {
     } else {
       if (stats.isDirectory()) throw new NfsError(Nfs3Status.ISDIR);
       await unlink(op.childPath);
-      await this.fds.drop(stats.ino);
+      await this.dropFile(stats.ino);
       if (stats.nlink <= 1n) await op.exp.cow?.forget(stats.ino);
     }
     const after = await this.statOf(op.exp, op.relative);
@@ -502,7 +519,7 @@ export class Nfs3Program {
     const replaced = await this.statOf(to.exp, target);
     await rename(from.childPath, to.exp.absolute(target));
     if (replaced) {
-      await this.fds.drop(replaced.ino);
+      await this.dropFile(replaced.ino);
       if (replaced.nlink <= 1n && !replaced.isDirectory()) await to.exp.cow?.forget(replaced.ino);
     }
     const fromAfter = await this.statOf(from.exp, from.relative);
@@ -639,6 +656,17 @@ export class Nfs3Program {
       w.fixed(verifier);
     };
   }
+}
+
+/** The first `length` bytes of a list of pieces (a WRITE's count may be less than its data). */
+function firstBytes(parts: Buffer[], length: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (const part of parts) {
+    if (length <= 0) break;
+    out.push(part.length <= length ? part : part.subarray(0, length));
+    length -= part.length;
+  }
+  return out;
 }
 
 /**

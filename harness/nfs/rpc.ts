@@ -79,9 +79,12 @@ function parseAuthSys(body: Buffer): AuthSys {
   return { stamp, machineName, uid, gid, gids };
 }
 
-/** Parses one RPC message; throws RpcHeaderError (with a reply when one is due) otherwise. */
-export function parseCall(message: Buffer): RpcCall {
-  const r = new XdrReader(message);
+/**
+ * Parses one RPC message (a record that arrived in pieces: its first piece and the rest);
+ * throws RpcHeaderError (with a reply when one is due) otherwise.
+ */
+export function parseCall(message: Buffer, rest: Buffer[] = []): RpcCall {
+  const r = new XdrReader(message, rest);
   let xid: number;
   try {
     xid = r.uint32("xid");
@@ -135,7 +138,8 @@ export function acceptedReplyParts(
 ): Buffer[] {
   const w = replyHeader(xid).uint32(MSG_ACCEPTED).uint32(AUTH_NONE).uint32(0).uint32(stat);
   if (stat === AcceptStat.PROG_MISMATCH && mismatch) w.uint32(mismatch.low).uint32(mismatch.high);
-  const head = Buffer.from(w.bytes());
+  // The writer is not used again: its bytes, not a copy.
+  const head = w.bytes();
   return stat === AcceptStat.SUCCESS && body ? [head, ...body.parts()] : [head];
 }
 

@@ -69,16 +69,21 @@ async function dispatch(programs: RpcProgram[], call: RpcCall): Promise<Reply> {
 /** A reply's segments, and what to do once they left the process. */
 type Reply = Buffer[] & { onSent?: () => void };
 
-/** Splits a TCP byte stream into RPC records; returns false when the stream must be closed. */
+/**
+ * Splits a TCP byte stream into RPC records; push returns a reason when the stream must be
+ * closed. A record is handed on as the pieces it arrived in (a WRITE's megabyte is some
+ * sixteen socket reads): joining them would copy the payload once more for nothing.
+ */
 class RecordReader {
   private chunks: Buffer[] = [];
   private buffered = 0;
-  private fragments: Buffer[] = [];
+  /** The record being assembled: its pieces so far. */
+  private record: Buffer[] = [];
   private recordBytes = 0;
 
   constructor(
     private readonly maxRecordBytes: number,
-    private readonly onRecord: (record: Buffer) => void,
+    private readonly onRecord: (record: Buffer[]) => void,
   ) {}
 
   push(data: Buffer): string | undefined {
@@ -86,51 +91,100 @@ class RecordReader {
     this.buffered += data.length;
     for (;;) {
       if (this.buffered < 4) return undefined;
-      const head = this.peek(4);
-      const marker = head.readUInt32BE(0);
+      const marker = this.peekMarker();
       const length = marker & ~LAST_FRAGMENT;
       if (this.recordBytes + length > this.maxRecordBytes)
         return `a record of more than ${this.maxRecordBytes} bytes (fragment of ${length})`;
       if (this.buffered < 4 + length) return undefined;
-      this.take(4);
-      this.fragments.push(this.take(length));
+      this.skip(4);
+      this.take(length);
       this.recordBytes += length;
       if (marker & LAST_FRAGMENT) {
-        const record = this.fragments.length === 1 ? this.fragments[0]! : Buffer.concat(this.fragments);
-        this.fragments = [];
+        const record = this.record;
+        this.record = [];
         this.recordBytes = 0;
-        this.onRecord(record);
+        this.onRecord(record.length ? record : [Buffer.alloc(0)]);
       }
     }
   }
 
-  private peek(bytes: number): Buffer {
-    if (this.chunks[0]!.length >= bytes) return this.chunks[0]!;
-    const all = Buffer.concat(this.chunks);
-    this.chunks = [all];
-    return all;
+  /** The next 4 bytes as a record marker (they may straddle chunks). */
+  private peekMarker(): number {
+    const first = this.chunks[0]!;
+    if (first.length >= 4) return first.readUInt32BE(0);
+    const head = Buffer.concat(this.chunks, 4);
+    return head.readUInt32BE(0);
   }
 
-  private take(bytes: number): Buffer {
-    const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
-    const taken = all.subarray(0, bytes);
-    const rest = all.subarray(bytes);
-    this.chunks = rest.length ? [rest] : [];
+  private skip(bytes: number): void {
     this.buffered -= bytes;
-    return taken;
+    while (bytes > 0) {
+      const first = this.chunks[0]!;
+      if (first.length > bytes) {
+        this.chunks[0] = first.subarray(bytes);
+        return;
+      }
+      this.chunks.shift();
+      bytes -= first.length;
+    }
+  }
+
+  /** Moves the next `bytes` bytes into the record, as views of the chunks. */
+  private take(bytes: number): void {
+    this.buffered -= bytes;
+    while (bytes > 0) {
+      const first = this.chunks[0]!;
+      if (first.length > bytes) {
+        this.record.push(first.subarray(0, bytes));
+        this.chunks[0] = first.subarray(bytes);
+        return;
+      }
+      this.record.push(first);
+      this.chunks.shift();
+      bytes -= first.length;
+    }
   }
 }
 
-/** One record on the stream: its marker, then the reply's segments, in one corked write. */
+/** Parts smaller than this are copied together; larger ones (a READ's data) are referenced. */
+const COALESCE_BELOW = 4096;
+
+/**
+ * One record on the stream: its marker, then the reply's segments, small ones joined into one
+ * buffer (every write through the socket's stream costs more than copying a few hundred
+ * bytes), in one corked write.
+ */
 function sendRecord(socket: Socket, parts: Reply): void {
-  const length = parts.reduce((n, p) => n + p.length, 0);
-  const marker = Buffer.allocUnsafe(4);
-  marker.writeUInt32BE((LAST_FRAGMENT | length) >>> 0, 0);
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const out: Buffer[] = [];
+  let small: Buffer[] = [marker(length)];
+  let smallBytes = 4;
+  for (const part of parts) {
+    if (part.length < COALESCE_BELOW) {
+      small.push(part);
+      smallBytes += part.length;
+      continue;
+    }
+    out.push(small.length === 1 ? small[0]! : Buffer.concat(small, smallBytes), part);
+    small = [];
+    smallBytes = 0;
+  }
+  if (small.length) out.push(small.length === 1 ? small[0]! : Buffer.concat(small, smallBytes));
+  const onSent = parts.onSent;
+  if (out.length === 1) {
+    socket.write(out[0]!, onSent ? () => onSent() : undefined);
+    return;
+  }
   socket.cork();
-  socket.write(marker);
-  for (const [index, part] of parts.entries())
-    socket.write(part, index === parts.length - 1 && parts.onSent ? () => parts.onSent?.() : undefined);
+  for (const [index, part] of out.entries()) socket.write(part, index === out.length - 1 && onSent ? () => onSent() : undefined);
   socket.uncork();
+}
+
+function marker(length: number): Buffer {
+  const head = Buffer.allocUnsafe(4);
+  head.writeUInt32BE((LAST_FRAGMENT | length) >>> 0, 0);
+  return head;
 }
 
 export async function startRpcTransport(options: RpcTransportOptions): Promise<RpcTransport> {
@@ -140,10 +194,10 @@ export async function startRpcTransport(options: RpcTransportOptions): Promise<R
   const stalled = new Set<() => void>();
 
   /** Answers one record; undefined when nothing is to be sent (dropped, stalled, unanswerable). */
-  const answer = async (record: Buffer, drop: () => void): Promise<Reply | undefined> => {
+  const answer = async (record: Buffer[], drop: () => void): Promise<Reply | undefined> => {
     let call: RpcCall;
     try {
-      call = parseCall(record);
+      call = parseCall(record[0]!, record.slice(1));
     } catch (error) {
       const header = error as RpcHeaderError;
       log(`rpc: ${header.message}`);
@@ -200,7 +254,7 @@ export async function startRpcTransport(options: RpcTransportOptions): Promise<R
   // UDP: one datagram is one record (mount.nfs asks the port mapper over UDP).
   const udp: UdpSocket = createSocket(options.host.includes(":") ? "udp6" : "udp4");
   udp.on("message", (message, remote) => {
-    void answer(message, () => {}).then((reply) => {
+    void answer([message], () => {}).then((reply) => {
       if (reply) udp.send(reply, remote.port, remote.address, () => reply.onSent?.());
     });
   });

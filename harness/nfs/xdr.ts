@@ -13,15 +13,39 @@ const pad4 = (n: number) => (4 - (n % 4)) % 4;
 
 export class XdrReader {
   private offset = 0;
+  /** Bytes in `rest` (segments after `buffer` not yet read). */
+  private restBytes: number;
 
-  constructor(private readonly buffer: Buffer) {}
+  /**
+   * A record that arrived in pieces is read as `buffer` then `rest`, in order, without
+   * joining them first: a field that straddles pieces joins only as much as it needs, and
+   * bulk data (opaqueParts) is handed out as the pieces themselves.
+   */
+  constructor(
+    private buffer: Buffer,
+    private rest: Buffer[] = [],
+  ) {
+    this.restBytes = rest.reduce((n, part) => n + part.length, 0);
+  }
 
   get remaining(): number {
-    return this.buffer.length - this.offset;
+    return this.buffer.length - this.offset + this.restBytes;
   }
 
   private need(bytes: number, what: string): void {
+    if (bytes <= this.buffer.length - this.offset) return;
     if (bytes > this.remaining) throw new XdrError(`truncated ${what}: needs ${bytes} bytes, ${this.remaining} left`);
+    // The field continues in the next pieces: join what it needs into one buffer.
+    const joined = [this.buffer.subarray(this.offset)];
+    let length = joined[0]!.length;
+    while (length < bytes) {
+      const next = this.rest.shift()!;
+      this.restBytes -= next.length;
+      joined.push(next);
+      length += next.length;
+    }
+    this.buffer = Buffer.concat(joined, length);
+    this.offset = 0;
   }
 
   uint32(what = "uint32"): number {
@@ -64,6 +88,35 @@ export class XdrReader {
     const length = this.uint32(`${what} length`);
     if (length > max) throw new XdrError(`${what} of ${length} bytes exceeds its limit of ${max}`);
     return this.fixed(length, what);
+  }
+
+  /**
+   * Variable-length opaque data of at most `max` bytes, as the record's own pieces (no copy):
+   * a WRITE's payload, which goes to the file with one writev.
+   */
+  opaqueParts(max: number, what = "opaque"): Buffer[] {
+    const length = this.uint32(`${what} length`);
+    if (length > max) throw new XdrError(`${what} of ${length} bytes exceeds its limit of ${max}`);
+    const total = length + pad4(length);
+    if (total > this.remaining) throw new XdrError(`truncated ${what}: needs ${total} bytes, ${this.remaining} left`);
+    if (total <= this.buffer.length - this.offset) return [this.fixed(length, what)];
+    const parts: Buffer[] = [];
+    let wanted = length;
+    let skip = total;
+    for (;;) {
+      const here = this.buffer.length - this.offset;
+      const taken = Math.min(wanted, here);
+      if (taken > 0) parts.push(this.buffer.subarray(this.offset, this.offset + taken));
+      wanted -= taken;
+      if (skip <= here) {
+        this.offset += skip;
+        return parts;
+      }
+      skip -= here;
+      this.buffer = this.rest.shift()!;
+      this.restBytes -= this.buffer.length;
+      this.offset = 0;
+    }
   }
 
   string(max: number, what = "string"): string {
@@ -146,7 +199,8 @@ export class XdrWriter {
    */
   opaqueRef(data: Buffer): this {
     this.uint32(data.length);
-    this.segments.push(Buffer.from(this.buffer.subarray(0, this.length)), data);
+    // The buffer so far is never written again (a fresh one follows): a view, not a copy.
+    this.segments.push(this.buffer.subarray(0, this.length), data);
     this.buffer = Buffer.allocUnsafe(Math.max(64, this.buffer.length >> 4));
     this.length = 0;
     // The data's own padding, as raw bytes (fixed() would pad the padding again).

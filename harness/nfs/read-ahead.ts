@@ -1,0 +1,143 @@
+// Read-ahead for clients that stream a file with large READs, one at a time (libnfs's nfs-cp
+// keeps a single 1 MiB READ in flight: each READ's latency is the whole cost). Once a file
+// has been read sequentially twice, the block after the last READ is read as soon as that
+// READ's reply is out, while the client is still taking it in; the next READ then answers
+// from memory. The block read ahead is only used when the file is provably unchanged since:
+//
+// - its ctime, mtime and size, from a fresh fstat, are those seen just before it was read;
+// - that ctime was then at least CHANGE_QUIET_MS old. A change made after the snapshot sets
+//   ctime to the (coarse, up to a clock tick behind) current time, hence to a value later
+//   than the snapshot's; a file changed in the last moments is not read ahead at all;
+// - it is at most MAX_AGE_MS old, and this server's own changes drop it (forget).
+
+import type { BigIntStats } from "node:fs";
+import { fstatSync, readSync } from "node:fs";
+import type { FileHandle } from "node:fs/promises";
+
+/** READs smaller than this are not followed (small random reads gain nothing). */
+export const READ_AHEAD_MIN = 128 * 1024;
+const CHANGE_QUIET_MS = 50;
+const MAX_AGE_MS = 100;
+/** Files followed at once; each holds at most one block. */
+const MAX_FILES = 8;
+
+interface Block {
+  offset: number;
+  /** Bytes asked for (the READ's count); `bytes` were read (less at the end of the file). */
+  length: number;
+  bytes: number;
+  buffer: Buffer;
+  before: BigIntStats;
+  readAt: number;
+}
+
+interface Stream {
+  file: FileHandle;
+  /** Where the last READ of this file ended. */
+  end: number;
+  /** How many READs in a row started where the one before ended. */
+  sequential: number;
+  block?: Block;
+  /** A read-ahead is scheduled. */
+  pending: boolean;
+}
+
+export interface AheadHit {
+  data: Buffer;
+  bytes: number;
+  /** The file's attributes, just checked. */
+  stats: BigIntStats;
+}
+
+export class ReadAhead {
+  private streams = new Map<bigint, Stream>();
+
+  constructor(
+    private readonly buffers: { take(length: number): Buffer; give(buffer: Buffer): void },
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** The block read ahead for this READ, when there is one and the file is unchanged. */
+  take(ino: bigint, file: FileHandle, offset: number, count: number): AheadHit | undefined {
+    const stream = this.streams.get(ino);
+    const block = stream?.block;
+    if (!stream || !block || stream.file !== file) return undefined;
+    stream.block = undefined;
+    if (block.offset === offset && count <= block.length && this.now() - block.readAt <= MAX_AGE_MS && file.fd >= 0) {
+      const stats = fstatSync(file.fd, { bigint: true });
+      if (unchanged(block.before, stats)) return { data: block.buffer, bytes: Math.min(count, block.bytes), stats };
+    }
+    this.buffers.give(block.buffer);
+    return undefined;
+  }
+
+  /**
+   * A READ of [offset, offset + bytes) was answered: when it continues a sequential stream,
+   * the next `count` bytes are read once the current callbacks are done (after the reply is
+   * written), unless another READ of the file comes first.
+   */
+  served(ino: bigint, file: FileHandle, offset: number, count: number, bytes: number, size: bigint): void {
+    let stream = this.streams.get(ino);
+    if (!stream || stream.file !== file) {
+      if (stream) this.forget(ino);
+      stream = { file, end: offset + bytes, sequential: 0, pending: false };
+      this.streams.set(ino, stream);
+      while (this.streams.size > MAX_FILES) this.forget(this.streams.keys().next().value as bigint);
+    } else {
+      stream.sequential = offset === stream.end ? stream.sequential + 1 : 0;
+      stream.end = offset + bytes;
+      // Most recently read last: Map keeps insertion order.
+      this.streams.delete(ino);
+      this.streams.set(ino, stream);
+    }
+    if (count < READ_AHEAD_MIN || bytes < count || stream.sequential < 1 || BigInt(stream.end) >= size) return;
+    if (stream.pending) return;
+    stream.pending = true;
+    const end = stream.end;
+    setImmediate(() => {
+      stream.pending = false;
+      // Another READ came first, or the file was dropped: nothing to read ahead for.
+      if (this.streams.get(ino) !== stream || stream.end !== end || stream.block) return;
+      this.readBlock(stream, end, count);
+    });
+  }
+
+  private readBlock(stream: Stream, offset: number, length: number): void {
+    const fd = stream.file.fd;
+    if (fd < 0) return;
+    let before: BigIntStats;
+    try {
+      before = fstatSync(fd, { bigint: true });
+    } catch {
+      return;
+    }
+    const now = this.now();
+    if (BigInt(offset) >= before.size || now - Number(before.ctimeNs / 1_000_000n) < CHANGE_QUIET_MS) return;
+    const buffer = this.buffers.take(length);
+    let bytes: number;
+    try {
+      bytes = readSync(fd, buffer, 0, length, offset);
+    } catch {
+      this.buffers.give(buffer);
+      return;
+    }
+    stream.block = { offset, length, bytes, buffer, before, readAt: now };
+  }
+
+  /** The file changed here (WRITE, SETATTR, removal...) or its descriptor went: drop its block. */
+  forget(ino: bigint): void {
+    const stream = this.streams.get(ino);
+    if (!stream) return;
+    this.streams.delete(ino);
+    if (stream.block) this.buffers.give(stream.block.buffer);
+    stream.block = undefined;
+  }
+
+  clear(): void {
+    for (const ino of [...this.streams.keys()]) this.forget(ino);
+  }
+}
+
+function unchanged(before: BigIntStats, now: BigIntStats): boolean {
+  return now.ino === before.ino && now.ctimeNs === before.ctimeNs && now.mtimeNs === before.mtimeNs && now.size === before.size;
+}
