@@ -144,6 +144,9 @@ export function seedVariableStore(template: Buffer, booted: Buffer): Buffer | un
   return image;
 }
 
+/** Firmware and template pairs whose seeding boot failed in this process. */
+const failedSeeds = new Set<string>();
+
 /** Boots the firmware once, with nothing to boot, until its boot manager runs; `vars` is then written. */
 async function bootOnce(code: string, vars: string, serial: string): Promise<void> {
   const argv = [
@@ -188,6 +191,8 @@ async function bootOnce(code: string, vars: string, serial: string): Promise<voi
  */
 export async function seededVarsTemplate(code: string, varsTemplate: string): Promise<string> {
   const key = { builder: SEED_BUILDER_VERSION, code: await fileDigest(code), template: await fileDigest(varsTemplate) };
+  const attempt = `${key.code}/${key.template}`;
+  if (failedSeeds.has(attempt)) return varsTemplate;
   try {
     return await contentAddressed("ovmf-vars-seed", key, async (workDir) => {
       const template = await readFile(varsTemplate);
@@ -204,7 +209,9 @@ export async function seededVarsTemplate(code: string, varsTemplate: string): Pr
       return SEEDED_FILE;
     });
   } catch (error) {
-    // Not cached: an interrupted or overloaded seeding boot is tried again on the next run.
+    // Not cached, so an interrupted or overloaded seeding boot is tried again by the next run;
+    // this process does not try again (a boot that failed once would cost every OVMF boot).
+    failedSeeds.add(attempt);
     process.stderr.write(
       `bootproof: OVMF NVRAM defaults not seeded for ${code} (${(error as Error).message}); this boot starts from ${varsTemplate} as it is\n`,
     );

@@ -1,7 +1,6 @@
 // What a scenario is: data plus functions. A scenario turns an input (fixed examples or a
 // fast-check arbitrary) into one or more boots, and properties relate the input, each
 // boot's topology and what the guest observed. Nothing here knows about QEMU argv.
-
 import type fc from "fast-check";
 import type { Machine, MachineInput } from "../emulator/machine.js";
 import type { MediaSpec } from "../firmware/media/spec.js";
@@ -290,7 +289,7 @@ export interface BootPlan {
    */
   before?: (earlier: Record<string, AnyBootRecord>) => Promise<void>;
   /**
-   * Host-side evidence read once the guest is gone and before the servers stop (what a case
+   * Host-side evidence read once the guest and the boot's servers are gone (what a case
    * volume holds now); the result is the boot record's `inspection`.
    */
   inspect?: (record: BootRecord) => Promise<Record<string, unknown>>;

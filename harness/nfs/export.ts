@@ -115,7 +115,7 @@ export class NfsExport {
 
   /** The path of a handle whose file is open (its stats from the descriptor). */
   async resolveKnown(handle: Buffer, stats: BigIntStats): Promise<{ relative: string; stats: BigIntStats }> {
-    const known = this.paths.get(handle.readBigUInt64BE(8));
+    const known = this.knownPath(handle);
     return known !== undefined ? { relative: known, stats } : this.resolve(handle);
   }
 

@@ -36,20 +36,16 @@ export class FdCache {
     const known = this.entries.get(ino);
     if (!known || (writable && !known.writable)) return undefined;
     known.lastUse = Date.now();
+    // Most recently used last: Map keeps insertion order.
     this.entries.delete(ino);
     this.entries.set(ino, known);
     return known.file;
   }
 
   async get(ino: bigint, path: string, writable: boolean): Promise<FileHandle> {
+    const cached = this.cached(ino, writable);
+    if (cached) return cached;
     const known = this.entries.get(ino);
-    if (known && (known.writable || !writable)) {
-      known.lastUse = Date.now();
-      // Most recently used last: Map keeps insertion order.
-      this.entries.delete(ino);
-      this.entries.set(ino, known);
-      return known.file;
-    }
     // Calls of a connection run concurrently: one open per file, the others wait for it.
     const opening = this.opening.get(ino);
     if (opening && (opening.writable || !writable)) return opening.file;

@@ -105,7 +105,7 @@ export async function runCase<Input>(scenario: AnyScenario<Input>, input: Input,
   const started = Date.now();
   const recorded = redactCredentials(input);
   let planMs: number | undefined;
-  const finish = (verdict: Verdict, boots: BootSummary[], properties: PropertyResult[], message?: string): CaseResult => ({
+  const finish: Finish = (verdict, boots, properties, message) => ({
     caseId: options.caseId,
     verdict,
     input: recorded.value,
@@ -126,147 +126,161 @@ export async function runCase<Input>(scenario: AnyScenario<Input>, input: Input,
     return finish("infra-error", [], [], describeError(error));
   }
   try {
-    const staticResults = runStaticProperties(scenario, input, plans);
-    const staticFailures = staticResults.filter((r) => !r.ok);
-    const bootable = plans.every((p) => {
-      const topology = resolveTopology(p);
-      return !isDomainTopology(topology) || topology.defined !== null;
-    });
-    if (staticFailures.length > 0 && !(scenario.bootDespiteStaticFailures && bootable)) {
-      return finish("fail", [], staticResults, staticFailures.map((f) => `${f.name}: ${f.message ?? "false"}`).join("\n"));
-    }
-
-    const records: Record<string, AnyBootRecord> = {};
-    const summaries: BootSummary[] = [];
-    for (const plan of plans) {
-      const artifactDir = join(options.artifactDir, plan.name);
-      // A domain the driver refused, with every static check passed: the refusal was the right
-      // answer (the static properties judged it), and there is no guest to boot.
-      const planned = resolveTopology(plan);
-      if (isDomainTopology(planned) && planned.defined === null) continue;
-      try {
-        await plan.before?.(records);
-      } catch (error) {
-        const detail = `boot '${plan.name}': preparing it failed: ${describeError(error)}`;
-        summaries.push({ name: plan.name, status: "infra-error", durationMs: 0, phase: "started", artifactDir, detail });
-        return finish("infra-error", summaries, staticResults, detail);
-      }
-      if (plan.runIf && !plan.runIf(records)) {
-        summaries.push({ name: plan.name, status: "not-run", durationMs: 0, phase: "started", artifactDir });
-        continue;
-      }
-      options.onEvent?.({ kind: "boot-start", caseId: options.caseId, boot: plan.name });
-      let result: BootOutcome;
-      let serviceLog: ServiceLogLine[] = [];
-      try {
-        ({ result, serviceLog } = await bootWithServices(plan, artifactDir, options));
-      } catch (error) {
-        const summary: BootSummary = {
-          name: plan.name,
-          status: "infra-error",
-          durationMs: 0,
-          phase: "started",
-          artifactDir,
-          detail: describeError(error),
-        };
-        options.onEvent?.({ kind: "boot-end", caseId: options.caseId, boot: plan.name, status: "infra-error", durationMs: 0 });
-        summaries.push(summary);
-        return finish("infra-error", summaries, staticResults, `boot '${plan.name}': ${describeError(error)}`);
-      }
-      options.onEvent?.({
-        kind: "boot-end",
-        caseId: options.caseId,
-        boot: plan.name,
-        status: result.status,
-        durationMs: result.durationMs,
-      });
-      summaries.push({
-        name: plan.name,
-        status: result.status,
-        durationMs: result.durationMs,
-        qemuWindow: result.qemuWindow,
-        phase: result.phase,
-        artifactDir,
-        commandLine: result.commandLine,
-        ...(result.kind === "domain" ? { libvirtMs: result.libvirtMs } : {}),
-        detail: result.status === "infra-error" ? result.error : result.status === "no-observation" ? result.reason : undefined,
-      });
-      const services = serviceLog.length
-        ? `\n  services:\n${serviceLog.map((l) => `    ${l.service}: ${l.text}`).join("\n")}`
-        : "";
-      if (result.status === "infra-error") {
-        return finish(
-          "infra-error",
-          summaries,
-          staticResults,
-          `boot '${plan.name}': ${result.error}\n${bootFailureDetail(result)}${services}`,
-        );
-      }
-      if (result.status === "timeout") {
-        return finish(
-          "timeout",
-          summaries,
-          staticResults,
-          `boot '${plan.name}' timed out: no observation before the deadline\n${bootFailureDetail(result)}${services}`,
-        );
-      }
-      const common = {
-        name: plan.name,
-        observation: result.status === "observed" ? result.observation : null,
-        failure: result.status === "no-observation" ? `${result.reason}${serviceFailures(serviceLog)}` : undefined,
-        firmwareLog: result.firmwareLog,
-        endpoints: result.endpoints,
-        serviceLog: serviceLog.map((l) => `${l.service}: ${l.text}`),
-        artifactDir,
-      };
-      records[plan.name] =
-        result.kind === "domain"
-          ? { ...common, topology: result.topology, domain: result.domain }
-          : {
-              ...common,
-              topology: result.topology,
-              machine: result.machine,
-              ...(result.nfsExports ? { nfsExports: result.nfsExports } : {}),
-              ...(result.lunChanges ? { lunChanges: result.lunChanges } : {}),
-              ...(result.servedMedia && Object.keys(result.servedMedia).length ? { servedMedia: result.servedMedia } : {}),
-              ...(result.inspection ? { inspection: result.inspection } : {}),
-            };
-    }
-    for (const plan of plans.slice(summaries.length)) {
-      summaries.push({
-        name: plan.name,
-        status: "not-run",
-        durationMs: 0,
-        phase: "started",
-        artifactDir: join(options.artifactDir, plan.name),
-      });
-    }
-
-    const bootResults: PropertyResult[] = scenario.properties.map((property) => {
-      try {
-        return { name: property.name, layer: "boot" as const, ...property.check(input, records) };
-      } catch (error) {
-        return { name: property.name, layer: "boot" as const, ok: false, message: `the check threw: ${describeError(error)}` };
-      }
-    });
-    const properties = [...staticResults, ...bootResults];
-    const failures = properties.filter((p) => !p.ok);
-    if (failures.length === 0) return finish("pass", summaries, properties);
-    const unobserved = Object.values(records).filter((r) => r.observation === null);
-    // A property that already quotes why a boot never reached the probe says it once.
-    const bootNotes = unobserved
-      .filter((r) => !failures.some((f) => r.failure && f.message?.includes(r.failure)))
-      .map((r) => `boot '${r.name}' never reached the probe: ${r.failure}`);
-    return finish(
-      "fail",
-      summaries,
-      properties,
-      [...failures.map((f) => `${f.name}: ${f.message ?? "false"}`), ...bootNotes].join("\n"),
-    );
+    return await bootAndJudge(scenario, input, plans, options, finish);
   } finally {
     // Whatever the verdict: what the boots shared (case volumes) is freed once the case is judged.
     await Promise.allSettled(plans.map(async (p) => p.release?.()));
   }
+}
+
+type Finish = (verdict: Verdict, boots: BootSummary[], properties: PropertyResult[], message?: string) => CaseResult;
+
+/** The static properties, the boots in order, then the boot properties: the case's verdict. */
+async function bootAndJudge<Input>(
+  scenario: AnyScenario<Input>,
+  input: Input,
+  plans: BootPlan[],
+  options: CaseOptions,
+  finish: Finish,
+): Promise<CaseResult> {
+  const staticResults = runStaticProperties(scenario, input, plans);
+  const staticFailures = staticResults.filter((r) => !r.ok);
+  const bootable = plans.every((p) => {
+    const topology = resolveTopology(p);
+    return !isDomainTopology(topology) || topology.defined !== null;
+  });
+  if (staticFailures.length > 0 && !(scenario.bootDespiteStaticFailures && bootable)) {
+    return finish("fail", [], staticResults, staticFailures.map((f) => `${f.name}: ${f.message ?? "false"}`).join("\n"));
+  }
+
+  const records: Record<string, AnyBootRecord> = {};
+  const summaries: BootSummary[] = [];
+  for (const plan of plans) {
+    const artifactDir = join(options.artifactDir, plan.name);
+    // A domain the driver refused, with every static check passed: the refusal was the right
+    // answer (the static properties judged it), and there is no guest to boot.
+    const planned = resolveTopology(plan);
+    if (isDomainTopology(planned) && planned.defined === null) continue;
+    try {
+      await plan.before?.(records);
+    } catch (error) {
+      const detail = `boot '${plan.name}': preparing it failed: ${describeError(error)}`;
+      summaries.push({ name: plan.name, status: "infra-error", durationMs: 0, phase: "started", artifactDir, detail });
+      return finish("infra-error", summaries, staticResults, detail);
+    }
+    if (plan.runIf && !plan.runIf(records)) {
+      summaries.push({ name: plan.name, status: "not-run", durationMs: 0, phase: "started", artifactDir });
+      continue;
+    }
+    options.onEvent?.({ kind: "boot-start", caseId: options.caseId, boot: plan.name });
+    let result: BootOutcome;
+    let serviceLog: ServiceLogLine[] = [];
+    try {
+      ({ result, serviceLog } = await bootWithServices(plan, artifactDir, options));
+    } catch (error) {
+      const summary: BootSummary = {
+        name: plan.name,
+        status: "infra-error",
+        durationMs: 0,
+        phase: "started",
+        artifactDir,
+        detail: describeError(error),
+      };
+      options.onEvent?.({ kind: "boot-end", caseId: options.caseId, boot: plan.name, status: "infra-error", durationMs: 0 });
+      summaries.push(summary);
+      return finish("infra-error", summaries, staticResults, `boot '${plan.name}': ${describeError(error)}`);
+    }
+    options.onEvent?.({
+      kind: "boot-end",
+      caseId: options.caseId,
+      boot: plan.name,
+      status: result.status,
+      durationMs: result.durationMs,
+    });
+    summaries.push({
+      name: plan.name,
+      status: result.status,
+      durationMs: result.durationMs,
+      qemuWindow: result.qemuWindow,
+      phase: result.phase,
+      artifactDir,
+      commandLine: result.commandLine,
+      ...(result.kind === "domain" ? { libvirtMs: result.libvirtMs } : {}),
+      detail: result.status === "infra-error" ? result.error : result.status === "no-observation" ? result.reason : undefined,
+    });
+    const services = serviceLog.length ? `\n  services:\n${serviceLog.map((l) => `    ${l.service}: ${l.text}`).join("\n")}` : "";
+    if (result.status === "infra-error") {
+      return finish(
+        "infra-error",
+        summaries,
+        staticResults,
+        `boot '${plan.name}': ${result.error}\n${bootFailureDetail(result)}${services}`,
+      );
+    }
+    if (result.status === "timeout") {
+      return finish(
+        "timeout",
+        summaries,
+        staticResults,
+        `boot '${plan.name}' timed out: no observation before the deadline\n${bootFailureDetail(result)}${services}`,
+      );
+    }
+    const common = {
+      name: plan.name,
+      observation: result.status === "observed" ? result.observation : null,
+      failure: result.status === "no-observation" ? `${result.reason}${serviceFailures(serviceLog)}` : undefined,
+      firmwareLog: result.firmwareLog,
+      endpoints: result.endpoints,
+      serviceLog: serviceLog.map((l) => `${l.service}: ${l.text}`),
+      artifactDir,
+    };
+    if (result.kind === "domain") {
+      records[plan.name] = { ...common, topology: result.topology, domain: result.domain };
+      continue;
+    }
+    const record: BootRecord = {
+      ...common,
+      topology: result.topology,
+      machine: result.machine,
+      ...(result.nfsExports ? { nfsExports: result.nfsExports } : {}),
+      ...(result.lunChanges ? { lunChanges: result.lunChanges } : {}),
+      ...(result.servedMedia && Object.keys(result.servedMedia).length ? { servedMedia: result.servedMedia } : {}),
+    };
+    // Host-side evidence, once the guest and its servers are gone (what a case volume holds).
+    if (plan.inspect) record.inspection = await plan.inspect(record);
+    records[plan.name] = record;
+  }
+  for (const plan of plans.slice(summaries.length)) {
+    summaries.push({
+      name: plan.name,
+      status: "not-run",
+      durationMs: 0,
+      phase: "started",
+      artifactDir: join(options.artifactDir, plan.name),
+    });
+  }
+
+  const bootResults: PropertyResult[] = scenario.properties.map((property) => {
+    try {
+      return { name: property.name, layer: "boot" as const, ...property.check(input, records) };
+    } catch (error) {
+      return { name: property.name, layer: "boot" as const, ok: false, message: `the check threw: ${describeError(error)}` };
+    }
+  });
+  const properties = [...staticResults, ...bootResults];
+  const failures = properties.filter((p) => !p.ok);
+  if (failures.length === 0) return finish("pass", summaries, properties);
+  const unobserved = Object.values(records).filter((r) => r.observation === null);
+  // A property that already quotes why a boot never reached the probe says it once.
+  const bootNotes = unobserved
+    .filter((r) => !failures.some((f) => r.failure && f.message?.includes(r.failure)))
+    .map((r) => `boot '${r.name}' never reached the probe: ${r.failure}`);
+  return finish(
+    "fail",
+    summaries,
+    properties,
+    [...failures.map((f) => `${f.name}: ${f.message ?? "false"}`), ...bootNotes].join("\n"),
+  );
 }
 
 type BootOutcome =
@@ -277,7 +291,6 @@ type BootOutcome =
       nfsExports?: Record<string, Record<string, string>>;
       lunChanges?: BootRecord["lunChanges"];
       servedMedia?: BootRecord["servedMedia"];
-      inspection?: Record<string, unknown>;
     })
   | (DomainBootResult & { kind: "domain"; topology: DomainTopology; endpoints: GuestEndpoints });
 
@@ -365,32 +378,15 @@ async function bootWithServices(
       );
     }
     const nfsExports = plan.services?.nfs ? { nfsExports: await services.nfsExports() } : {};
-    const evidence = {
-      ...nfsExports,
-      ...(plan.services?.iscsi ? { lunChanges: services.lunChanges() } : {}),
-      servedMedia: services.servedMedia(),
-    };
-    const inspection = plan.inspect
-      ? await plan.inspect({
-          name: plan.name,
-          topology,
-          machine: result.machine,
-          observation: result.status === "observed" ? result.observation : null,
-          firmwareLog: "firmwareLog" in result ? result.firmwareLog : [],
-          endpoints: { ...services.endpoints },
-          serviceLog: services.log.map((l) => `${l.service}: ${l.text}`),
-          artifactDir,
-          ...evidence,
-        })
-      : undefined;
     return {
       result: {
         ...result,
         kind: "machine",
         topology,
         endpoints: { ...services.endpoints },
-        ...evidence,
-        ...(inspection ? { inspection } : {}),
+        ...nfsExports,
+        ...(plan.services?.iscsi ? { lunChanges: services.lunChanges() } : {}),
+        servedMedia: services.servedMedia(),
       },
       serviceLog: services.log,
     };

@@ -58,6 +58,11 @@ export class CaseVolumes {
     return volume;
   }
 
+  /** Every volume asked for so far, in the order they were. */
+  list(): CaseVolume[] {
+    return [...this.volumes.values()];
+  }
+
   /** Whether the volume's first bytes are exactly `image`'s (an image written onto it). */
   startsWith(volume: CaseVolume, image: Buffer): boolean {
     if (image.length > volume.sizeBytes) return false;

@@ -252,7 +252,10 @@ export async function startServices(
     },
     lunChanges() {
       return Object.fromEntries(
-        [...changes].filter(([, r]) => r.bytes > 0).map(([key, r]) => [key, { bytes: r.bytes, ranges: r.list() }]),
+        [...changes]
+          .map(([key, r]) => [key, r.list()] as const)
+          .filter(([, ranges]) => ranges.length > 0)
+          .map(([key, ranges]) => [key, { bytes: ranges.reduce((n, [, length]) => n + length, 0), ranges }]),
       );
     },
     servedMedia() {

@@ -146,15 +146,16 @@ function deployMachine(input: IronicHbaCase, fabric: SanFabric, endpoints: Guest
 }
 
 /** Which case volumes begin with the served image, after the deploy boot. */
-async function volumesHoldingImage(record: BootRecord, volumes: CaseVolumes, input: IronicHbaCase) {
+async function volumesHoldingImage(record: BootRecord, volumes: CaseVolumes) {
   const served = record.servedMedia?.[IMAGE_PATH];
   if (!served) return { imageOn: [] as string[] };
   const image = await readFile(served.path);
-  const names = [...input.volumes.map((_, i) => lunVolumeName(i)), ...input.localDisks.map((_, i) => localVolumeName(i))];
-  const sizes = [...input.volumes.map((v) => v.sizeGiB), ...input.localDisks.map((d) => d.sizeGiB)];
   return {
     imageBytes: image.length,
-    imageOn: names.filter((name, i) => volumes.startsWith(volumes.volume(name, sizes[i]! * GiB), image)),
+    imageOn: volumes
+      .list()
+      .filter((volume) => volumes.startsWith(volume, image))
+      .map((volume) => volume.name),
   };
 }
 
@@ -203,7 +204,7 @@ export function deployBoots(input: IronicHbaCase, decision: IronicDecision): Boo
           ? `ip=dhcp bootproof.deploy_disk=${state.choice.device} bootproof.deploy_image=http://${endpoints.http?.host ?? "10.0.2.2"}:${endpoints.http?.port ?? 0}/${IMAGE_PATH}`
           : undefined,
       ),
-      inspect: (record) => volumesHoldingImage(record, volumes, input),
+      inspect: (record) => volumesHoldingImage(record, volumes),
       artifacts: () => ({
         ...artifacts(),
         "agent-root-device.json": `${JSON.stringify({ devices: state.devices, choice: state.choice }, null, 2)}\n`,

@@ -57,9 +57,13 @@ const scenario = defineScenario<Fault>({
   ],
 });
 
+/** One case of the scenario with `fault`, its artifacts under the fault's name. */
+const bootWith = (fault: Fault) =>
+  runCase(scenario as never, fault as never, { caseId: fault, artifactDir: artifactsDir(fault) });
+
 describe("SAN LUs behind an HBA", () => {
   it("reports each path's LU WWN, target port and H:C:T:L, and the booted path; a down port leaves only the other", async () => {
-    const both = await runCase(scenario as never, "none" as never, { caseId: "both", artifactDir: artifactsDir("both") });
+    const both = await bootWith("none");
     expect(both.message ?? "").toBe("");
     expect(seen?.observation?.role).toBe("san-boot");
     expect(observedSanPaths(seen!.observation!)).toEqual([
@@ -81,7 +85,7 @@ describe("SAN LUs behind an HBA", () => {
       }),
     ]);
 
-    const down = await runCase(scenario as never, "down" as never, { caseId: "down", artifactDir: artifactsDir("down") });
+    const down = await bootWith("down");
     expect(down.message ?? "").toBe("");
     expect(seen?.observation?.role).toBe("san-boot");
     expect(observedSanPaths(seen!.observation!)).toEqual([
@@ -91,10 +95,7 @@ describe("SAN LUs behind an HBA", () => {
   }, 300_000);
 
   it("the second path answers every read with MEDIUM ERROR: the boot goes through the first, and the guest still sees both", async () => {
-    const result = await runCase(scenario as never, "erroring-second" as never, {
-      caseId: "erroring-second",
-      artifactDir: artifactsDir("erroring-second"),
-    });
+    const result = await bootWith("erroring-second");
     expect(result.message ?? "").toBe("");
     expect(seen?.observation?.role).toBe("san-boot");
     // The LU was sized before any read, so both paths exist; the kernel's reads through port 1 failed.
@@ -106,10 +107,7 @@ describe("SAN LUs behind an HBA", () => {
   }, 300_000);
 
   it("the boot path answers every read with MEDIUM ERROR: SeaBIOS boots only its first hard disk, so the boot fails in the firmware (no path failover)", async () => {
-    const result = await runCase(scenario as never, "erroring" as never, {
-      caseId: "erroring",
-      artifactDir: artifactsDir("erroring"),
-    });
+    const result = await bootWith("erroring");
     expect(seen?.observation).toBeNull();
     expect(seen?.failure).toMatch(/the boot got as far as 'firmware'.*could not read the boot disk/);
     expect(result.boots[0]?.phase).toBe("firmware");
@@ -117,7 +115,7 @@ describe("SAN LUs behind an HBA", () => {
   }, 300_000);
 
   it("a slow boot path delays every command and still boots through it", async () => {
-    const result = await runCase(scenario as never, "slow" as never, { caseId: "slow", artifactDir: artifactsDir("slow") });
+    const result = await bootWith("slow");
     expect(result.message ?? "").toBe("");
     expect(seen?.observation?.role).toBe("san-boot");
     expect(observedSanPaths(seen!.observation!).find((p) => p.booted)?.targetPortWwn).toBe(PORTS[0]);

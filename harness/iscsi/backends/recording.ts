@@ -27,33 +27,35 @@ export function recordChanges(backend: BlockBackend, onChange: (offset: number, 
   };
 }
 
-/** Byte ranges, merged when they touch: what a LU's writes changed. */
+/**
+ * Byte ranges, merged when they touch or overlap: what a LU's writes changed. Recording is on
+ * every write of every boot, so `add` is O(1): a write that continues the last one extends
+ * it (a sequential stream stays one range), any other is appended; merging waits for `list`.
+ */
 export class ChangedRanges {
-  private readonly ranges: Array<[start: number, end: number]> = [];
+  private ranges: Array<[start: number, end: number]> = [];
 
   add(offset: number, length: number): void {
     if (length <= 0) return;
-    let start = offset;
-    let end = offset + length;
-    const kept: Array<[number, number]> = [];
-    for (const [s, e] of this.ranges) {
-      if (e < start || s > end) kept.push([s, e]);
-      else {
-        start = Math.min(start, s);
-        end = Math.max(end, e);
-      }
-    }
-    kept.push([start, end]);
-    kept.sort((a, b) => a[0] - b[0]);
-    this.ranges.splice(0, this.ranges.length, ...kept);
+    const last = this.ranges.at(-1);
+    if (last && offset >= last[0] && offset <= last[1]) last[1] = Math.max(last[1], offset + length);
+    else this.ranges.push([offset, offset + length]);
   }
 
   /** The merged ranges as [offset, length], lowest first. */
   list(): Array<[offset: number, length: number]> {
-    return this.ranges.map(([s, e]) => [s, e - s]);
+    const sorted = [...this.ranges].sort((a, b) => a[0] - b[0]);
+    const merged: Array<[number, number]> = [];
+    for (const [start, end] of sorted) {
+      const last = merged.at(-1);
+      if (last && start <= last[1]) last[1] = Math.max(last[1], end);
+      else merged.push([start, end]);
+    }
+    this.ranges = merged;
+    return merged.map(([s, e]) => [s, e - s]);
   }
 
   get bytes(): number {
-    return this.ranges.reduce((sum, [s, e]) => sum + e - s, 0);
+    return this.list().reduce((sum, [, length]) => sum + length, 0);
   }
 }

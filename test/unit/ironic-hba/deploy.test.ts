@@ -18,7 +18,7 @@ import {
 import { deployProperties } from "../../../scenarios/ironic-hba/deploy-properties.js";
 import { STORAGE_IQN } from "../../../scenarios/ironic-hba/driver.js";
 import { ironicHbaExamples } from "../../../scenarios/ironic-hba/index.js";
-import { fcConnectionProperties } from "../../../scenarios/ironic-hba/request.js";
+import { attachedProperties } from "./decisions.js";
 
 const example = (name: string): IronicHbaCase => structuredClone(ironicHbaExamples.find((e) => e.name === name)!.input);
 const GiB = 1024 ** 3;
@@ -29,11 +29,7 @@ function writesImage(input: IronicHbaCase): IronicDecision {
     stages: [{ stage: "storage.validate", ok: true }],
     should_write_image: true,
     deploy_wait: "deploy",
-    attached_properties: input.volumes.map((v) => ({
-      volume_id: v.volumeId,
-      boot_index: v.bootIndex,
-      properties: fcConnectionProperties(input, v) as Record<string, unknown>,
-    })),
+    attached_properties: attachedProperties(input),
     cinder_calls: [],
     boot_devices: [{ device: "pxe", persistent: false }],
   };

@@ -9,9 +9,10 @@ import type { IronicHbaCase } from "../../../scenarios/ironic-hba/case.js";
 import { hbaFabric, recordHbaDecision } from "../../../scenarios/ironic-hba/driver.js";
 import { ironicHbaExamples } from "../../../scenarios/ironic-hba/index.js";
 import { hbaBootProperties } from "../../../scenarios/ironic-hba/properties.js";
-import { fcConnectionProperties, hbaIronicRequest } from "../../../scenarios/ironic-hba/request.js";
+import { hbaIronicRequest } from "../../../scenarios/ironic-hba/request.js";
 import { hbaSpecDecision } from "../../../scenarios/ironic-hba/spec-model.js";
 import { hbaStaticProperties } from "../../../scenarios/ironic-hba/static-properties.js";
+import { attachedProperties } from "./decisions.js";
 
 const example = (name: string): IronicHbaCase => structuredClone(ironicHbaExamples.find((e) => e.name === name)!.input);
 
@@ -21,11 +22,7 @@ function bootsFromVolume(input: IronicHbaCase): IronicDecision {
     stages: [{ stage: "storage.validate", ok: true }],
     should_write_image: false,
     boot_option: "local",
-    attached_properties: input.volumes.map((v) => ({
-      volume_id: v.volumeId,
-      boot_index: v.bootIndex,
-      properties: fcConnectionProperties(input, v) as Record<string, unknown>,
-    })),
+    attached_properties: attachedProperties(input),
     cinder_calls: [
       ...input.volumes.map((v) => ({
         method: "initialize_connection",
