@@ -6,8 +6,8 @@
 // parent's realpath must stay inside the export, and the last component is never followed
 // when it is a symlink: a client cannot reach outside the export, even with symlinks it made.
 import { createHash } from "node:crypto";
-import type { BigIntStats } from "node:fs";
-import { lstat, readdir, realpath } from "node:fs/promises";
+import { type BigIntStats, lstatSync, realpathSync } from "node:fs";
+import { readdir, realpath } from "node:fs/promises";
 import { dirname, join, sep } from "node:path";
 import { CopyOnWrite } from "./cow.js";
 import { Nfs3Status, NfsError } from "./status.js";
@@ -56,7 +56,7 @@ export class NfsExport {
       this.cow = new CopyOnWrite(base, this.rootReal, `${this.rootReal}.bootproof-cow.json`);
       await this.cow.open();
     }
-    const stats = await lstat(this.rootReal, { bigint: true });
+    const stats = lstatSync(this.rootReal, { bigint: true });
     if (!stats.isDirectory()) throw new Error(`export root ${this.options.root} is not a directory`);
     this.rootStats = stats;
     this.paths.set(stats.ino, "");
@@ -119,11 +119,16 @@ export class NfsExport {
     return known !== undefined ? { relative: known, stats } : this.resolve(handle);
   }
 
-  /** lstat of a path inside the export, undefined when it is gone. */
+  /**
+   * lstat of a path inside the export, undefined when it is gone. Metadata is read
+   * synchronously, here and in the procedures: an export is a local directory whose inodes
+   * are in the kernel's caches, where a stat takes microseconds, and every trip through
+   * libuv's thread pool costs tens (a LOOKUP made four of them).
+   */
   private async statInside(relative: string): Promise<BigIntStats | undefined> {
     try {
-      await this.checkParent(relative);
-      return await lstat(this.absolute(relative), { bigint: true });
+      this.checkParent(relative);
+      return lstatSync(this.absolute(relative), { bigint: true });
     } catch {
       return undefined;
     }
@@ -141,7 +146,7 @@ export class NfsExport {
       }
       for (const name of names) {
         const relative = dir === "" ? name : `${dir}/${name}`;
-        const stats = await lstat(this.absolute(relative), { bigint: true }).catch(() => undefined);
+        const stats = lstatSync(this.absolute(relative), { bigint: true, throwIfNoEntry: false });
         if (!stats) continue;
         if (stats.ino === ino && BigInt.asUintN(64, stats.birthtimeNs) === birth) return { relative, stats };
         if (stats.isDirectory()) queue.push(relative);
@@ -164,9 +169,9 @@ export class NfsExport {
    * The parent directory's real path must be inside the export: a directory the client
    * replaced by a symlink to somewhere else is refused (ACCES), never followed.
    */
-  async checkParent(relative: string): Promise<void> {
+  checkParent(relative: string): void {
     if (relative === "") return;
-    const parent = await realpath(dirname(this.absolute(relative)));
+    const parent = realpathSync.native(dirname(this.absolute(relative)));
     if (parent !== this.rootReal && !parent.startsWith(this.rootReal + sep))
       throw new NfsError(Nfs3Status.ACCES, `${relative} leads outside the export`);
   }

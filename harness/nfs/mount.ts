@@ -1,7 +1,7 @@
 // The MOUNT version 3 program (RFC 1813 Appendix I): MNT hands out an export's root handle
 // for its exact path (no subdirectory mounts, so no path outside an export is ever looked
 // up), EXPORT lists the exports, DUMP / UMNT / UMNTALL keep the list of who mounted what.
-import { lstat } from "node:fs/promises";
+import { lstatSync } from "node:fs";
 import type { NfsExport } from "./export.js";
 import { AcceptStat, AUTH_NONE, AUTH_SYS, type RpcCall, type RpcOutcome } from "./rpc.js";
 import { XdrError, XdrWriter } from "./xdr.js";
@@ -42,8 +42,8 @@ export class MountProgram {
       relative = exp.child(relative, name);
     }
     try {
-      await exp.checkParent(relative);
-      const stats = await lstat(exp.absolute(relative), { bigint: true });
+      exp.checkParent(relative);
+      const stats = lstatSync(exp.absolute(relative), { bigint: true });
       if (!stats.isDirectory()) return MountStat.NOTDIR;
       return { exp, handle: exp.handleOf(stats, relative) };
     } catch {

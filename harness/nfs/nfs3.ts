@@ -7,12 +7,11 @@
 // with its own rights (a test harness serving its own trees); read-only exports refuse every
 // change with NFS3ERR_ROFS. New files are given the caller's uid/gid when the server can.
 import { randomBytes } from "node:crypto";
-import { type BigIntStats, readSync, writevSync } from "node:fs";
+import { type BigIntStats, lstatSync, readSync, writevSync } from "node:fs";
 import {
   chmod as chmodPath,
   lchown,
   link,
-  lstat,
   lutimes,
   mkdir,
   open,
@@ -201,8 +200,8 @@ export class Nfs3Program {
 
   private async statOf(exp: NfsExport, relative: string): Promise<BigIntStats | undefined> {
     try {
-      await exp.checkParent(relative);
-      return await lstat(exp.absolute(relative), { bigint: true });
+      exp.checkParent(relative);
+      return lstatSync(exp.absolute(relative), { bigint: true });
     } catch {
       return undefined;
     }
@@ -261,7 +260,7 @@ export class Nfs3Program {
     if (changes) this.writable(dir.exp);
     const relative = dir.exp.child(dir.relative, name);
     if (changes && (name === "." || name === "..")) throw new NfsError(Nfs3Status.INVAL, `cannot change ${name}`);
-    await dir.exp.checkParent(relative);
+    dir.exp.checkParent(relative);
     return { ...dir, name, before, child: relative, childPath: dir.exp.absolute(relative) };
   }
 
@@ -271,7 +270,7 @@ export class Nfs3Program {
     before: PreOp | undefined,
     child: string,
   ): Promise<(w: XdrWriter) => void> {
-    const stats = await lstat(dir.exp.absolute(child), { bigint: true });
+    const stats = lstatSync(dir.exp.absolute(child), { bigint: true });
     const handle = dir.exp.handleOf(stats, child);
     const after = await this.statOf(dir.exp, dir.relative);
     return (w) => {
@@ -453,7 +452,7 @@ export class Nfs3Program {
       const file = await open(op.childPath, "wx", (attrs?.mode ?? 0o644) & 0o7777);
       await file.close();
       await this.own(ctx.call, op.childPath);
-      const stats = await lstat(op.childPath, { bigint: true });
+      const stats = lstatSync(op.childPath, { bigint: true });
       if (verifier) {
         const seconds = Number(verifierMicros(verifier)) / 1e6;
         await lutimes(op.childPath, seconds, seconds);
@@ -515,7 +514,7 @@ export class Nfs3Program {
     if (to.exp !== from.exp) throw new NfsError(Nfs3Status.XDEV);
     if (toName === "." || toName === "..") throw new NfsError(Nfs3Status.INVAL);
     const target = to.exp.child(to.relative, toName);
-    await to.exp.checkParent(target);
+    to.exp.checkParent(target);
     const replaced = await this.statOf(to.exp, target);
     await rename(from.childPath, to.exp.absolute(target));
     if (replaced) {
@@ -545,7 +544,7 @@ export class Nfs3Program {
     if (op.exp !== file.exp) throw new NfsError(Nfs3Status.XDEV);
     if (file.stats.isDirectory()) throw new NfsError(Nfs3Status.ISDIR, "no hard links to directories");
     await link(file.path, op.childPath);
-    const fileAfter = await lstat(file.path, { bigint: true });
+    const fileAfter = lstatSync(file.path, { bigint: true });
     const dirAfter = await this.statOf(op.exp, op.relative);
     return (w: XdrWriter) => {
       postOpAttr(w, fileAfter, file.exp.id);
@@ -649,7 +648,7 @@ export class Nfs3Program {
     if (!target.stats.isFile()) throw new NfsError(Nfs3Status.INVAL);
     // A placeholder holds nothing written: its content is the base's, already stable.
     if (!target.exp.cow?.isPlaceholder(target.stats.ino)) await (await this.fds.get(target.stats.ino, target.path, true)).sync();
-    const after = await lstat(target.path, { bigint: true });
+    const after = lstatSync(target.path, { bigint: true });
     const verifier = this.verifier;
     return (w: XdrWriter) => {
       wccData(w, before, after, target.exp.id);

@@ -12,10 +12,15 @@
 // next DATA's departure, so that path is kept short: a plain ACK skips the general decoder
 // and the next DATA leaves from inside the same 'message' handler (DataSender).
 import type { RemoteInfo, Socket } from "node:dgram";
+import { performance } from "node:perf_hooks";
+import { BusyPoll } from "../net/busy-poll.js";
 import { DataSender } from "./data-sender.js";
 import type { TftpFaultDecision, TftpFaultPlan, TftpPacketContext } from "./faults.js";
 import { decodePacket, ErrorCode, encodeData, encodeError, encodeOack, Opcode, type TftpPacket } from "./packets.js";
 import type { TransferSource } from "./source.js";
+
+/** How long to poll for an ACK: a host client answers lock-step DATA in tens of µs. */
+const ACK_POLL_MS = 0.25;
 
 export interface TransferStats {
   bytesSent: number;
@@ -65,6 +70,8 @@ export class ReadTransfer {
   private awaitingOackAck: boolean;
   private retries = 0;
   private timer: NodeJS.Timeout | undefined;
+  /** performance.now() of the last send; the retransmission timeout counts from it. */
+  private lastSentAt = 0;
   private readonly queue: (() => void | Promise<void>)[] = [];
   private draining = false;
   private ended = false;
@@ -74,6 +81,8 @@ export class ReadTransfer {
   /** DATA without a fault plan; with one, every packet goes through send(). */
   private readonly data: DataSender | undefined;
   private resolveDone!: (outcome: TransferOutcome) => void;
+  /** Polls for the next ACK instead of sleeping, while the client answers fast. */
+  private readonly ackWait = new BusyPoll({ budgetMs: ACK_POLL_MS });
 
   constructor(init: ReadTransferInit) {
     this.init = init;
@@ -110,21 +119,23 @@ export class ReadTransfer {
   /** Runs queued steps in order; pauses on a step that returns a promise until it settles. */
   private drain(): void {
     this.draining = true;
-    while (this.queue.length > 0) {
-      const step = this.queue.shift()!;
-      if (this.ended) continue;
-      let result: void | Promise<void>;
-      try {
-        result = step();
-      } catch (error) {
-        result = this.internalError(error);
-      }
-      if (result instanceof Promise) {
-        void result.catch((error: unknown) => this.internalError(error)).finally(() => this.drain());
-        return;
-      }
-    }
+    while (this.queue.length > 0) if (this.run(this.queue.shift()!)) return;
     this.draining = false;
+  }
+
+  /** Runs one step; true when it returned a promise, which the queue then waits for. */
+  private run(step: () => void | Promise<void>): boolean {
+    if (this.ended) return false;
+    let result: void | Promise<void>;
+    try {
+      result = step();
+    } catch (error) {
+      result = this.internalError(error);
+    }
+    if (!(result instanceof Promise)) return false;
+    this.draining = true;
+    void result.catch((error: unknown) => this.internalError(error)).finally(() => this.drain());
+    return true;
   }
 
   private internalError(error: unknown): Promise<void> {
@@ -143,7 +154,9 @@ export class ReadTransfer {
     // wants to see one. Anything else (longer ACKs included) goes through the decoder.
     if (!faults && bytes.length === 4 && bytes[0] === 0 && bytes[1] === Opcode.ACK) {
       const block = (bytes[2]! << 8) | bytes[3]!;
-      this.enqueue(() => this.onAck(block));
+      // With no step running (the usual case), no closure and no queue round trip.
+      if (this.draining || this.queue.length > 0) this.enqueue(() => this.onAck(block));
+      else this.run(() => this.onAck(block));
       return;
     }
     const decoded = decodePacket(bytes);
@@ -187,6 +200,7 @@ export class ReadTransfer {
   }
 
   private onAck(block: number): void | Promise<void> {
+    this.ackWait.settle();
     if (this.awaitingOackAck) {
       if (block !== 0) return; // stray ACK; the OACK is retransmitted on timeout
       this.awaitingOackAck = false;
@@ -251,12 +265,24 @@ export class ReadTransfer {
     this.armTimer();
   }
 
-  /** (Re)starts the retransmission timer; refresh() is much cheaper than a new timer per packet. */
+  /**
+   * (Re)starts the retransmission timeout after a send. Lazily: a send only notes its time,
+   * and a timer that fires early (a send came after it was set) sets itself for the rest;
+   * touching the timer list on every packet costs a lock-step transfer more than this.
+   */
   private armTimer(): void {
     if (this.ended) return;
-    if (this.timer) this.timer.refresh();
-    else this.timer = setTimeout(() => this.enqueue(() => this.onTimeout()), this.init.timeoutMs);
+    this.lastSentAt = this.ackWait.arm();
+    this.timer ??= setTimeout(this.onTimer, this.init.timeoutMs);
   }
+
+  private readonly onTimer = (): void => {
+    this.timer = undefined;
+    if (this.ended) return;
+    const quiet = performance.now() - this.lastSentAt;
+    if (quiet < this.init.timeoutMs) this.timer = setTimeout(this.onTimer, this.init.timeoutMs - quiet);
+    else this.enqueue(() => this.onTimeout());
+  };
 
   private onTimeout(): void | Promise<void> {
     this.retries++;
@@ -327,6 +353,7 @@ export class ReadTransfer {
   private async finish(outcome: TransferOutcome): Promise<void> {
     if (this.ended) return;
     this.ended = true;
+    this.ackWait.stop();
     clearTimeout(this.timer);
     await this.init.source.close().catch(() => {});
     // Let the ERRORs handed to the socket leave before it goes.
