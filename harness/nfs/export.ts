@@ -98,7 +98,7 @@ export class NfsExport {
     const birth = handle.readBigUInt64BE(16);
     const known = this.paths.get(ino);
     if (known !== undefined) {
-      const stats = await this.statInside(known);
+      const stats = this.statInside(known);
       if (stats && stats.ino === ino && BigInt.asUintN(64, stats.birthtimeNs) === birth) return { relative: known, stats };
     }
     // After a restart (or a rename by another client): find the inode again.
@@ -120,12 +120,12 @@ export class NfsExport {
   }
 
   /**
-   * lstat of a path inside the export, undefined when it is gone. Metadata is read
-   * synchronously, here and in the procedures: an export is a local directory whose inodes
-   * are in the kernel's caches, where a stat takes microseconds, and every trip through
-   * libuv's thread pool costs tens (a LOOKUP made four of them).
+   * lstat of a path inside the export (its parent checked), undefined when it is gone.
+   * Metadata is read synchronously, here and in the procedures: an export is a local
+   * directory whose inodes are in the kernel's caches, and through fs/promises every stat
+   * and realpath was a trip through libuv's thread pool and back (four for a LOOKUP).
    */
-  private async statInside(relative: string): Promise<BigIntStats | undefined> {
+  statInside(relative: string): BigIntStats | undefined {
     try {
       this.checkParent(relative);
       return lstatSync(this.absolute(relative), { bigint: true });

@@ -1,7 +1,6 @@
 // The MOUNT version 3 program (RFC 1813 Appendix I): MNT hands out an export's root handle
 // for its exact path (no subdirectory mounts, so no path outside an export is ever looked
 // up), EXPORT lists the exports, DUMP / UMNT / UMNTALL keep the list of who mounted what.
-import { lstatSync } from "node:fs";
 import type { NfsExport } from "./export.js";
 import { AcceptStat, AUTH_NONE, AUTH_SYS, type RpcCall, type RpcOutcome } from "./rpc.js";
 import { XdrError, XdrWriter } from "./xdr.js";
@@ -41,14 +40,10 @@ export class MountProgram {
       if (name === "." || name === "..") return MountStat.ACCES;
       relative = exp.child(relative, name);
     }
-    try {
-      exp.checkParent(relative);
-      const stats = lstatSync(exp.absolute(relative), { bigint: true });
-      if (!stats.isDirectory()) return MountStat.NOTDIR;
-      return { exp, handle: exp.handleOf(stats, relative) };
-    } catch {
-      return MountStat.NOENT;
-    }
+    const stats = exp.statInside(relative);
+    if (!stats) return MountStat.NOENT;
+    if (!stats.isDirectory()) return MountStat.NOTDIR;
+    return { exp, handle: exp.handleOf(stats, relative) };
   }
 
   handle = async (call: RpcCall): Promise<RpcOutcome> => {

@@ -198,15 +198,6 @@ export class Nfs3Program {
     return { exp, relative, stats, path: exp.absolute(relative) };
   }
 
-  private async statOf(exp: NfsExport, relative: string): Promise<BigIntStats | undefined> {
-    try {
-      exp.checkParent(relative);
-      return lstatSync(exp.absolute(relative), { bigint: true });
-    } catch {
-      return undefined;
-    }
-  }
-
   private writable(exp: NfsExport): void {
     if (exp.readOnly) throw new NfsError(Nfs3Status.ROFS);
   }
@@ -272,7 +263,7 @@ export class Nfs3Program {
   ): Promise<(w: XdrWriter) => void> {
     const stats = lstatSync(dir.exp.absolute(child), { bigint: true });
     const handle = dir.exp.handleOf(stats, child);
-    const after = await this.statOf(dir.exp, dir.relative);
+    const after = dir.exp.statInside(dir.relative);
     return (w) => {
       postOpFh(w, handle);
       postOpAttr(w, stats, dir.exp.id);
@@ -298,7 +289,7 @@ export class Nfs3Program {
     if (guard && BigInt(guard.seconds) * 1_000_000_000n + BigInt(guard.nseconds) !== target.stats.ctimeNs)
       throw new NfsError(Nfs3Status.NOT_SYNC);
     await this.applySattr(target.path, target.stats, attrs, target.stats.ino, target.exp);
-    const after = await this.statOf(target.exp, target.relative);
+    const after = target.exp.statInside(target.relative);
     return (w: XdrWriter) => wccData(w, before, after, target.exp.id);
   }
 
@@ -308,7 +299,7 @@ export class Nfs3Program {
     const dir = await this.directory(handle);
     ctx.failure = (w) => postOpAttr(w, dir.stats, dir.exp.id);
     const relative = dir.exp.child(dir.relative, name);
-    const stats = await this.statOf(dir.exp, relative);
+    const stats = dir.exp.statInside(relative);
     if (!stats) throw new NfsError(Nfs3Status.NOENT);
     const child = dir.exp.handleOf(stats, relative);
     return (w: XdrWriter) => {
@@ -440,7 +431,7 @@ export class Nfs3Program {
     if (mode === 0 || mode === 1) attrs = readSattr3(ctx.args);
     else if (mode === 2) verifier = ctx.args.fixed(8, "createverf3");
     else throw new XdrError(`createmode3 ${mode}`);
-    const existing = await this.statOf(op.exp, op.child);
+    const existing = op.exp.statInside(op.child);
     if (existing) {
       if (mode === 1) throw new NfsError(Nfs3Status.EXIST);
       // EXCLUSIVE: a retransmission of the same create finds the verifier it stored.
@@ -486,7 +477,7 @@ export class Nfs3Program {
 
   private async remove(ctx: Context, kind: "file" | "dir") {
     const op = await this.dirop(ctx, true);
-    const stats = await this.statOf(op.exp, op.child);
+    const stats = op.exp.statInside(op.child);
     if (!stats) throw new NfsError(Nfs3Status.NOENT);
     if (kind === "dir") {
       if (!stats.isDirectory()) throw new NfsError(Nfs3Status.NOTDIR);
@@ -497,7 +488,7 @@ export class Nfs3Program {
       await this.dropFile(stats.ino);
       if (stats.nlink <= 1n) await op.exp.cow?.forget(stats.ino);
     }
-    const after = await this.statOf(op.exp, op.relative);
+    const after = op.exp.statInside(op.relative);
     return (w: XdrWriter) => wccData(w, op.before, after, op.exp.id);
   }
 
@@ -515,14 +506,14 @@ export class Nfs3Program {
     if (toName === "." || toName === "..") throw new NfsError(Nfs3Status.INVAL);
     const target = to.exp.child(to.relative, toName);
     to.exp.checkParent(target);
-    const replaced = await this.statOf(to.exp, target);
+    const replaced = to.exp.statInside(target);
     await rename(from.childPath, to.exp.absolute(target));
     if (replaced) {
       await this.dropFile(replaced.ino);
       if (replaced.nlink <= 1n && !replaced.isDirectory()) await to.exp.cow?.forget(replaced.ino);
     }
-    const fromAfter = await this.statOf(from.exp, from.relative);
-    const toAfter = await this.statOf(to.exp, to.relative);
+    const fromAfter = from.exp.statInside(from.relative);
+    const toAfter = to.exp.statInside(to.relative);
     return (w: XdrWriter) => {
       wccData(w, from.before, fromAfter, from.exp.id);
       wccData(w, toBefore, toAfter, to.exp.id);
@@ -545,7 +536,7 @@ export class Nfs3Program {
     if (file.stats.isDirectory()) throw new NfsError(Nfs3Status.ISDIR, "no hard links to directories");
     await link(file.path, op.childPath);
     const fileAfter = lstatSync(file.path, { bigint: true });
-    const dirAfter = await this.statOf(op.exp, op.relative);
+    const dirAfter = op.exp.statInside(op.relative);
     return (w: XdrWriter) => {
       postOpAttr(w, fileAfter, file.exp.id);
       wccData(w, op.before, dirAfter, op.exp.id);
@@ -572,7 +563,7 @@ export class Nfs3Program {
     for (; index < names.length; index++) {
       const name = names[index]!;
       const relative = dir.exp.child(dir.relative, name);
-      const stats = await this.statOf(dir.exp, relative);
+      const stats = dir.exp.statInside(relative);
       if (!stats) continue; // removed since the listing
       const entry = newBody();
       entry

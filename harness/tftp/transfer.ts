@@ -70,8 +70,6 @@ export class ReadTransfer {
   private awaitingOackAck: boolean;
   private retries = 0;
   private timer: NodeJS.Timeout | undefined;
-  /** performance.now() of the last send; the retransmission timeout counts from it. */
-  private lastSentAt = 0;
   private readonly queue: (() => void | Promise<void>)[] = [];
   private draining = false;
   private ended = false;
@@ -81,7 +79,10 @@ export class ReadTransfer {
   /** DATA without a fault plan; with one, every packet goes through send(). */
   private readonly data: DataSender | undefined;
   private resolveDone!: (outcome: TransferOutcome) => void;
-  /** Polls for the next ACK instead of sleeping, while the client answers fast. */
+  /**
+   * Polls for the next ACK instead of sleeping, while the client answers fast; its armedAt
+   * (the last send) is also where the retransmission timeout counts from.
+   */
   private readonly ackWait = new BusyPoll({ budgetMs: ACK_POLL_MS });
 
   constructor(init: ReadTransferInit) {
@@ -154,7 +155,7 @@ export class ReadTransfer {
     // wants to see one. Anything else (longer ACKs included) goes through the decoder.
     if (!faults && bytes.length === 4 && bytes[0] === 0 && bytes[1] === Opcode.ACK) {
       const block = (bytes[2]! << 8) | bytes[3]!;
-      // With no step running (the usual case), no closure and no queue round trip.
+      // With no step running (the usual case), run it at once instead of through the queue.
       if (this.draining || this.queue.length > 0) this.enqueue(() => this.onAck(block));
       else this.run(() => this.onAck(block));
       return;
@@ -230,7 +231,7 @@ export class ReadTransfer {
     if (this.awaitingOackAck) {
       const oack = encodeOack(this.init.oack!);
       this.send(oack, { op: "OACK", options: this.init.oack! }, retransmission);
-      this.armTimer();
+      this.awaitAck();
       return;
     }
     return this.sendWindow(retransmission);
@@ -262,24 +263,25 @@ export class ReadTransfer {
     }
     this.sentHigh = last;
     this.highestEverSent = Math.max(this.highestEverSent, last);
-    this.armTimer();
+    this.awaitAck();
   }
 
   /**
-   * (Re)starts the retransmission timeout after a send. Lazily: a send only notes its time,
-   * and a timer that fires early (a send came after it was set) sets itself for the rest;
-   * touching the timer list on every packet costs a lock-step transfer more than this.
+   * A packet that wants an ACK has gone: poll for the ACK, and count the retransmission
+   * timeout from now. Lazily: the send's time is noted (ackWait.armedAt), and a timer that
+   * fires early (a send came after it was set) sets itself for the rest; touching the timer
+   * list on every packet costs a lock-step transfer more than this.
    */
-  private armTimer(): void {
+  private awaitAck(): void {
     if (this.ended) return;
-    this.lastSentAt = this.ackWait.arm();
+    this.ackWait.arm();
     this.timer ??= setTimeout(this.onTimer, this.init.timeoutMs);
   }
 
   private readonly onTimer = (): void => {
     this.timer = undefined;
     if (this.ended) return;
-    const quiet = performance.now() - this.lastSentAt;
+    const quiet = performance.now() - this.ackWait.armedAt;
     if (quiet < this.init.timeoutMs) this.timer = setTimeout(this.onTimer, this.init.timeoutMs - quiet);
     else this.enqueue(() => this.onTimeout());
   };
