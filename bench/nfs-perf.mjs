@@ -3,12 +3,16 @@
 // with its VFS backend (Debian's nfs-ganesha + nfs-ganesha-vfs), same export content, on
 // loopback, measured alternately so drift on a shared machine hits both alike. Ratios are
 // built-in / ganesha (> 1: the built-in server is faster).
-//   seq-read:   libnfs's nfs-cp of a 64 MiB file to /dev/null (1 MiB reads)
+//   seq-read:   libnfs's nfs-cp of a 64 MiB file to a local file (1 MiB reads)
 //   seq-write:  libnfs's nfs-cp of a 64 MiB file into the export
 //   rand-read:  4096 random 4 KiB READs, 8 in flight (bench/lib/nfs-client.mjs)
 // ganesha needs a port mapper to register with: the bench starts `rpcbind -w` when none
 // answers and stops it after. The built-in server runs in a child Node process (compiled
 // harness/nfs: run `npm run build` first).
+//
+// Each workload first runs once, untimed, against each server: a harness runs its servers in
+// a process that has served cases before (warm code, warm buffer pools), and ganesha's
+// caches are warm after it too; the timed rounds follow.
 //
 // Usage: node bench/nfs-perf.mjs [--rounds N] [--json FILE]
 import { execFile } from "node:child_process";
@@ -92,6 +96,7 @@ async function main() {
     const results = {};
     for (const [name, workload] of Object.entries(WORKLOADS)) {
       const samples = Object.fromEntries(servers.map((s) => [s.name, []]));
+      for (const server of servers) await workload.run(server, work);
       for (let round = 0; round < rounds; round++)
         for (const server of round % 2 ? [...servers].reverse() : servers)
           samples[server.name].push(workload.value(await timed(() => workload.run(server, work))));

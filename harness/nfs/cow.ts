@@ -7,9 +7,11 @@
 // of it) stays the same, and renames, links and removals are plain operations on the upper
 // tree. Which inodes are still placeholders is kept beside the upper tree, so a restarted
 // server knows too.
+
 import type { BigIntStats } from "node:fs";
 import { lchown, lstat, lutimes, mkdir, open, readdir, readFile, readlink, symlink, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { alignedBuffer } from "../files/aligned-buffers.js";
 
 export class CopyOnWrite {
   /** upper inode → the base file that still holds its content. */
@@ -81,7 +83,7 @@ export class CopyOnWrite {
     const from = await open(source, "r");
     const to = await open(upperPath, "r+");
     try {
-      const buffer = Buffer.allocUnsafe(1 << 20);
+      const buffer = alignedBuffer(1 << 20);
       let position = 0;
       for (;;) {
         const { bytesRead } = await from.read(buffer, 0, buffer.length, position);

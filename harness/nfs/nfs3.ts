@@ -24,6 +24,7 @@ import {
   truncate as truncatePath,
   unlink,
 } from "node:fs/promises";
+import { fileReadBuffers } from "../files/aligned-buffers.js";
 import type { NfsExport } from "./export.js";
 import { FdCache } from "./fd-cache.js";
 import {
@@ -168,14 +169,12 @@ export class Nfs3Program {
     return ctx.onSent ? { kind: "success", body, onSent: ctx.onSent } : { kind: "success", body };
   };
 
-  /** READ buffers, reused once their reply is sent: a 1 MiB allocation per READ costs GC time. */
-  private readonly readBuffers = {
-    pool: [] as Buffer[],
-    take: (length: number): Buffer => (length === MAX_IO ? this.readBuffers.pool.pop() : undefined) ?? Buffer.allocUnsafe(length),
-    give: (buffer: Buffer): void => {
-      if (buffer.length === MAX_IO && this.readBuffers.pool.length < 16) this.readBuffers.pool.push(buffer);
-    },
-  };
+  /**
+   * READ buffers: aligned (the page-cache copy into them is up to 4x faster, see
+   * files/aligned-buffers.ts) and reused once their reply is sent (a 1 MiB allocation per
+   * READ costs GC time and page faults).
+   */
+  private readonly readBuffers = fileReadBuffers;
   private readonly readAhead = new ReadAhead(this.readBuffers);
 
   /** Forget a file's descriptor and what was read ahead of it (it changed, or is gone). */
@@ -374,7 +373,7 @@ export class Nfs3Program {
     const ahead = large ? this.readAhead.take(ino, file, start, count) : undefined;
     const stats = ahead?.stats ?? target.stats;
     const data = ahead?.data ?? this.readBuffers.take(count);
-    if (data.length === MAX_IO) ctx.onSent = () => this.readBuffers.give(data);
+    ctx.onSent = () => this.readBuffers.give(data);
     let bytesRead = ahead?.bytes ?? 0;
     if (!ahead && offset < stats.size)
       // A small read is served synchronously: from the page cache it takes microseconds, a
