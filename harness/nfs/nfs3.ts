@@ -10,6 +10,7 @@ import { randomBytes } from "node:crypto";
 import { type BigIntStats, lstatSync, readSync, writevSync } from "node:fs";
 import {
   chmod as chmodPath,
+  type FileHandle,
   lchown,
   link,
   lutimes,
@@ -79,7 +80,6 @@ export type Nfs3Procedure = (typeof NFS3_PROCEDURES)[number];
 export type Nfs3Fault = { kind: "status"; status: Nfs3Status } | { kind: "new-verifier" };
 
 const MAX_IO = 1024 * 1024;
-const SYNC_READ_MAX = 1024 * 1024;
 const ACCESS_READ = 0x1;
 const ACCESS_LOOKUP = 0x2;
 const ACCESS_MODIFY = 0x4;
@@ -101,7 +101,9 @@ interface Context {
   failure: (w: XdrWriter) => void;
 }
 
-type Procedure = (ctx: Context) => Promise<(w: XdrWriter) => void>;
+type Encoder = (w: XdrWriter) => void;
+/** A procedure's reply body; synchronous when nothing had to wait (the READ fast path). */
+type Procedure = (ctx: Context) => Encoder | Promise<Encoder>;
 
 export interface Nfs3Options {
   exports: NfsExport[];
@@ -116,7 +118,7 @@ export class Nfs3Program {
 
   constructor(private readonly options: Nfs3Options) {
     this.procedures = {
-      NULL: async () => () => {},
+      NULL: () => () => {},
       GETATTR: (c) => this.getattr(c),
       SETATTR: (c) => this.setattr(c),
       LOOKUP: (c) => this.lookup(c),
@@ -146,29 +148,39 @@ export class Nfs3Program {
     await this.fds.close();
   }
 
-  handle = async (call: RpcCall): Promise<RpcOutcome> => {
+  handle = (call: RpcCall): RpcOutcome | Promise<RpcOutcome> => {
     const name = NFS3_PROCEDURES[call.procedure];
     if (!name) return { kind: "error", stat: AcceptStat.PROC_UNAVAIL };
     const ctx: Context = { call, args: call.args, failure: () => {} };
     const fault = this.options.fault?.(name, call);
     if (fault?.kind === "new-verifier") this.verifier = randomBytes(NFS3_WRITEVERFSIZE);
-    const body = newBody();
-    try {
-      if (fault?.kind === "status") throw new NfsError(fault.status, "injected");
-      const ok = await this.procedures[name](ctx);
-      if (name !== "NULL") body.uint32(Nfs3Status.OK);
-      ok(body);
-    } catch (error) {
+    const failed = (error: unknown): RpcOutcome => {
       ctx.onSent?.();
       // Arguments that do not decode: GARBAGE_ARGS, from the transport.
       if (error instanceof XdrError || error instanceof RangeError) throw error;
-      const failed = newBody().uint32(statusOfError(error));
-      ctx.failure(failed);
-      return { kind: "success", body: failed };
+      const body = newBody().uint32(statusOfError(error));
+      ctx.failure(body);
+      return { kind: "success", body };
+    };
+    const succeeded = (ok: Encoder): RpcOutcome => {
+      const body = newBody();
+      try {
+        if (name !== "NULL") body.uint32(Nfs3Status.OK);
+        ok(body);
+      } catch (error) {
+        return failed(error);
+      }
+      return ctx.onSent ? { kind: "success", body, onSent: ctx.onSent } : { kind: "success", body };
+    };
+    let result: Encoder | Promise<Encoder>;
+    try {
+      if (fault?.kind === "status") throw new NfsError(fault.status, "injected");
+      result = this.procedures[name](ctx);
+    } catch (error) {
+      return failed(error);
     }
-    return ctx.onSent ? { kind: "success", body, onSent: ctx.onSent } : { kind: "success", body };
+    return result instanceof Promise ? result.then(succeeded, failed) : succeeded(result);
   };
-
   /**
    * READ buffers: aligned (the page-cache copy into them is up to 4x faster, see
    * files/aligned-buffers.ts) and reused once their reply is sent (a 1 MiB allocation per
@@ -335,18 +347,30 @@ export class Nfs3Program {
   }
 
   /**
-   * A READ's file: through its open descriptor when there is one (fstat, no path walk: the
-   * hot path of a client streaming a file), else resolved like any handle.
+   * A READ's file through its open descriptor, when there is one and its path is known (fstat,
+   * no path walk: the hot path of a client streaming a file); undefined when it needs the
+   * general resolution.
    */
+  private openTarget(handle: Buffer) {
+    const exp = this.exportOf(handle);
+    const ino = handle.readBigUInt64BE(8);
+    const file = this.fds.peek(ino);
+    if (!file) return undefined;
+    const stats = this.openStats(handle, ino, file);
+    if (!stats) return undefined;
+    const relative = exp.knownPath(handle);
+    return relative === undefined ? undefined : { exp, relative, stats, path: exp.absolute(relative) };
+  }
+
+  /** openTarget's general case: the path found again, or the handle resolved like any other. */
   private async resolveOpen(handle: Buffer) {
     const exp = this.exportOf(handle);
     const ino = handle.readBigUInt64BE(8);
     const file = this.fds.peek(ino);
     if (file) {
-      const stats = this.fds.stats(ino, file);
-      // Still the handle's file, and still linked somewhere in the export.
-      if (stats.nlink > 0n && BigInt.asUintN(64, stats.birthtimeNs) === handle.readBigUInt64BE(16)) {
-        const relative = exp.knownPath(handle) ?? (await exp.resolveKnown(handle, stats)).relative;
+      const stats = this.openStats(handle, ino, file);
+      if (stats) {
+        const { relative } = await exp.resolveKnown(handle, stats);
         return { exp, relative, stats, path: exp.absolute(relative) };
       }
       await this.dropFile(ino);
@@ -354,17 +378,47 @@ export class Nfs3Program {
     return this.resolve(handle);
   }
 
-  private async read(ctx: Context) {
+  /** The open file's attributes while it is still the handle's file and linked somewhere in the export. */
+  private openStats(handle: Buffer, ino: bigint, file: FileHandle): BigIntStats | undefined {
+    const stats = this.fds.stats(ino, file);
+    return stats.nlink > 0n && BigInt.asUintN(64, stats.birthtimeNs) === handle.readBigUInt64BE(16) ? stats : undefined;
+  }
+
+  /** Synchronous when the file is open and its path known (see dispatch in transport.ts). */
+  private read(ctx: Context): Encoder | Promise<Encoder> {
     const handle = readHandle(ctx.args);
     const offset = ctx.args.uint64("offset");
     const count = Math.min(ctx.args.uint32("count"), MAX_IO);
-    const target = await this.resolveOpen(handle);
+    const target = this.openTarget(handle);
+    if (target) {
+      const file = this.fds.cached(target.stats.ino, false);
+      if (file) return this.readFrom(ctx, target, file, offset, count);
+    }
+    return (async () => {
+      const resolved = target ?? (await this.resolveOpen(handle));
+      ctx.failure = (w) => postOpAttr(w, resolved.stats, resolved.exp.id);
+      this.checkReadable(resolved.stats);
+      // A copy-on-write placeholder's content is still its base file's.
+      const source = resolved.exp.cow?.contentPath(resolved.stats.ino, resolved.path) ?? resolved.path;
+      const file = this.fds.cached(resolved.stats.ino, false) ?? (await this.fds.get(resolved.stats.ino, source, false));
+      return this.readFrom(ctx, resolved, file, offset, count);
+    })();
+  }
+
+  private checkReadable(stats: BigIntStats): void {
+    if (stats.isDirectory()) throw new NfsError(Nfs3Status.ISDIR);
+    if (!stats.isFile()) throw new NfsError(Nfs3Status.INVAL);
+  }
+
+  private readFrom(
+    ctx: Context,
+    target: { exp: NfsExport; stats: BigIntStats },
+    file: FileHandle,
+    offset: bigint,
+    count: number,
+  ): Encoder {
     ctx.failure = (w) => postOpAttr(w, target.stats, target.exp.id);
-    if (target.stats.isDirectory()) throw new NfsError(Nfs3Status.ISDIR);
-    if (!target.stats.isFile()) throw new NfsError(Nfs3Status.INVAL);
-    // A copy-on-write placeholder's content is still its base file's.
-    const source = target.exp.cow?.contentPath(target.stats.ino, target.path) ?? target.path;
-    const file = this.fds.cached(target.stats.ino, false) ?? (await this.fds.get(target.stats.ino, source, false));
+    this.checkReadable(target.stats);
     const ino = target.stats.ino;
     const start = Number(offset);
     // The block a read-ahead fetched while the client took in the previous reply, if any
@@ -375,11 +429,9 @@ export class Nfs3Program {
     const data = ahead?.data ?? this.readBuffers.take(count);
     ctx.onSent = () => this.readBuffers.give(data);
     let bytesRead = ahead?.bytes ?? 0;
-    if (!ahead && offset < stats.size)
-      // A small read is served synchronously: from the page cache it takes microseconds, a
-      // trip through libuv's thread pool costs more than the read (exports are local files).
-      bytesRead =
-        count <= SYNC_READ_MAX ? readSync(file.fd, data, 0, count, start) : (await file.read(data, 0, count, start)).bytesRead;
+    // Read synchronously (at most MAX_IO): from the page cache it takes microseconds, a trip
+    // through libuv's thread pool costs more than the read (exports are local files).
+    if (!ahead && offset < stats.size) bytesRead = readSync(file.fd, data, 0, count, start);
     if (large && offset < stats.size) this.readAhead.served(ino, file, start, count, bytesRead, stats.size);
     const eof = offset + BigInt(bytesRead) >= stats.size;
     return (w: XdrWriter) => {

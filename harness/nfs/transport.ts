@@ -40,8 +40,13 @@ export interface RpcTransport {
   close(): Promise<void>;
 }
 
-/** Dispatches one parsed call to its program; an unknown program or version is answered here. */
-async function dispatch(programs: RpcProgram[], call: RpcCall): Promise<Reply> {
+/**
+ * Dispatches one parsed call to its program; an unknown program or version is answered here.
+ * Synchronous when the handler is (a READ served from what is open and read ahead): every
+ * async hop on the way costs a call microseconds of promise machinery, and a client with one
+ * request in flight pays them per request.
+ */
+function dispatch(programs: RpcProgram[], call: RpcCall): Reply | Promise<Reply> {
   const versions = programs.filter((p) => p.program === call.program);
   if (versions.length === 0) return acceptedReplyParts(call.xid, AcceptStat.PROG_UNAVAIL);
   const program = versions.find((p) => p.version === call.version);
@@ -52,18 +57,39 @@ async function dispatch(programs: RpcProgram[], call: RpcCall): Promise<Reply> {
       high: Math.max(...numbers),
     });
   }
-  let outcome: RpcOutcome;
+  let outcome: RpcOutcome | Promise<RpcOutcome>;
   try {
-    outcome = await program.handle(call);
+    outcome = program.handle(call);
   } catch (error) {
-    // Arguments that do not decode are the caller's fault (GARBAGE_ARGS), for every program;
-    // anything else is the server's failure, answered as such. The connection lives on.
-    return acceptedReplyParts(call.xid, error instanceof XdrError ? AcceptStat.GARBAGE_ARGS : AcceptStat.SYSTEM_ERR);
+    return failedReply(call, error);
   }
+  return outcome instanceof Promise
+    ? outcome.then(
+        (settled) => replyOf(call, settled),
+        (error: unknown) => failedReply(call, error),
+      )
+    : replyOf(call, outcome);
+}
+
+/**
+ * Arguments that do not decode are the caller's fault (GARBAGE_ARGS), for every program;
+ * anything else is the server's failure, answered as such. The connection lives on.
+ */
+function failedReply(call: RpcCall, error: unknown): Reply {
+  return acceptedReplyParts(call.xid, error instanceof XdrError ? AcceptStat.GARBAGE_ARGS : AcceptStat.SYSTEM_ERR);
+}
+
+function replyOf(call: RpcCall, outcome: RpcOutcome): Reply {
   if (outcome.kind !== "success") return acceptedReplyParts(call.xid, outcome.stat);
   const parts: Reply = acceptedReplyParts(call.xid, AcceptStat.SUCCESS, outcome.body);
   if (outcome.onSent) parts.onSent = outcome.onSent;
   return parts;
+}
+
+/** Runs `then` on a value now, or once it settles when it is a promise. */
+function whenReady<T>(value: T | Promise<T>, then: (value: T) => void): void {
+  if (value instanceof Promise) void value.then(then);
+  else then(value);
 }
 
 /** A reply's segments, and what to do once they left the process. */
@@ -193,8 +219,11 @@ export async function startRpcTransport(options: RpcTransportOptions): Promise<R
   const sockets = new Set<Socket>();
   const stalled = new Set<() => void>();
 
-  /** Answers one record; undefined when nothing is to be sent (dropped, stalled, unanswerable). */
-  const answer = async (record: Buffer[], drop: () => void): Promise<Reply | undefined> => {
+  /**
+   * Answers one record; undefined when nothing is to be sent (dropped, stalled, unanswerable).
+   * Synchronous unless a fault or the procedure waits (see dispatch).
+   */
+  const answer = (record: Buffer[], drop: () => void): Reply | undefined | Promise<Reply | undefined> => {
     let call: RpcCall;
     try {
       call = parseCall(record[0]!, record.slice(1));
@@ -208,11 +237,9 @@ export async function startRpcTransport(options: RpcTransportOptions): Promise<R
       drop();
       return undefined;
     }
-    if (fault?.kind === "stall") {
-      await new Promise<void>((resolve) => stalled.add(resolve));
-      return undefined;
-    }
-    if (fault?.kind === "delay") await new Promise((resolve) => setTimeout(resolve, fault.ms));
+    if (fault?.kind === "stall") return new Promise<undefined>((resolve) => stalled.add(() => resolve(undefined)));
+    if (fault?.kind === "delay")
+      return new Promise((resolve) => setTimeout(resolve, fault.ms)).then(() => dispatch(options.programs, call));
     return dispatch(options.programs, call);
   };
 
@@ -225,7 +252,7 @@ export async function startRpcTransport(options: RpcTransportOptions): Promise<R
       socket.destroy();
     };
     const reader = new RecordReader(maxRecord, (record) => {
-      void answer(record, drop).then((reply) => {
+      whenReady(answer(record, drop), (reply) => {
         if (reply && !closed) sendRecord(socket, reply);
       });
     });
@@ -254,9 +281,12 @@ export async function startRpcTransport(options: RpcTransportOptions): Promise<R
   // UDP: one datagram is one record (mount.nfs asks the port mapper over UDP).
   const udp: UdpSocket = createSocket(options.host.includes(":") ? "udp6" : "udp4");
   udp.on("message", (message, remote) => {
-    void answer([message], () => {}).then((reply) => {
-      if (reply) udp.send(reply, remote.port, remote.address, () => reply.onSent?.());
-    });
+    whenReady(
+      answer([message], () => {}),
+      (reply) => {
+        if (reply) udp.send(reply, remote.port, remote.address, () => reply.onSent?.());
+      },
+    );
   });
   udp.on("error", () => {});
   await new Promise<void>((resolve, reject) => {
