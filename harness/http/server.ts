@@ -7,16 +7,17 @@
 //     after the HTTP-specific decoding in target.ts); no directory listings;
 //   - one byte range → 206, none satisfiable → 416, several → the whole file (range.ts);
 //   - files are streamed from the descriptor that passed the confinement check, with the
-//     connection's backpressure, so a client that stops reading holds only its own stream;
+//     connection's backpressure, so a client that stops reading holds only its own stream
+//     (file-body.ts, from reused aligned buffers);
 //   - a client that sends half a request is cut at headersTimeoutMs, one that stops reading
 //     (or sending) at idleTimeoutMs; neither delays anyone else.
 import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import { extname } from "node:path";
-import { pipeline } from "node:stream/promises";
 import { describeError, InfraError, InputError } from "../errors.js";
 import { type ConfinedFile, openConfined, PathRefusal, type PathRefusalReason, resolveServedRoot } from "../files/confine.js";
 import { type HttpFaultAction, HttpFaultInjector, type HttpFaultPlanInput, parseHttpFaultPlan } from "./faults.js";
+import { writeFileRange } from "./file-body.js";
 import { decideRange, ifRangeHolds } from "./range.js";
 import { parseRequestTarget, targetPath } from "./target.js";
 
@@ -313,20 +314,20 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       else dropConnection(req.socket, res);
       return;
     }
-    const body = file.handle.createReadStream({ start: first, end: first + bodyBytes - 1, highWaterMark: 64 * 1024 });
     const record = served;
-    body.on("data", (chunk: string | Buffer) => {
-      record.bytes += chunk.length;
-    });
-    if (dropAfter === undefined) {
-      // pipeline ends `res` when the file is sent and destroys the file stream when the
-      // connection goes away first; the outcome is in the `request` event either way.
-      await pipeline(body, res).catch(() => undefined);
+    try {
+      await writeFileRange(file.handle, res, first, bodyBytes, (bytes) => {
+        record.bytes += bytes;
+      });
+    } catch {
+      // The file could not be read after its head went out: the client sees a cut response.
+      res.destroy();
       return;
+    } finally {
+      await file.handle.close().catch(() => {});
     }
-    body.pipe(res, { end: false });
-    body.once("end", () => dropConnection(req.socket, res));
-    res.once("close", () => body.destroy());
+    if (dropAfter === undefined) res.end();
+    else dropConnection(req.socket, res);
   }
 
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {

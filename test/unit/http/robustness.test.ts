@@ -1,7 +1,7 @@
 // Many clients at once, and clients that misbehave: 20 parallel downloads stay intact, a
 // client that sends half a request or stops reading is cut by its timeout and never holds
 // up anyone else, streaming honours backpressure, close() ends every connection.
-import { closeSync, ftruncateSync, openSync, readFileSync } from "node:fs";
+import { closeSync, ftruncateSync, openSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -96,6 +96,8 @@ describe("stalled clients", () => {
     expect(cut).toMatchObject({ status: 200, complete: false });
     expect((cut as { bytes: number }).bytes).toBeLessThan(64 * 1024 * 1024);
     expect(events).toContainEqual(expect.objectContaining({ kind: "timeout", during: "response" }));
+    // The cut response's file is closed (no descriptor of it left open in this process).
+    await expect.poll(() => openFilesNamed("huge.bin"), { timeout: 5_000 }).toEqual([]);
     stuck.destroy();
   });
 
@@ -136,3 +138,15 @@ describe("stalled clients", () => {
     expect(events.at(-1)).toMatchObject({ kind: "closed" });
   });
 });
+
+function openFilesNamed(name: string): string[] {
+  return readdirSync("/proc/self/fd")
+    .map((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`);
+      } catch {
+        return ""; // closed while listed
+      }
+    })
+    .filter((target) => target.endsWith(`/${name}`));
+}
