@@ -2,7 +2,7 @@
 //
 // Why: the kernel's copy from the page cache into a user buffer is much slower when the
 // buffer starts 16 bytes past a 64-byte boundary, which is where glibc's malloc puts large
-// blocks, hence every Buffer.allocUnsafe of more than 4 KiB. Measured on the CI host (AMD
+// blocks, hence every Buffer.allocUnsafe of more than 4 KiB. Measured on this host (AMD
 // EPYC with FSRM, pread of a cached file, median): 1 MiB into a malloc'd Buffer 0.67 ms,
 // into an aligned one 0.15 ms; 256 KiB 118 µs vs 30 µs; 64 KiB 29 µs vs 9 µs; 4 KiB 3.4 µs
 // vs 2.6 µs. Writes from a misaligned buffer (to a file or a socket) were not slower.
@@ -14,8 +14,9 @@
 // as with Node's own Buffer pool. That makes them right for buffers that are kept and reused
 // (AlignedBufferPool) and wrong for per-request garbage: iSCSI READ buffers cut from slabs
 // halved the target's 128 KiB QD32 throughput (bench/iscsi-perf.mjs, 1.65x -> 0.49x tgtd;
-// every slab is a fresh mapping to fault in, and only a full GC releases one). Where WebAssembly is unavailable (--jitless) or a
-// reservation fails, a plain Buffer is returned: slower, never wrong.
+// every slab is a fresh mapping to fault in, and only a full GC releases one).
+// Where WebAssembly is unavailable (--jitless) or a reservation fails, a plain Buffer is
+// returned: slower, never wrong.
 
 export const IO_ALIGNMENT = 64;
 const PAGE_BYTES = 64 * 1024; // WebAssembly's page
@@ -100,5 +101,5 @@ export class AlignedBufferPool {
   }
 }
 
-/** The process's pool for buffers that file reads land in (NFS READ replies, read-ahead). */
+/** The process's pool for buffers that file reads land in (NFS READ replies and read-ahead, COW copy-up, HTTP bodies). */
 export const fileReadBuffers = new AlignedBufferPool();

@@ -32,10 +32,8 @@ export async function writeFileRange(
 ): Promise<number> {
   const end = first + length;
   let closed = res.destroyed;
-  let wake: (() => void) | undefined;
   const onClose = () => {
     closed = true;
-    wake?.();
   };
   res.once("close", onClose);
   const read = async (position: number): Promise<Chunk | undefined> => {
@@ -69,17 +67,7 @@ export async function writeFileRange(
       const { buffer } = chunk;
       // The callback runs once the socket took the bytes, or with an error when it never will.
       const flowing = res.write(buffer.subarray(0, chunk.bytes), () => fileReadBuffers.give(buffer));
-      if (!flowing && !closed) {
-        let resume = () => {};
-        const drained = new Promise<void>((resolve) => {
-          resume = resolve;
-        });
-        wake = resume;
-        res.once("drain", resume);
-        await drained; // 'drain', or 'close' through wake
-        res.off("drain", resume);
-        wake = undefined;
-      }
+      if (!flowing && !closed) await drainOrClose(res);
     }
   } finally {
     res.off("close", onClose);
@@ -90,4 +78,17 @@ export async function writeFileRange(
     );
   }
   return sent;
+}
+
+/** Resolves on the response's next 'drain' or its 'close', whichever comes first. */
+function drainOrClose(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off("drain", done);
+      res.off("close", done);
+      resolve();
+    };
+    res.once("drain", done);
+    res.once("close", done);
+  });
 }

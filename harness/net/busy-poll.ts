@@ -1,13 +1,14 @@
 // Waits for a fast peer's answer by polling the event loop instead of sleeping in it.
 //
 // A request/response exchange with one request in flight (a TFTP lock-step transfer) is a
-// chain of round trips. When the server sleeps in epoll_wait between its answer and the
-// peer's next packet, every packet first has to wake it: on an idle CPU that is a wake-up from a halt, and in a virtual machine a halted
-// vCPU the hypervisor has to schedule again, which can cost more than the server's work on
-// the packet. While a wait is armed, a pending setImmediate keeps libuv's poll phase at a
-// zero timeout, so the packet is taken by the next epoll_wait(0) and the process never goes
-// to sleep (the idea of Linux's SO_BUSY_POLL, at the level of the event loop). Other sockets
-// and timers on the loop are served as usual meanwhile: nothing blocks.
+// chain of round trips. When the server sleeps in epoll_wait between its answer and the peer's
+// next packet, every packet first has to wake it: on an idle CPU that is a wake-up from a
+// halt, and in a virtual machine a halted vCPU the hypervisor has to schedule again, which can
+// cost more than the server's work on the packet. While a wait is armed, a pending
+// setImmediate keeps libuv's poll phase at a zero timeout, so the packet is taken by the next
+// epoll_wait(0) and the process never goes to sleep (the idea of Linux's SO_BUSY_POLL, at the
+// level of the event loop). Other sockets and timers on the loop are served as usual
+// meanwhile: nothing blocks.
 //
 // Polling is bounded so that a slow peer costs next to nothing: each wait polls for at most
 // `budgetMs`, and after `maxMisses` waits in a row that ran out (firmware in an emulated
@@ -15,9 +16,9 @@
 // answer arrives within the budget by itself.
 //
 // Measured (bench/tftp-perf.mjs, curl lock-step, back-to-back runs without and with it, 2
-// vCPUs): 0.69x -> 0.80x tftpd-hpa at blksize 512, 0.64x -> 0.82x at 1468. Tried on the NFS transport for nfs-cp's one
-// READ in flight, it gained nothing measurable: there the client and the server's copies
-// keep both CPUs busy, and a polling loop only takes a CPU from them.
+// vCPUs): 0.69x -> 0.80x tftpd-hpa at blksize 512, 0.64x -> 0.82x at 1468. Tried on the NFS
+// transport for nfs-cp's one READ in flight, it gained nothing measurable: there the client
+// and the server's copies keep both CPUs busy, and a polling loop only takes a CPU from them.
 import { performance } from "node:perf_hooks";
 
 export interface BusyPollOptions {

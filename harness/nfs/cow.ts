@@ -7,11 +7,10 @@
 // of it) stays the same, and renames, links and removals are plain operations on the upper
 // tree. Which inodes are still placeholders is kept beside the upper tree, so a restarted
 // server knows too.
-
 import type { BigIntStats } from "node:fs";
 import { lchown, lstat, lutimes, mkdir, open, readdir, readFile, readlink, symlink, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { alignedBuffer } from "../files/aligned-buffers.js";
+import { fileReadBuffers } from "../files/aligned-buffers.js";
 
 export class CopyOnWrite {
   /** upper inode → the base file that still holds its content. */
@@ -82,8 +81,9 @@ export class CopyOnWrite {
     // Into the placeholder in place: a rename over it would change its inode, and its handles.
     const from = await open(source, "r");
     const to = await open(upperPath, "r+");
+    // Aligned (the page-cache copy into it is faster), and back to the pool after.
+    const buffer = fileReadBuffers.take(1 << 20);
     try {
-      const buffer = alignedBuffer(1 << 20);
       let position = 0;
       for (;;) {
         const { bytesRead } = await from.read(buffer, 0, buffer.length, position);
@@ -94,6 +94,7 @@ export class CopyOnWrite {
       await to.truncate(position);
       await to.sync();
     } finally {
+      fileReadBuffers.give(buffer);
       await from.close();
       await to.close();
     }

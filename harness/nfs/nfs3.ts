@@ -358,8 +358,7 @@ export class Nfs3Program {
     if (!file) return undefined;
     const stats = this.openStats(handle, ino, file);
     if (!stats) return undefined;
-    const relative = exp.knownPath(handle);
-    return relative === undefined ? undefined : { exp, relative, stats, path: exp.absolute(relative) };
+    return exp.knownPath(handle) === undefined ? undefined : { exp, stats };
   }
 
   /** openTarget's general case: the path found again, or the handle resolved like any other. */
@@ -390,12 +389,10 @@ export class Nfs3Program {
     const offset = ctx.args.uint64("offset");
     const count = Math.min(ctx.args.uint32("count"), MAX_IO);
     const target = this.openTarget(handle);
-    if (target) {
-      const file = this.fds.cached(target.stats.ino, false);
-      if (file) return this.readFrom(ctx, target, file, offset, count);
-    }
+    const file = target && this.fds.cached(target.stats.ino, false);
+    if (target && file) return this.readFrom(ctx, target, file, offset, count);
     return (async () => {
-      const resolved = target ?? (await this.resolveOpen(handle));
+      const resolved = await this.resolveOpen(handle);
       ctx.failure = (w) => postOpAttr(w, resolved.stats, resolved.exp.id);
       this.checkReadable(resolved.stats);
       // A copy-on-write placeholder's content is still its base file's.
