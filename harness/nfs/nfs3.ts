@@ -42,7 +42,7 @@ import {
   type Sattr3,
   wccData,
 } from "./nfs3-xdr.js";
-import { READ_AHEAD_MIN, ReadAhead } from "./read-ahead.js";
+import { type AheadHit, READ_AHEAD_MIN, ReadAhead } from "./read-ahead.js";
 import { AcceptStat, AUTH_SYS, type RpcCall, type RpcOutcome } from "./rpc.js";
 import { Nfs3Status, NfsError, statusOfError } from "./status.js";
 import { XdrError, type XdrReader, type XdrWriter } from "./xdr.js";
@@ -145,6 +145,8 @@ export class Nfs3Program {
 
   async close(): Promise<void> {
     this.readAhead.clear();
+    // A read-ahead still reading uses a descriptor the cache is about to close.
+    await this.readAhead.settled();
     await this.fds.close();
   }
 
@@ -413,15 +415,29 @@ export class Nfs3Program {
     file: FileHandle,
     offset: bigint,
     count: number,
-  ): Encoder {
+  ): Encoder | Promise<Encoder> {
     ctx.failure = (w) => postOpAttr(w, target.stats, target.exp.id);
     this.checkReadable(target.stats);
+    // The block a read-ahead fetched while the client took in the previous reply, if any
+    // (with the file's attributes just checked), or the one it is fetching now; else read now.
+    if (count < READ_AHEAD_MIN) return this.answerRead(ctx, target, file, offset, count, undefined);
+    const ahead = this.readAhead.take(target.stats.ino, file, Number(offset), count);
+    return ahead instanceof Promise
+      ? ahead.then((hit) => this.answerRead(ctx, target, file, offset, count, hit))
+      : this.answerRead(ctx, target, file, offset, count, ahead);
+  }
+
+  private answerRead(
+    ctx: Context,
+    target: { exp: NfsExport; stats: BigIntStats },
+    file: FileHandle,
+    offset: bigint,
+    count: number,
+    ahead: AheadHit | undefined,
+  ): Encoder {
     const ino = target.stats.ino;
     const start = Number(offset);
-    // The block a read-ahead fetched while the client took in the previous reply, if any
-    // (with the file's attributes just checked); else read now.
     const large = count >= READ_AHEAD_MIN;
-    const ahead = large ? this.readAhead.take(ino, file, start, count) : undefined;
     const stats = ahead?.stats ?? target.stats;
     const data = ahead?.data ?? this.readBuffers.take(count);
     ctx.onSent = () => this.readBuffers.give(data);

@@ -128,7 +128,7 @@ describe("read-ahead", () => {
     const { path, file, pool, ahead } = await followed("ahead.bin", 5);
     try {
       await ahead.settled();
-      const hit = ahead.take(1n, file, 2 * MiB, MiB);
+      const hit = await ahead.take(1n, file, 2 * MiB, MiB);
       expect(hit?.bytes).toBe(MiB);
       same(hit?.data.subarray(0, MiB), pattern(4 * MiB, 5).subarray(2 * MiB, 3 * MiB));
 
@@ -138,9 +138,30 @@ describe("read-ahead", () => {
       const writer = await open(path, "r+");
       writeSync(writer.fd, Buffer.alloc(16, 0xee), 0, 16, 3 * MiB);
       await writer.close();
-      expect(ahead.take(1n, file, 3 * MiB, MiB)).toBeUndefined();
+      expect(await ahead.take(1n, file, 3 * MiB, MiB)).toBeUndefined();
       await immediate();
       expect(pool.length).toBe(1);
+    } finally {
+      await file.close();
+    }
+  });
+
+  it("has a READ that arrives while its block is being read wait for that read", async () => {
+    const { file, pool, ahead } = await followed("waited.bin", 8);
+    try {
+      await immediate();
+      // The read-ahead of 2 MiB is on the thread pool: it cannot have completed yet.
+      const pending = ahead.take(1n, file, 2 * MiB, MiB);
+      expect(pending).toBeInstanceOf(Promise);
+      const hit = await pending;
+      expect(hit?.bytes).toBe(MiB);
+      same(hit?.data.subarray(0, MiB), pattern(4 * MiB, 8).subarray(2 * MiB, 3 * MiB));
+      // A READ of another offset does not wait.
+      ahead.served(1n, file, 2 * MiB, MiB, MiB, BigInt(4 * MiB));
+      await immediate();
+      expect(ahead.take(1n, file, 0, MiB)).toBeUndefined();
+      await ahead.settled();
+      expect(pool.length).toBe(0);
     } finally {
       await file.close();
     }
@@ -153,7 +174,7 @@ describe("read-ahead", () => {
       // The read is on the thread pool now; a WRITE through this server drops the stream.
       ahead.forget(1n);
       await ahead.settled();
-      expect(ahead.take(1n, file, 2 * MiB, MiB)).toBeUndefined();
+      expect(await ahead.take(1n, file, 2 * MiB, MiB)).toBeUndefined();
       expect(pool.length).toBe(1);
     } finally {
       await file.close();
@@ -169,7 +190,7 @@ describe("read-ahead", () => {
       ahead.served(1n, file, 0, MiB, MiB, BigInt(4 * MiB));
       ahead.served(1n, file, MiB, MiB, MiB, BigInt(4 * MiB));
       await ahead.settled();
-      expect(ahead.take(1n, file, 2 * MiB, MiB)).toBeUndefined();
+      expect(await ahead.take(1n, file, 2 * MiB, MiB)).toBeUndefined();
     } finally {
       await file.close();
     }
