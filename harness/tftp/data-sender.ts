@@ -7,7 +7,8 @@
 // every packet gets its own buffer: the plan may keep, or delay, the bytes it is shown.)
 //
 // send() has no callback (dgram would schedule a tick per packet for it) and relies on the
-// socket coming from bindTransferSocket(), whose sends reach the kernel before returning.
+// socket coming from bindTransferSocket(): connected to the peer, its sends reach the kernel
+// before returning.
 import type { Socket } from "node:dgram";
 import { Opcode } from "./packets.js";
 
@@ -17,7 +18,6 @@ export class DataSender {
 
   constructor(
     private readonly socket: Socket,
-    private readonly peer: { address: string; port: number },
     blksize: number,
     private readonly stats: { bytesSent: number; packetsSent: number },
   ) {
@@ -37,7 +37,7 @@ export class DataSender {
     const packet = length === this.fullLength ? buffer : buffer.subarray(0, length);
     this.stats.packetsSent++;
     this.stats.bytesSent += length;
-    this.socket.send(packet, this.peer.port, this.peer.address);
+    this.socket.send(packet);
     if (this.socket.getSendQueueCount() === 0) this.spare = buffer;
   }
 }

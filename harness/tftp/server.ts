@@ -110,11 +110,11 @@ export async function startTftpServer(options: TftpServerOptions): Promise<TftpS
   /** Answers a request that starts no transfer, from its own TID as the RFC asks. */
   async function refuse(peer: { address: string; port: number }, code: number, message: string): Promise<void> {
     stats.refused++;
-    const socket = await bindTransferSocket(host);
+    const socket = await bindTransferSocket(host, peer);
     const bytes = encodeError(code, message);
     stats.packetsSent++;
     stats.bytesSent += bytes.length;
-    await new Promise<void>((resolve) => socket.send(bytes, peer.port, peer.address, () => resolve()));
+    await new Promise<void>((resolve) => socket.send(bytes, () => resolve()));
     await new Promise<void>((resolve) => socket.close(() => resolve()));
   }
 
@@ -147,7 +147,7 @@ export async function startTftpServer(options: TftpServerOptions): Promise<TftpS
       await source.close();
       return;
     }
-    const socket = await bindTransferSocket(host);
+    const socket = await bindTransferSocket(host, peer);
     const transfer = new ReadTransfer({
       id,
       filename: request.filename,

@@ -36,7 +36,7 @@ export interface TransferLogger {
 export interface ReadTransferInit {
   id: number;
   filename: string;
-  /** From bindTransferSocket() (DataSender relies on its synchronous sends). */
+  /** From bindTransferSocket(), connected to `peer` (DataSender relies on its synchronous sends). */
   socket: Socket;
   peer: { address: string; port: number };
   source: TransferSource;
@@ -91,7 +91,7 @@ export class ReadTransfer {
     this.filename = init.filename;
     this.lastBlock = Math.floor(init.source.size / init.blksize) + 1;
     this.awaitingOackAck = init.oack !== undefined;
-    if (!init.faults) this.data = new DataSender(init.socket, init.peer, init.blksize, init.stats);
+    if (!init.faults) this.data = new DataSender(init.socket, init.blksize, init.stats);
     this.done = new Promise((resolve) => {
       this.resolveDone = resolve;
     });
@@ -146,11 +146,9 @@ export class ReadTransfer {
 
   private readonly onDatagram = (bytes: Buffer, rinfo: RemoteInfo): void => {
     const { peer, faults } = this.init;
-    if (rinfo.port !== peer.port || rinfo.address !== peer.address) {
-      // Another endpoint writing to this TID: tell it, leave the transfer alone (RFC 1350 §4).
-      this.sendError(ErrorCode.UNKNOWN_TID, "unknown transfer ID", rinfo);
-      return;
-    }
+    // The socket is connected to the peer, so the kernel delivers nothing else; should another
+    // endpoint's datagram get here all the same, it is discarded (RFC 1350 §4).
+    if (rinfo.port !== peer.port || rinfo.address !== peer.address) return;
     // The lock-step hot path: a plain 4-byte ACK needs no decoded packet when no fault plan
     // wants to see one. Anything else (longer ACKs included) goes through the decoder.
     if (!faults && bytes.length === 4 && bytes[0] === 0 && bytes[1] === Opcode.ACK) {
@@ -334,17 +332,17 @@ export class ReadTransfer {
     if (this.ended) return;
     this.init.stats.packetsSent++;
     this.init.stats.bytesSent += bytes.length;
-    this.init.socket.send(bytes, this.init.peer.port, this.init.peer.address);
+    this.init.socket.send(bytes);
   }
 
   /** An ERROR is often the last packet before the socket closes, so closing waits for it. */
-  private sendError(code: number, message: string, to: { address: string; port: number } = this.init.peer): void {
+  private sendError(code: number, message: string): void {
     if (this.ended) return;
     const bytes = encodeError(code, message);
     this.init.stats.packetsSent++;
     this.init.stats.bytesSent += bytes.length;
     this.pendingSends++;
-    this.init.socket.send(bytes, to.port, to.address, this.onSent);
+    this.init.socket.send(bytes, this.onSent);
   }
 
   private readonly onSent = (error: Error | null): void => {

@@ -203,7 +203,7 @@ describe("refusals", () => {
     expect(reply.packet).toMatchObject({ op: "ERROR", code: ErrorCode.ILLEGAL_OPERATION });
   });
 
-  it("answers a stranger on a transfer's port with ERROR 5 and keeps the transfer going", async () => {
+  it("keeps a stranger off a transfer's port (refused by the kernel, as tftpd-hpa's) and the transfer going", async () => {
     // Start a transfer by hand and leave it waiting for ACK 1.
     const { createSocket } = await import("node:dgram");
     const client = createSocket("udp4");
@@ -211,8 +211,19 @@ describe("refusals", () => {
     const first = new Promise<{ port: number }>((r) => client.once("message", (_m, rinfo) => r(rinfo)));
     client.send(encodeRequest("RRQ", "block-multiple.bin"), port(), "127.0.0.1");
     const transferPort = (await first).port;
-    const stranger = await tftpExchange("127.0.0.1", transferPort, encodeAck(1));
-    expect(stranger.packet).toMatchObject({ op: "ERROR", code: ErrorCode.UNKNOWN_TID });
+    // A stranger's ACK: the connected transfer socket never sees it, the kernel answers it
+    // with ICMP port unreachable (ECONNREFUSED on the stranger's connected socket).
+    const stranger = createSocket("udp4");
+    const heard: string[] = [];
+    stranger.on("message", (m) => heard.push(`packet ${m.subarray(0, 4).toString("hex")}`));
+    const refused = new Promise<string>((r) => stranger.on("error", (e: NodeJS.ErrnoException) => r(e.code ?? e.message)));
+    await new Promise<void>((r) => stranger.bind(0, "127.0.0.1", () => stranger.connect(transferPort, "127.0.0.1", () => r())));
+    stranger.send(encodeAck(1));
+    // The error is reported on the socket's next operation.
+    setTimeout(() => stranger.send(encodeAck(1)), 50);
+    expect(await refused).toBe("ECONNREFUSED");
+    expect(heard).toEqual([]);
+    stranger.close();
     const next = new Promise<Buffer>((r) => client.once("message", (m) => r(m)));
     client.send(encodeAck(1), transferPort, "127.0.0.1");
     const decoded = decodePacket(await next);
