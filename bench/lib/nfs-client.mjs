@@ -49,14 +49,23 @@ export class NfsBenchClient {
     this.socket = socket;
     this.xid = 1;
     this.waiting = new Map();
-    this.buffer = Buffer.alloc(0);
+    // Pieces received and not yet a whole record: joined once per record, not per piece (a
+    // 1 MiB READ reply arrives as some sixteen socket reads).
+    this.pieces = [];
+    this.buffered = 0;
     socket.on("data", (data) => {
-      this.buffer = this.buffer.length ? Buffer.concat([this.buffer, data]) : data;
-      while (this.buffer.length >= 4) {
-        const length = this.buffer.readUInt32BE(0) & 0x7fffffff;
-        if (this.buffer.length < 4 + length) break;
-        const record = this.buffer.subarray(4, 4 + length);
-        this.buffer = this.buffer.subarray(4 + length);
+      this.pieces.push(data);
+      this.buffered += data.length;
+      for (;;) {
+        if (this.buffered < 4) return;
+        if (this.pieces[0].length < 4) this.pieces = [Buffer.concat(this.pieces)];
+        const length = this.pieces[0].readUInt32BE(0) & 0x7fffffff;
+        if (this.buffered < 4 + length) return;
+        const joined = this.pieces.length === 1 ? this.pieces[0] : Buffer.concat(this.pieces, this.buffered);
+        const record = joined.subarray(4, 4 + length);
+        const rest = joined.subarray(4 + length);
+        this.pieces = rest.length ? [rest] : [];
+        this.buffered = rest.length;
         const xid = record.readUInt32BE(0);
         // xid, REPLY, MSG_ACCEPTED, verifier (flavor, empty body), accept_stat: 24 bytes.
         this.waiting.get(xid)?.(record.subarray(24));
