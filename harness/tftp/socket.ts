@@ -4,13 +4,15 @@
 // Connected, as tftpd-hpa's are: a send then names no address, so neither Node (argument
 // checks, parsing the address for every datagram) nor the kernel (a route lookup for every
 // unconnected sendmsg) does per-packet work that a lock-step transfer pays on each round trip.
-// Measured (bench/tftp-perf.mjs, curl lock-step, medians of 5, same session): unconnected
-// 0.89-0.95x tftpd-hpa at blksize 512 and 0.89-0.93x at 1468 (four runs); connected
-// 1.01-1.02x and 0.95-0.99x (three runs). The kernel also keeps every
-// other sender off the socket: a datagram from another endpoint to a transfer's port is
-// refused with ICMP port unreachable, and the transfer never sees it (RFC 1350 asks that it
-// be discarded; the ERROR 5 the RFC suggests for its sender is what tftpd-hpa does not send
-// either).
+// Measured (bench/tftp-perf.mjs, curl lock-step, medians of 5, four interleaved pairs):
+// unconnected 0.89-0.95x tftpd-hpa at blksize 512 and 0.89-0.94x at 1468, connected
+// 0.96-0.99x and 0.91-0.98x; over all thirteen connected runs that day 0.96-1.02x and
+// 0.91-1.00x.
+//
+// The kernel also keeps every other sender off the socket: a datagram from another endpoint
+// to a transfer's port is refused with ICMP port unreachable, and the transfer never sees it
+// (RFC 1350 asks that it be discarded; the ERROR 5 the RFC suggests for its sender is what
+// tftpd-hpa does not send either).
 //
 // The address lookup is the identity: peers are IP literals from a received datagram, and
 // dgram's default, dns.lookup, would answer on the next tick.
