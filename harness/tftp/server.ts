@@ -147,7 +147,14 @@ export async function startTftpServer(options: TftpServerOptions): Promise<TftpS
       await source.close();
       return;
     }
-    const socket = await bindTransferSocket(host, peer);
+    let socket: Awaited<ReturnType<typeof bindTransferSocket>>;
+    try {
+      socket = await bindTransferSocket(host, peer);
+    } catch (error) {
+      // No socket to answer from (out of ports, a peer the socket cannot reach): the file goes.
+      await source.close();
+      throw error;
+    }
     const transfer = new ReadTransfer({
       id,
       filename: request.filename,
