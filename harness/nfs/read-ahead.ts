@@ -51,7 +51,7 @@ interface Stream {
   /** How many READs in a row started where the one before ended. */
   sequential: number;
   block?: Block;
-  /** A read-ahead is scheduled or reading. */
+  /** A read-ahead is scheduled (it has not started reading yet). */
   pending: boolean;
   /** The read under way, if any, and the READs waiting for it. */
   reading?: { offset: number; length: number; waiters: (() => void)[] };
@@ -125,15 +125,13 @@ export class ReadAhead {
       this.streams.set(ino, stream);
     }
     if (count < READ_AHEAD_MIN || bytes < count || stream.sequential < 1 || BigInt(stream.end) >= size) return;
-    if (stream.pending) return;
+    if (stream.pending || stream.reading) return;
     stream.pending = true;
     const end = stream.end;
     setImmediate(() => {
+      stream.pending = false;
       // Another READ came first, or the file was dropped: nothing to read ahead for.
-      if (this.streams.get(ino) !== stream || stream.end !== end || stream.block) {
-        stream.pending = false;
-        return;
-      }
+      if (this.streams.get(ino) !== stream || stream.end !== end || stream.block) return;
       this.readBlock(ino, stream, end, count);
     });
   }
@@ -144,25 +142,21 @@ export class ReadAhead {
     try {
       before = fstatSync(file.fd, { bigint: true });
     } catch {
-      stream.pending = false;
       return;
     }
     const readAt = this.now();
-    if (BigInt(offset) >= before.size || readAt - Number(before.ctimeNs / 1_000_000n) < CHANGE_QUIET_MS) {
-      stream.pending = false;
-      return;
-    }
+    if (BigInt(offset) >= before.size || readAt - Number(before.ctimeNs / 1_000_000n) < CHANGE_QUIET_MS) return;
     const buffer = this.buffers.take(length);
     const fd = file.fd;
     const reading = { offset, length, waiters: [] as (() => void)[] };
     stream.reading = reading;
     this.inFlight++;
-    // fs.read with a callback, not FileHandle.read: its promise machinery costs a READ's worth
-    // of the event loop's time. The descriptor cannot be closed under this read: the cache
-    // closes dropped descriptors a second later, and the server's close waits for settled().
+    // fs.read with a callback, not FileHandle.read, whose promise path was the largest
+    // JavaScript item per READ in the server's profile. The descriptor cannot be closed under
+    // this read: the cache closes dropped descriptors a second later, and the server's close
+    // waits for settled().
     read(fd, buffer, 0, length, offset, (error, bytesRead) => {
       this.inFlight--;
-      stream.pending = false;
       stream.reading = undefined;
       // Kept only if the stream is still followed and no READ moved it on meanwhile.
       if (!error && this.streams.get(ino) === stream && stream.end === offset && !stream.block && file.fd === fd) {

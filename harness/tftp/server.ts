@@ -13,7 +13,7 @@
 //
 // Model: the listening socket only takes requests. Each RRQ gets its own ephemeral UDP
 // socket (the server's transfer ID, RFC 1350 §4) and a ReadTransfer; WRQ is refused.
-import { createSocket } from "node:dgram";
+import { createSocket, type Socket } from "node:dgram";
 import { resolveServedRoot } from "../files/confine.js";
 import type { TftpFaultDecision, TftpFaultPlan, TftpPacketContext } from "./faults.js";
 import { type NegotiationLimits, negotiate } from "./options.js";
@@ -147,7 +147,7 @@ export async function startTftpServer(options: TftpServerOptions): Promise<TftpS
       await source.close();
       return;
     }
-    let socket: Awaited<ReturnType<typeof bindTransferSocket>>;
+    let socket: Socket;
     try {
       socket = await bindTransferSocket(host, peer);
     } catch (error) {

@@ -11,7 +11,7 @@
 // A lock-step transfer (curl, firmware) is bounded by the time from an ACK's arrival to the
 // next DATA's departure, so that path is kept short: a plain ACK skips the general decoder
 // and the next DATA leaves from inside the same 'message' handler (DataSender).
-import type { RemoteInfo, Socket } from "node:dgram";
+import type { Socket } from "node:dgram";
 import { performance } from "node:perf_hooks";
 import { BusyPoll } from "../net/busy-poll.js";
 import { DataSender } from "./data-sender.js";
@@ -144,11 +144,9 @@ export class ReadTransfer {
     return this.finish({ ok: false, reason: `internal error: ${String(error)}` });
   }
 
-  private readonly onDatagram = (bytes: Buffer, rinfo: RemoteInfo): void => {
-    const { peer, faults } = this.init;
-    // The socket is connected to the peer, so the kernel delivers nothing else; should another
-    // endpoint's datagram get here all the same, it is discarded (RFC 1350 §4).
-    if (rinfo.port !== peer.port || rinfo.address !== peer.address) return;
+  /** Only the peer's datagrams arrive: the socket is connected to it (see socket.ts). */
+  private readonly onDatagram = (bytes: Buffer): void => {
+    const { faults } = this.init;
     // The lock-step hot path: a plain 4-byte ACK needs no decoded packet when no fault plan
     // wants to see one. Anything else (longer ACKs included) goes through the decoder.
     if (!faults && bytes.length === 4 && bytes[0] === 0 && bytes[1] === Opcode.ACK) {

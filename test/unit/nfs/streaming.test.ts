@@ -2,7 +2,7 @@
 // joined), and the read-ahead for large sequential READs, which must never answer with data
 // the file no longer holds.
 import { mkdtempSync, rmSync, writeFileSync, writeSync } from "node:fs";
-import { open } from "node:fs/promises";
+import { type FileHandle, open } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -111,22 +111,32 @@ describe("a WRITE that arrives in many pieces", () => {
 });
 
 describe("read-ahead", () => {
-  /** A settled 4 MiB file read sequentially twice (0 and 1 MiB): a read-ahead of 2 MiB is due. */
-  async function followed(name: string, seed: number) {
+  /**
+   * Runs `body` on a settled 4 MiB file read sequentially twice (0 and 1 MiB), so that a
+   * read-ahead of 2 MiB is due; `pool` holds the buffers given back. Closes the file after.
+   */
+  async function followed(
+    name: string,
+    seed: number,
+    body: (f: { path: string; file: FileHandle; pool: Buffer[]; ahead: ReadAhead }) => Promise<void>,
+  ): Promise<void> {
     const path = join(scratch, name);
     writeFileSync(path, pattern(4 * MiB, seed));
     await sleep(120);
     const file = await open(path, "r");
     const pool: Buffer[] = [];
     const ahead = new ReadAhead({ take: (n) => Buffer.alloc(n), give: (b) => void pool.push(b) });
-    ahead.served(1n, file, 0, MiB, MiB, BigInt(4 * MiB));
-    ahead.served(1n, file, MiB, MiB, MiB, BigInt(4 * MiB));
-    return { path, file, pool, ahead };
+    try {
+      ahead.served(1n, file, 0, MiB, MiB, BigInt(4 * MiB));
+      ahead.served(1n, file, MiB, MiB, MiB, BigInt(4 * MiB));
+      await body({ path, file, pool, ahead });
+    } finally {
+      await file.close();
+    }
   }
 
   it("reads the next block of a sequential stream and drops it when the file changes", async () => {
-    const { path, file, pool, ahead } = await followed("ahead.bin", 5);
-    try {
+    await followed("ahead.bin", 5, async ({ path, file, pool, ahead }) => {
       await ahead.settled();
       const hit = await ahead.take(1n, file, 2 * MiB, MiB);
       expect(hit?.bytes).toBe(MiB);
@@ -141,14 +151,11 @@ describe("read-ahead", () => {
       expect(await ahead.take(1n, file, 3 * MiB, MiB)).toBeUndefined();
       await immediate();
       expect(pool.length).toBe(1);
-    } finally {
-      await file.close();
-    }
+    });
   });
 
   it("has a READ that arrives while its block is being read wait for that read", async () => {
-    const { file, pool, ahead } = await followed("waited.bin", 8);
-    try {
+    await followed("waited.bin", 8, async ({ file, pool, ahead }) => {
       await immediate();
       // The read-ahead of 2 MiB is on the thread pool: it cannot have completed yet.
       const pending = ahead.take(1n, file, 2 * MiB, MiB);
@@ -162,23 +169,18 @@ describe("read-ahead", () => {
       expect(ahead.take(1n, file, 0, MiB)).toBeUndefined();
       await ahead.settled();
       expect(pool.length).toBe(0);
-    } finally {
-      await file.close();
-    }
+    });
   });
 
   it("gives back a block whose file changed here while it was being read", async () => {
-    const { file, pool, ahead } = await followed("inflight.bin", 7);
-    try {
+    await followed("inflight.bin", 7, async ({ file, pool, ahead }) => {
       await immediate();
       // The read is on the thread pool now; a WRITE through this server drops the stream.
       ahead.forget(1n);
       await ahead.settled();
       expect(await ahead.take(1n, file, 2 * MiB, MiB)).toBeUndefined();
       expect(pool.length).toBe(1);
-    } finally {
-      await file.close();
-    }
+    });
   });
 
   it("does not read ahead a file that was just changed", async () => {
