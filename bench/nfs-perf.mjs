@@ -3,26 +3,35 @@
 // with its VFS backend (Debian's nfs-ganesha + nfs-ganesha-vfs), same export content, on
 // loopback, measured alternately so drift on a shared machine hits both alike. Ratios are
 // built-in / ganesha (> 1: the built-in server is faster).
-//   seq-read:   libnfs's nfs-cp of a 64 MiB file to a local file (1 MiB reads)
+//   seq-read:   libnfs's nfs-cp of a 64 MiB file to a local file on tmpfs (1 MiB reads)
 //   seq-write:  libnfs's nfs-cp of a 64 MiB file into the export
 //   rand-read:  4096 random 4 KiB READs, 8 in flight (bench/lib/nfs-client.mjs)
 // ganesha needs a port mapper to register with: the bench starts `rpcbind -w` when none
 // answers and stops it after. The built-in server runs in a child Node process (compiled
 // harness/nfs: run `npm run build` first).
 //
-// Each workload first runs once, untimed, against each server: a harness runs its servers in
-// a process that has served cases before (warm code, warm buffer pools), and ganesha's
-// caches are warm after it too; the timed rounds follow.
+// Each workload first warms both servers up, untimed: 4096 requests or more per server,
+// alternating. The built-in server is JIT-compiled: V8 moves a function to optimized code only
+// after many calls, and the functions of a 1 MiB READ run once per megabyte, so a fresh
+// server's first few thousand READs are served by unoptimized code (measured: a fresh
+// server's nfs-cp copy of 64 MiB took 80-100 ms, about 68 ms after some 40 copies, 2560 READs;
+// with V8's tier-up budget lowered, --interrupt-budget=8000, it was steady after 5 copies).
+// Throughput is a steady-state number, as ganesha's is (compiled; its caches are warm after the
+// warm-up too). The medians over the first warm-up runs are printed beside it as the cold ratio.
+//
+// The ratio is the median over rounds of each round's pair (built-in / ganesha, measured
+// moments apart), with its 95 % bootstrap interval (bench/lib/stats.mjs).
 //
 // Usage: node bench/nfs-perf.mjs [--rounds N] [--json FILE]
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { NfsBenchClient } from "./lib/nfs-client.mjs";
 import { startBuiltIn, startGanesha } from "./lib/nfs-servers.mjs";
+import { median, pairedRatio } from "./lib/stats.mjs";
 
 const exec = promisify(execFile);
 const arg = (name, fallback) => {
@@ -32,10 +41,6 @@ const arg = (name, fallback) => {
 const rounds = Number(arg("rounds", 5));
 const jsonOut = arg("json", undefined);
 const LARGE_MIB = 64;
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 async function timed(fn) {
   const started = performance.now();
@@ -43,25 +48,33 @@ async function timed(fn) {
   return performance.now() - started;
 }
 
+let sinkDir;
+
 const offsets = Array.from({ length: 4096 }, () => Math.floor(Math.random() * ((LARGE_MIB << 20) / 4096)) * 4096);
 
 const WORKLOADS = {
   "seq-read": {
     client: "libnfs nfs-cp",
     unit: "MiB/s",
-    // nfs-cp creates its local destination and refuses one that exists: a fresh name each time.
+    // nfs-cp creates its local destination and refuses one that exists (so not /dev/null): a
+    // fresh name each time, on tmpfs when there is one, so that the client's sink is memory,
+    // not a disk's page cache and writeback (the same for both servers, but noise).
     run: async (s, work) => {
-      const out = join(work, `read-${s.name}-${Date.now()}.out`);
+      const out = join(sinkDir ?? work, `read-${s.name}-${Date.now()}.out`);
       await exec("nfs-cp", [s.url("large.bin"), out]);
       rmSync(out);
     },
     value: (ms) => LARGE_MIB / (ms / 1000),
+    // 64 READs a run.
+    warmRuns: 64,
   },
   "seq-write": {
     client: "libnfs nfs-cp",
     unit: "MiB/s",
     run: (s, work) => exec("nfs-cp", [join(work, "source.bin"), s.url(`written-${Date.now()}.bin`)]),
     value: (ms) => LARGE_MIB / (ms / 1000),
+    // 64 WRITEs and a COMMIT a run.
+    warmRuns: 64,
   },
   "rand-read": {
     client: "bench/lib/nfs-client.mjs, 8 in flight",
@@ -78,11 +91,30 @@ const WORKLOADS = {
       }
     },
     value: (ms) => offsets.length / (ms / 1000),
+    // 4096 READs a run.
+    warmRuns: 2,
   },
 };
 
+/** Warm-up runs whose medians are reported as the cold figures. */
+const COLD_RUNS = 8;
+
+/** Runs one round of `workload` on every server, the order alternating with `round`. */
+async function roundOf(workload, servers, work, round, samples) {
+  for (const server of round % 2 ? [...servers].reverse() : servers)
+    samples[server.name].push(workload.value(await timed(() => workload.run(server, work))));
+}
+
+/** The untimed warm-up; returns each server's median over its first COLD_RUNS runs. */
+async function warmUp(workload, servers, work) {
+  const samples = Object.fromEntries(servers.map((s) => [s.name, []]));
+  for (let round = 0; round < workload.warmRuns; round++) await roundOf(workload, servers, work, round, samples);
+  return Object.fromEntries(servers.map((s) => [s.name, median(samples[s.name].slice(0, COLD_RUNS))]));
+}
+
 async function main() {
   const work = mkdtempSync(join(tmpdir(), "bp-nfs-bench-"));
+  if (existsSync("/dev/shm")) sinkDir = mkdtempSync("/dev/shm/bp-nfs-bench-");
   const servers = [];
   try {
     const payload = randomBytes(LARGE_MIB << 20);
@@ -95,21 +127,33 @@ async function main() {
     servers.push(await startBuiltIn(roots.builtIn), await startGanesha(roots.ganesha, work));
     const results = {};
     for (const [name, workload] of Object.entries(WORKLOADS)) {
+      const cold = await warmUp(workload, servers, work);
       const samples = Object.fromEntries(servers.map((s) => [s.name, []]));
-      for (const server of servers) await workload.run(server, work);
-      for (let round = 0; round < rounds; round++)
-        for (const server of round % 2 ? [...servers].reverse() : servers)
-          samples[server.name].push(workload.value(await timed(() => workload.run(server, work))));
+      for (let round = 0; round < rounds; round++) await roundOf(workload, servers, work, round, samples);
       const [ours, theirs] = servers.map((s) => median(samples[s.name]));
-      results[name] = { client: workload.client, unit: workload.unit, builtIn: ours, ganesha: theirs, ratio: ours / theirs };
+      const paired = pairedRatio(samples["built-in"], samples.ganesha);
+      const coldRatio = cold["built-in"] / cold.ganesha;
+      results[name] = {
+        client: workload.client,
+        unit: workload.unit,
+        builtIn: ours,
+        ganesha: theirs,
+        ratio: paired.ratio,
+        ratioInterval95: [paired.low, paired.high],
+        cold: { builtIn: cold["built-in"], ganesha: cold.ganesha, ratio: coldRatio },
+        warmupRuns: workload.warmRuns,
+      };
       console.log(
-        `${name.padEnd(10)} built-in ${ours.toFixed(1)} ${workload.unit}, ganesha ${theirs.toFixed(1)} ${workload.unit}, ratio ${(ours / theirs).toFixed(2)} (${workload.client})`,
+        `${name.padEnd(10)} built-in ${ours.toFixed(1)} ${workload.unit}, ganesha ${theirs.toFixed(1)} ${workload.unit}, ratio ${paired.ratio.toFixed(2)} ` +
+          `[95% ${paired.low.toFixed(2)}-${paired.high.toFixed(2)}] (${workload.client}); ` +
+          `cold ratio ${coldRatio.toFixed(2)} (first ${Math.min(COLD_RUNS, workload.warmRuns)} of ${workload.warmRuns} warm-up runs each)`,
       );
     }
     if (jsonOut) writeFileSync(jsonOut, `${JSON.stringify({ rounds, results }, null, 2)}\n`);
   } finally {
     await Promise.all(servers.map((s) => s.stop()));
     rmSync(work, { recursive: true, force: true });
+    if (sinkDir) rmSync(sinkDir, { recursive: true, force: true });
   }
 }
 

@@ -17,6 +17,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { promisify } from "node:util";
+import { median, pairedRatio } from "./lib/stats.mjs";
 
 const exec = promisify(execFile);
 const repo = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -30,10 +31,6 @@ const mib = Number(arg("mib", 16));
 const jsonOut = arg("json", undefined);
 
 const sha256 = (bytes) => createHash("sha256").update(bytes).digest("hex");
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 /** A free UDP port on loopback (tftpd-hpa needs one named up front). */
 async function freeUdpPort() {
@@ -224,11 +221,15 @@ async function main() {
       // machine (other agents, QEMU guests) makes single rounds noisy.
       const rate = (name, pick) => mib / pick(times[name]);
       const best = (t) => Math.min(...t);
+      // Each round's pair, measured moments apart: the median of their ratios and its 95 % interval.
+      const paired = pairedRatio(times["tftpd-hpa"], times["built-in"]);
       const row = {
         config: config.name,
         medianMiBps: { builtIn: +rate("built-in", median).toFixed(2), tftpdHpa: +rate("tftpd-hpa", median).toFixed(2) },
         bestMiBps: { builtIn: +rate("built-in", best).toFixed(2), tftpdHpa: +rate("tftpd-hpa", best).toFixed(2) },
         ratioMedian: +(rate("built-in", median) / rate("tftpd-hpa", median)).toFixed(2),
+        pairedRatio: +paired.ratio.toFixed(3),
+        pairedRatioInterval95: [+paired.low.toFixed(3), +paired.high.toFixed(3)],
         ratioBest: +(rate("built-in", best) / rate("tftpd-hpa", best)).toFixed(2),
         seconds: times,
       };
@@ -236,7 +237,8 @@ async function main() {
       const f = (x) => x.toFixed(2).padStart(7);
       console.log(
         `${config.name.padEnd(40)} median: built-in ${f(row.medianMiBps.builtIn)} MiB/s, tftpd-hpa ${f(row.medianMiBps.tftpdHpa)} MiB/s, ` +
-          `ratio ${row.ratioMedian.toFixed(2)} | best: ${f(row.bestMiBps.builtIn)} vs ${f(row.bestMiBps.tftpdHpa)}, ratio ${row.ratioBest.toFixed(2)}`,
+          `ratio ${row.ratioMedian.toFixed(2)}, paired ${paired.ratio.toFixed(2)} [95% ${paired.low.toFixed(2)}-${paired.high.toFixed(2)}] | ` +
+          `best: ${f(row.bestMiBps.builtIn)} vs ${f(row.bestMiBps.tftpdHpa)}, ratio ${row.ratioBest.toFixed(2)}`,
       );
     }
     const report = { file: `${mib} MiB`, rounds, loadAverage: (await import("node:os")).loadavg(), results };

@@ -445,7 +445,7 @@ export class Nfs3Program {
     // Read synchronously (at most MAX_IO): from the page cache it takes microseconds, a trip
     // through libuv's thread pool costs more than the read (exports are local files).
     if (!ahead && offset < stats.size) bytesRead = readSync(file.fd, data, 0, count, start);
-    if (large && offset < stats.size) this.readAhead.served(ino, file, start, count, bytesRead, stats.size);
+    if (large && offset < stats.size) this.readAhead.served(ino, file, start, count, bytesRead, stats.size, stats);
     const eof = offset + BigInt(bytesRead) >= stats.size;
     return (w: XdrWriter) => {
       postOpAttr(w, stats, target.exp.id);

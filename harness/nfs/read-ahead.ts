@@ -108,9 +108,21 @@ export class ReadAhead {
   /**
    * A READ of [offset, offset + bytes) was answered: when it continues a sequential stream,
    * the next `count` bytes are read once the current callbacks are done (after the reply is
-   * written), unless another READ of the file comes first.
+   * written), unless another READ of the file comes first. `before`: the file's attributes
+   * as this READ saw them; they are the next block's snapshot instead of another fstat. Any
+   * snapshot made before the block is read will do: a change after it shows in take's fstat
+   * (the quiet period below covers a ctime that could repeat), one before it is in the block
+   * or shows too.
    */
-  served(ino: bigint, file: FileHandle, offset: number, count: number, bytes: number, size: bigint): void {
+  served(
+    ino: bigint,
+    file: FileHandle,
+    offset: number,
+    count: number,
+    bytes: number,
+    size: bigint,
+    before?: BigIntStats,
+  ): void {
     let stream = this.streams.get(ino);
     if (!stream || stream.file !== file) {
       if (stream) this.forget(ino);
@@ -132,15 +144,15 @@ export class ReadAhead {
       stream.pending = false;
       // Another READ came first, or the file was dropped: nothing to read ahead for.
       if (this.streams.get(ino) !== stream || stream.end !== end || stream.block) return;
-      this.readBlock(ino, stream, end, count);
+      this.readBlock(ino, stream, end, count, before);
     });
   }
 
-  private readBlock(ino: bigint, stream: Stream, offset: number, length: number): void {
+  private readBlock(ino: bigint, stream: Stream, offset: number, length: number, snapshot?: BigIntStats): void {
     const { file } = stream;
     let before: BigIntStats;
     try {
-      before = fstatSync(file.fd, { bigint: true });
+      before = snapshot ?? fstatSync(file.fd, { bigint: true });
     } catch {
       return;
     }

@@ -1,7 +1,7 @@
 // The streaming paths: records read as the pieces they arrived in (a WRITE's payload is never
 // joined), and the read-ahead for large sequential READs, which must never answer with data
 // the file no longer holds.
-import { mkdtempSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -150,6 +150,23 @@ describe("read-ahead", () => {
       await writer.close();
       expect(await ahead.take(1n, file, 3 * MiB, MiB)).toBeUndefined();
       await immediate();
+      expect(pool.length).toBe(1);
+    });
+  });
+
+  it("drops a block whose file changed after the READ's attributes were taken, before it was read", async () => {
+    await followed("snapshot.bin", 9, async ({ path, file, pool, ahead }) => {
+      await ahead.settled();
+      const hit = await ahead.take(1n, file, 2 * MiB, MiB);
+      expect(hit?.bytes).toBe(MiB);
+      // The READ's attributes are the next block's snapshot; the file changes behind the
+      // server's back before the read-ahead (scheduled, not started) reads the block.
+      ahead.served(1n, file, 2 * MiB, MiB, MiB, BigInt(4 * MiB), hit?.stats);
+      const writer = openSync(path, "r+");
+      writeSync(writer, Buffer.alloc(16, 0xee), 0, 16, 3 * MiB);
+      closeSync(writer);
+      await ahead.settled();
+      expect(await ahead.take(1n, file, 3 * MiB, MiB)).toBeUndefined();
       expect(pool.length).toBe(1);
     });
   });
