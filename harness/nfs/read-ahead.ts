@@ -114,15 +114,7 @@ export class ReadAhead {
    * (the quiet period below covers a ctime that could repeat), one before it is in the block
    * or shows too.
    */
-  served(
-    ino: bigint,
-    file: FileHandle,
-    offset: number,
-    count: number,
-    bytes: number,
-    size: bigint,
-    before?: BigIntStats,
-  ): void {
+  served(ino: bigint, file: FileHandle, offset: number, count: number, bytes: number, size: bigint, before?: BigIntStats): void {
     let stream = this.streams.get(ino);
     if (!stream || stream.file !== file) {
       if (stream) this.forget(ino);
