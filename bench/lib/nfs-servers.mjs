@@ -34,6 +34,7 @@ export async function startBuiltIn(root) {
   });
   return {
     name: "built-in",
+    root,
     url: (file) => `nfs://127.0.0.1/export/${file}?version=3&nfsport=${port}&mountport=${port}`,
     nfsPort: port,
     mountPort: undefined,
@@ -88,6 +89,7 @@ LOG { Default_Log_Level = WARN; }
   }
   return {
     name: "ganesha",
+    root,
     url,
     nfsPort,
     mountPort: nfsPort + 1,
