@@ -2,15 +2,15 @@
 // procedure decodes its arguments (a decoding error is GARBAGE_ARGS), does its work through
 // the export's confined paths, and answers its status with the body RFC 1813 gives that
 // status (attributes, weak cache consistency data). File system errors become nfsstat3.
+// READ, WRITE and COMMIT, the data path, are in nfs3-io.ts; the rest is here.
 //
 // Not checked here: file permissions against the caller's AUTH_SYS identity. The server acts
 // with its own rights (a test harness serving its own trees); read-only exports refuse every
 // change with NFS3ERR_ROFS. New files are given the caller's uid/gid when the server can.
 import { randomBytes } from "node:crypto";
-import { type BigIntStats, lstatSync, readSync, writevSync } from "node:fs";
+import { type BigIntStats, lstatSync } from "node:fs";
 import {
   chmod as chmodPath,
-  type FileHandle,
   lchown,
   link,
   lutimes,
@@ -25,9 +25,10 @@ import {
   truncate as truncatePath,
   unlink,
 } from "node:fs/promises";
-import { fileReadBuffers } from "../files/aligned-buffers.js";
 import type { NfsExport } from "./export.js";
 import { FdCache } from "./fd-cache.js";
+import { Nfs3Io } from "./nfs3-io.js";
+import { type Context, type Encoder, MAX_IO, type Procedure, type Resolved } from "./nfs3-procedure.js";
 import {
   fattr3,
   NFS3_COOKIEVERFSIZE,
@@ -42,10 +43,9 @@ import {
   type Sattr3,
   wccData,
 } from "./nfs3-xdr.js";
-import { type AheadHit, READ_AHEAD_MIN, ReadAhead } from "./read-ahead.js";
 import { AcceptStat, AUTH_SYS, type RpcCall, type RpcOutcome } from "./rpc.js";
 import { Nfs3Status, NfsError, statusOfError } from "./status.js";
-import { XdrError, type XdrReader, type XdrWriter } from "./xdr.js";
+import { XdrError, type XdrWriter } from "./xdr.js";
 
 export const NFS_PROGRAM = 100003;
 export const NFS_VERSION = 3;
@@ -79,32 +79,12 @@ export type Nfs3Procedure = (typeof NFS3_PROCEDURES)[number];
 /** What a fault rule may do inside the NFS program (transport faults act before it). */
 export type Nfs3Fault = { kind: "status"; status: Nfs3Status } | { kind: "new-verifier" };
 
-const MAX_IO = 1024 * 1024;
 const ACCESS_READ = 0x1;
 const ACCESS_LOOKUP = 0x2;
 const ACCESS_MODIFY = 0x4;
 const ACCESS_EXTEND = 0x8;
 const ACCESS_DELETE = 0x10;
 const ACCESS_EXECUTE = 0x20;
-enum StableHow {
-  UNSTABLE = 0,
-  DATA_SYNC = 1,
-  FILE_SYNC = 2,
-}
-
-interface Context {
-  call: RpcCall;
-  args: XdrReader;
-  /** Called once the reply left the process. */
-  onSent?: () => void;
-  /** The failure body for the procedure's error status; set as soon as it is known. */
-  failure: (w: XdrWriter) => void;
-}
-
-type Encoder = (w: XdrWriter) => void;
-/** A procedure's reply body; synchronous when nothing had to wait (the READ fast path). */
-type Procedure = (ctx: Context) => Encoder | Promise<Encoder>;
-
 export interface Nfs3Options {
   exports: NfsExport[];
   fault?: (procedure: Nfs3Procedure, call: RpcCall) => Nfs3Fault | undefined;
@@ -115,8 +95,18 @@ export class Nfs3Program {
   verifier = randomBytes(NFS3_WRITEVERFSIZE);
   private readonly fds = new FdCache();
   private readonly procedures: Record<Nfs3Procedure, Procedure>;
+  private readonly io: Nfs3Io;
 
   constructor(private readonly options: Nfs3Options) {
+    this.io = new Nfs3Io({
+      fds: this.fds,
+      exportOf: (handle) => this.exportOf(handle),
+      resolve: (handle) => this.resolve(handle),
+      writable: (exp) => this.writable(exp),
+      beforeChange: (exp, ino, path) => this.beforeChange(exp, ino, path),
+      dropFile: (ino) => this.dropFile(ino),
+      verifier: () => this.verifier,
+    });
     this.procedures = {
       NULL: () => () => {},
       GETATTR: (c) => this.getattr(c),
@@ -124,8 +114,8 @@ export class Nfs3Program {
       LOOKUP: (c) => this.lookup(c),
       ACCESS: (c) => this.access(c),
       READLINK: (c) => this.readlinkProc(c),
-      READ: (c) => this.read(c),
-      WRITE: (c) => this.write(c),
+      READ: (c) => this.io.read(c),
+      WRITE: (c) => this.io.write(c),
       CREATE: (c) => this.create(c),
       MKDIR: (c) => this.mkdirProc(c),
       SYMLINK: (c) => this.symlinkProc(c),
@@ -139,14 +129,13 @@ export class Nfs3Program {
       FSSTAT: (c) => this.fsstat(c),
       FSINFO: (c) => this.fsinfo(c),
       PATHCONF: (c) => this.pathconf(c),
-      COMMIT: (c) => this.commit(c),
+      COMMIT: (c) => this.io.commit(c),
     };
   }
 
   async close(): Promise<void> {
-    this.readAhead.clear();
     // A read-ahead still reading uses a descriptor the cache is about to close.
-    await this.readAhead.settled();
+    await this.io.close();
     await this.fds.close();
   }
 
@@ -183,17 +172,9 @@ export class Nfs3Program {
     }
     return result instanceof Promise ? result.then(succeeded, failed) : succeeded(result);
   };
-  /**
-   * READ buffers: aligned (the page-cache copy into them is up to 4x faster, see
-   * files/aligned-buffers.ts) and reused once their reply is sent (a 1 MiB allocation per
-   * READ costs GC time and page faults).
-   */
-  private readonly readBuffers = fileReadBuffers;
-  private readonly readAhead = new ReadAhead(this.readBuffers);
-
   /** Forget a file's descriptor and what was read ahead of it (it changed, or is gone). */
   private async dropFile(ino: bigint): Promise<void> {
-    this.readAhead.forget(ino);
+    this.io.forget(ino);
     await this.fds.drop(ino);
   }
 
@@ -205,7 +186,7 @@ export class Nfs3Program {
     return found;
   }
 
-  private async resolve(handle: Buffer) {
+  private async resolve(handle: Buffer): Promise<Resolved> {
     const exp = this.exportOf(handle);
     const { relative, stats } = await exp.resolve(handle);
     return { exp, relative, stats, path: exp.absolute(relative) };
@@ -345,145 +326,6 @@ export class Nfs3Program {
     return (w: XdrWriter) => {
       postOpAttr(w, target.stats, target.exp.id);
       w.string(text);
-    };
-  }
-
-  /**
-   * A READ's file through its open descriptor, when there is one and its path is known (fstat,
-   * no path walk: the hot path of a client streaming a file); undefined when it needs the
-   * general resolution.
-   */
-  private openTarget(handle: Buffer) {
-    const exp = this.exportOf(handle);
-    const ino = handle.readBigUInt64BE(8);
-    const file = this.fds.peek(ino);
-    if (!file) return undefined;
-    const stats = this.openStats(handle, ino, file);
-    if (!stats) return undefined;
-    return exp.knownPath(handle) === undefined ? undefined : { exp, stats };
-  }
-
-  /** openTarget's general case: the path found again, or the handle resolved like any other. */
-  private async resolveOpen(handle: Buffer) {
-    const exp = this.exportOf(handle);
-    const ino = handle.readBigUInt64BE(8);
-    const file = this.fds.peek(ino);
-    if (file) {
-      const stats = this.openStats(handle, ino, file);
-      if (stats) {
-        const { relative } = await exp.resolveKnown(handle, stats);
-        return { exp, relative, stats, path: exp.absolute(relative) };
-      }
-      await this.dropFile(ino);
-    }
-    return this.resolve(handle);
-  }
-
-  /** The open file's attributes while it is still the handle's file and linked somewhere in the export. */
-  private openStats(handle: Buffer, ino: bigint, file: FileHandle): BigIntStats | undefined {
-    const stats = this.fds.stats(ino, file);
-    return stats.nlink > 0n && BigInt.asUintN(64, stats.birthtimeNs) === handle.readBigUInt64BE(16) ? stats : undefined;
-  }
-
-  /** Synchronous when the file is open and its path known (see dispatch in transport.ts). */
-  private read(ctx: Context): Encoder | Promise<Encoder> {
-    const handle = readHandle(ctx.args);
-    const offset = ctx.args.uint64("offset");
-    const count = Math.min(ctx.args.uint32("count"), MAX_IO);
-    const target = this.openTarget(handle);
-    const file = target && this.fds.cached(target.stats.ino, false);
-    if (target && file) return this.readFrom(ctx, target, file, offset, count);
-    return (async () => {
-      const resolved = await this.resolveOpen(handle);
-      ctx.failure = (w) => postOpAttr(w, resolved.stats, resolved.exp.id);
-      this.checkReadable(resolved.stats);
-      // A copy-on-write placeholder's content is still its base file's.
-      const source = resolved.exp.cow?.contentPath(resolved.stats.ino, resolved.path) ?? resolved.path;
-      const file = this.fds.cached(resolved.stats.ino, false) ?? (await this.fds.get(resolved.stats.ino, source, false));
-      return this.readFrom(ctx, resolved, file, offset, count);
-    })();
-  }
-
-  private checkReadable(stats: BigIntStats): void {
-    if (stats.isDirectory()) throw new NfsError(Nfs3Status.ISDIR);
-    if (!stats.isFile()) throw new NfsError(Nfs3Status.INVAL);
-  }
-
-  private readFrom(
-    ctx: Context,
-    target: { exp: NfsExport; stats: BigIntStats },
-    file: FileHandle,
-    offset: bigint,
-    count: number,
-  ): Encoder | Promise<Encoder> {
-    ctx.failure = (w) => postOpAttr(w, target.stats, target.exp.id);
-    this.checkReadable(target.stats);
-    // The block a read-ahead fetched while the client took in the previous reply, if any
-    // (with the file's attributes just checked), or the one it is fetching now; else read now.
-    if (count < READ_AHEAD_MIN) return this.answerRead(ctx, target, file, offset, count, undefined);
-    const ahead = this.readAhead.take(target.stats.ino, file, Number(offset), count);
-    return ahead instanceof Promise
-      ? ahead.then((hit) => this.answerRead(ctx, target, file, offset, count, hit))
-      : this.answerRead(ctx, target, file, offset, count, ahead);
-  }
-
-  private answerRead(
-    ctx: Context,
-    target: { exp: NfsExport; stats: BigIntStats },
-    file: FileHandle,
-    offset: bigint,
-    count: number,
-    ahead: AheadHit | undefined,
-  ): Encoder {
-    const ino = target.stats.ino;
-    const start = Number(offset);
-    const large = count >= READ_AHEAD_MIN;
-    const stats = ahead?.stats ?? target.stats;
-    const data = ahead?.data ?? this.readBuffers.take(count);
-    ctx.onSent = () => this.readBuffers.give(data);
-    let bytesRead = ahead?.bytes ?? 0;
-    // Read synchronously (at most MAX_IO): from the page cache it takes microseconds, a trip
-    // through libuv's thread pool costs more than the read (exports are local files).
-    if (!ahead && offset < stats.size) bytesRead = readSync(file.fd, data, 0, count, start);
-    if (large && offset < stats.size) this.readAhead.served(ino, file, start, count, bytesRead, stats.size, stats);
-    const eof = offset + BigInt(bytesRead) >= stats.size;
-    return (w: XdrWriter) => {
-      postOpAttr(w, stats, target.exp.id);
-      w.uint32(bytesRead).bool(eof).opaqueRef(data.subarray(0, bytesRead));
-    };
-  }
-
-  private async write(ctx: Context) {
-    const handle = readHandle(ctx.args);
-    const offset = ctx.args.uint64("offset");
-    const count = ctx.args.uint32("count");
-    const stable = ctx.args.uint32("stable_how") as StableHow;
-    const data = ctx.args.opaqueParts(MAX_IO, "data");
-    if (stable > StableHow.FILE_SYNC) throw new XdrError(`stable_how ${stable}`);
-    const target = await this.resolveOpen(handle);
-    const before = preOpOf(target.stats);
-    ctx.failure = (w) => wccData(w, before, target.stats, target.exp.id);
-    this.writable(target.exp);
-    if (target.stats.isDirectory()) throw new NfsError(Nfs3Status.ISDIR);
-    if (!target.stats.isFile()) throw new NfsError(Nfs3Status.INVAL);
-    const length = Math.min(
-      count,
-      data.reduce((n, part) => n + part.length, 0),
-    );
-    this.readAhead.forget(target.stats.ino);
-    await this.beforeChange(target.exp, target.stats.ino, target.path);
-    const file = this.fds.cached(target.stats.ino, true) ?? (await this.fds.get(target.stats.ino, target.path, true));
-    // Into the page cache synchronously, like a READ (a thread-pool trip costs more than the
-    // copy), straight from the pieces the record arrived in; a stable write's sync to the disk
-    // is what may take long, and stays off the loop.
-    const bytesWritten = writevSync(file.fd, firstBytes(data, length), Number(offset));
-    if (stable === StableHow.FILE_SYNC) await file.sync();
-    else if (stable === StableHow.DATA_SYNC) await file.datasync();
-    const after = this.fds.refresh(target.stats.ino, file);
-    const verifier = this.verifier;
-    return (w: XdrWriter) => {
-      wccData(w, before, after, target.exp.id);
-      w.uint32(bytesWritten).uint32(stable).fixed(verifier);
     };
   }
 
@@ -691,36 +533,6 @@ export class Nfs3Program {
       w.uint32(32000).uint32(255).bool(true).bool(true).bool(false).bool(true);
     };
   }
-
-  private async commit(ctx: Context) {
-    const handle = readHandle(ctx.args);
-    ctx.args.uint64("offset");
-    ctx.args.uint32("count");
-    const target = await this.resolve(handle);
-    const before = preOpOf(target.stats);
-    ctx.failure = (w) => wccData(w, before, target.stats, target.exp.id);
-    this.writable(target.exp);
-    if (!target.stats.isFile()) throw new NfsError(Nfs3Status.INVAL);
-    // A placeholder holds nothing written: its content is the base's, already stable.
-    if (!target.exp.cow?.isPlaceholder(target.stats.ino)) await (await this.fds.get(target.stats.ino, target.path, true)).sync();
-    const after = lstatSync(target.path, { bigint: true });
-    const verifier = this.verifier;
-    return (w: XdrWriter) => {
-      wccData(w, before, after, target.exp.id);
-      w.fixed(verifier);
-    };
-  }
-}
-
-/** The first `length` bytes of a list of pieces (a WRITE's count may be less than its data). */
-function firstBytes(parts: Buffer[], length: number): Buffer[] {
-  const out: Buffer[] = [];
-  for (const part of parts) {
-    if (length <= 0) break;
-    out.push(part.length <= length ? part : part.subarray(0, length));
-    length -= part.length;
-  }
-  return out;
 }
 
 /**
