@@ -12,12 +12,13 @@
 // Usage: node bench/http-perf.mjs [--rounds N] [--json FILE]
 import { execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { promisify } from "node:util";
+import { scratchDir, startServerChild, superviseUntilReady } from "./lib/children.mjs";
 
 const exec = promisify(execFile);
 const repo = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -61,26 +62,14 @@ function compiledServer() {
   return dist;
 }
 
-function stopChild(child) {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once("exit", () => resolve());
-    child.kill("SIGTERM");
-  });
-}
-
 async function startBuiltIn(root, dist) {
   const code = `
     const { startHttpServer } = await import(${JSON.stringify(pathToFileURL(dist).href)});
     const server = await startHttpServer({ root: ${JSON.stringify(root)} });
     process.stdout.write(JSON.stringify({ port: server.port }) + "\\n");
     process.on("SIGTERM", () => server.close().then(() => process.exit(0)));`;
-  const child = spawn(process.execPath, ["--input-type=module", "-e", code], { stdio: ["ignore", "pipe", "inherit"] });
-  const port = await new Promise((resolve, reject) => {
-    child.once("exit", (c) => reject(new Error(`built-in HTTP server exited early (${c})`)));
-    child.stdout.once("data", (line) => resolve(JSON.parse(String(line)).port));
-  });
-  return { name: "built-in", port, stop: () => stopChild(child) };
+  const { port, stop } = await startServerChild("built-in HTTP server", code);
+  return { name: "built-in", port, stop };
 }
 
 async function startBusybox(root) {
@@ -89,8 +78,8 @@ async function startBusybox(root) {
   const child = spawn(BUSYBOX, ["httpd", "-f", "-p", `127.0.0.1:${port}`, "-h", root], {
     stdio: ["ignore", "inherit", "inherit"],
   });
-  await waitForHttp(port);
-  return { name: "busybox httpd", port, stop: () => stopChild(child) };
+  const stop = await superviseUntilReady(child, () => waitForHttp(port));
+  return { name: "busybox httpd", port, stop };
 }
 
 async function timed(fn) {
@@ -123,7 +112,8 @@ const WORKLOADS = {
 };
 
 async function main() {
-  const work = mkdtempSync(join(tmpdir(), "bp-http-bench-"));
+  const scratch = scratchDir(join(tmpdir(), "bp-http-bench-"));
+  const work = scratch.path;
   try {
     const root = join(work, "root");
     const out = join(work, "out");
@@ -152,7 +142,7 @@ async function main() {
     }
     if (jsonOut) writeFileSync(jsonOut, `${JSON.stringify({ rounds, results }, null, 2)}\n`);
   } finally {
-    rmSync(work, { recursive: true, force: true });
+    scratch.remove();
   }
 }
 

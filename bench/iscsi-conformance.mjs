@@ -14,10 +14,12 @@ import { execFile } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { scratchDir } from "./lib/children.mjs";
 import { makeImage, requireTool, startBuiltin, startTgtd } from "./lib/iscsi-peers.mjs";
 
 requireTool("iscsi-test-cu", "libiscsi-bin");
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bootproof-iscsi-conf-"));
+const scratch = scratchDir(path.join(os.tmpdir(), "bootproof-iscsi-conf-"), { keep: process.argv.includes("--keep") });
+const dir = scratch.path;
 const IQN_TGT = "iqn.2024-01.org.bootproof.bench:tgtd";
 const IQN_BP = "iqn.2024-01.org.bootproof.bench:builtin";
 
@@ -83,8 +85,8 @@ try {
     }
   }
 } finally {
-  if (!process.argv.includes("--keep")) fs.rmSync(dir, { recursive: true, force: true });
-  else console.log(`logs kept in ${dir}`);
+  scratch.remove();
+  if (process.argv.includes("--keep")) console.log(`logs kept in ${dir}`);
 }
 
 const count = (v, what) => [...v.values()].filter((x) => x === what).length;

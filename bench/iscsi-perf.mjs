@@ -5,9 +5,9 @@
 // MB/s of each and the ratio built-in / tgtd; exits non-zero if any ratio is below 0.8.
 //   node bench/iscsi-perf.mjs [--seconds N] [--rounds N]    (needs root for tgtd)
 import { execFile } from "node:child_process";
-import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { scratchDir } from "./lib/children.mjs";
 import { makeImage, requireTool, startBuiltin, startTgtd } from "./lib/iscsi-peers.mjs";
 
 requireTool("iscsi-perf", "libiscsi-bin");
@@ -43,7 +43,8 @@ const median = (xs) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bootproof-iscsi-perf-"));
+const scratch = scratchDir(path.join(os.tmpdir(), "bootproof-iscsi-perf-"));
+const dir = scratch.path;
 const targets = [];
 try {
   const fileT = path.join(dir, "tgtd.img");
@@ -82,5 +83,5 @@ try {
   process.exitCode = worst >= 0.8 ? 0 : 1;
 } finally {
   for (const t of targets) await t.stop();
-  fs.rmSync(dir, { recursive: true, force: true });
+  scratch.remove();
 }

@@ -12,10 +12,11 @@
 // BOOTPROOF-OBSERVATION line in console.log (QEMU spawned = 0): firmware, loader, kernel and
 // probe, without bootproof's own start-up and teardown, which do not depend on the kernel.
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { scratchDir, supervise } from "./lib/children.mjs";
 import { bootstrapMedianInterval, median } from "./lib/stats.mjs";
 
 const { values } = parseArgs({
@@ -34,6 +35,7 @@ function run(args, env = process.env) {
   return new Promise((resolvePromise, reject) => {
     const started = process.hrtime.bigint();
     const child = spawn(bin, args, { stdio: ["ignore", "ignore", "pipe"], env });
+    supervise(child);
     let stderr = "";
     child.stderr.on("data", (chunk) => {
       stderr += chunk;
@@ -62,7 +64,8 @@ async function boot(example, kernel, artifacts) {
   return { wallMs, observationS: observationSeconds(artifacts, example) };
 }
 
-const scratch = mkdtempSync(join(tmpdir(), "bp-kernel-bench-"));
+const scratchDirectory = scratchDir(join(tmpdir(), "bp-kernel-bench-"));
+const scratch = scratchDirectory.path;
 try {
   if (values["build-time"]) {
     const freshCache = join(scratch, "fresh-cache");
@@ -105,5 +108,5 @@ try {
     );
   }
 } finally {
-  rmSync(scratch, { recursive: true, force: true });
+  scratchDirectory.remove();
 }

@@ -7,10 +7,11 @@
 //
 // Usage: node bench/nfs-conformance.mjs   (root, after `npm run build`)
 import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { scratchDir } from "./lib/children.mjs";
 import { NfsBenchClient, PROC, Reader, sattr, Writer } from "./lib/nfs-client.mjs";
 import { startBuiltIn, startGanesha } from "./lib/nfs-servers.mjs";
 
@@ -196,7 +197,8 @@ const OPERATIONS = {
 };
 
 async function main() {
-  const work = mkdtempSync(join(tmpdir(), "bp-nfs-conformance-"));
+  const scratch = scratchDir(join(tmpdir(), "bp-nfs-conformance-"));
+  const work = scratch.path;
   const servers = [];
   try {
     const roots = { builtIn: join(work, "builtin"), ganesha: join(work, "ganesha") };
@@ -232,7 +234,7 @@ async function main() {
     process.exitCode = regressions.length ? 1 : 0;
   } finally {
     await Promise.all(servers.map((s) => s.stop()));
-    rmSync(work, { recursive: true, force: true });
+    scratch.remove();
   }
 }
 

@@ -25,10 +25,11 @@
 // Usage: node bench/nfs-perf.mjs [--rounds N] [--json FILE]
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { scratchDir } from "./lib/children.mjs";
 import { NfsBenchClient } from "./lib/nfs-client.mjs";
 import { startBuiltIn, startGanesha } from "./lib/nfs-servers.mjs";
 import { median, pairedRatio } from "./lib/stats.mjs";
@@ -121,8 +122,10 @@ async function warmUp(workload, servers, work) {
 }
 
 async function main() {
-  const work = mkdtempSync(join(tmpdir(), "bp-nfs-bench-"));
-  if (existsSync("/dev/shm")) sinkDir = mkdtempSync("/dev/shm/bp-nfs-bench-");
+  const scratch = scratchDir(join(tmpdir(), "bp-nfs-bench-"));
+  const work = scratch.path;
+  const sink = existsSync("/dev/shm") ? scratchDir("/dev/shm/bp-nfs-bench-") : undefined;
+  sinkDir = sink?.path;
   const servers = [];
   try {
     const payload = randomBytes(LARGE_MIB << 20);
@@ -160,8 +163,8 @@ async function main() {
     if (jsonOut) writeFileSync(jsonOut, `${JSON.stringify({ rounds, results }, null, 2)}\n`);
   } finally {
     await Promise.all(servers.map((s) => s.stop()));
-    rmSync(work, { recursive: true, force: true });
-    if (sinkDir) rmSync(sinkDir, { recursive: true, force: true });
+    scratch.remove();
+    sink?.remove();
   }
 }
 

@@ -12,10 +12,11 @@
 // A first, untimed --jobs 2 run warms the media cache, so both timed runs measure booting and
 // checking only (building a medium once is not what --jobs parallelises).
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { scratchDir } from "./lib/children.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -26,7 +27,8 @@ const { values } = parseArgs({
   },
 });
 const bin = resolve("bin/bootproof"); // the launcher users run
-const scratch = mkdtempSync(join(tmpdir(), "bp-bench-jobs-"));
+const scratchDirectory = scratchDir(join(tmpdir(), "bp-bench-jobs-"), { keep: Boolean(process.env.BOOTPROOF_BENCH_KEEP) });
+const scratch = scratchDirectory.path;
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -102,5 +104,5 @@ try {
       console.log(`  ${key.padEnd(12)} ${median(times).toFixed(2)} s over ${times.length} boots`);
   }
 } finally {
-  if (!process.env.BOOTPROOF_BENCH_KEEP) rmSync(scratch, { recursive: true, force: true });
+  scratchDirectory.remove();
 }

@@ -18,10 +18,11 @@
 //     cases it then boots have warm workers and join the per-case table.
 // Exit 1 (a property failed) is the real Nova's defects showing, not a bench failure; exit 2 is.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { scratchDir } from "./lib/children.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -31,7 +32,8 @@ const { values } = parseArgs({
   },
 });
 const bin = resolve("bin/bootproof"); // the launcher users run
-const scratch = mkdtempSync(join(tmpdir(), "bp-bench-real-nova-"));
+const scratchDirectory = scratchDir(join(tmpdir(), "bp-bench-real-nova-"), { keep: Boolean(process.env.BOOTPROOF_BENCH_KEEP) });
+const scratch = scratchDirectory.path;
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -137,5 +139,5 @@ try {
       `(${pct(startupMs / examples.durationMs)} of it, run-wide driver share ${pct(amortized)}); static sweep ${sweep?.casesPerSecond ?? "n/a"} cases/s`,
   );
 } finally {
-  if (!process.env.BOOTPROOF_BENCH_KEEP) rmSync(scratch, { recursive: true, force: true });
+  scratchDirectory.remove();
 }

@@ -14,10 +14,11 @@
 // spawned), QEMU's own lifetime and teardown (QEMU gone → process exit): the harness's own
 // cost, free of the boot's noise.
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { scratchDir, supervise } from "./lib/children.mjs";
 import { bootstrapMedianInterval, median } from "./lib/stats.mjs";
 
 const { values } = parseArgs({
@@ -41,6 +42,7 @@ function timed(file, args) {
   return new Promise((resolvePromise, reject) => {
     const started = process.hrtime.bigint();
     const child = spawn(file, args, { stdio: ["ignore", "ignore", "ignore"] });
+    supervise(child);
     let peak = 0;
     const sampler = setInterval(() => {
       peak = Math.max(peak, rssKiB(child.pid));
@@ -73,7 +75,8 @@ if (!bareCommand) throw new Error(`--print-qemu printed no command:\n${printed}`
 console.log(`bare command: ${bareCommand}\n`);
 const runBare = () => timed("sh", ["-c", bareCommand]);
 
-const scratch = mkdtempSync(join(tmpdir(), "bp-bench-"));
+const scratchDirectory = scratchDir(join(tmpdir(), "bp-bench-"));
+const scratch = scratchDirectory.path;
 const rows = [];
 try {
   // One warm-up of each so caches (media, page cache) are hot for both.
@@ -98,7 +101,7 @@ try {
     );
   }
 } finally {
-  rmSync(scratch, { recursive: true, force: true });
+  scratchDirectory.remove();
 }
 
 const harnessMs = rows.map((r) => r.harness.ms);

@@ -12,11 +12,12 @@
 import { execFile, spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { createSocket } from "node:dgram";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { promisify } from "node:util";
+import { scratchDir, startServerChild, superviseUntilReady } from "./lib/children.mjs";
 import { median, pairedRatio } from "./lib/stats.mjs";
 
 const exec = promisify(execFile);
@@ -77,12 +78,8 @@ async function startBuiltIn(root, distServer) {
     const server = await startTftpServer({ root: ${JSON.stringify(root)} });
     process.stdout.write(JSON.stringify({ port: server.port }) + "\\n");
     process.on("SIGTERM", () => server.close().then(() => process.exit(0)));`;
-  const child = spawn(process.execPath, ["--input-type=module", "-e", code], { stdio: ["ignore", "pipe", "inherit"] });
-  const port = await new Promise((resolve, reject) => {
-    child.once("exit", (c) => reject(new Error(`built-in TFTP server exited early (${c})`)));
-    child.stdout.once("data", (line) => resolve(JSON.parse(String(line)).port));
-  });
-  return { name: "built-in", port, stop: () => stopChild(child) };
+  const { port, stop } = await startServerChild("built-in TFTP server", code);
+  return { name: "built-in", port, stop };
 }
 
 async function startTftpdHpa(root) {
@@ -91,20 +88,8 @@ async function startTftpdHpa(root) {
   const child = spawn("in.tftpd", ["--foreground", "--listen", "--address", `127.0.0.1:${port}`, "--secure", root], {
     stdio: ["ignore", "inherit", "inherit"],
   });
-  await waitForTftp(port);
-  return { name: "tftpd-hpa", port, stop: () => stopChild(child) };
-}
-
-function stopChild(child) {
-  if (child.exitCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill("SIGKILL"), 3000);
-    child.once("exit", () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill("SIGTERM");
-  });
+  const stop = await superviseUntilReady(child, () => waitForTftp(port));
+  return { name: "tftpd-hpa", port, stop };
 }
 
 async function curlFetch(port, file, out, blksize) {
@@ -182,7 +167,8 @@ function windowedFetch(port, file, blksize, windowsize) {
 
 async function main() {
   if (process.getuid?.() !== 0) throw new Error("run as root: tftpd-hpa needs to bind and drop privileges");
-  const base = mkdtempSync(join(tmpdir(), "bootproof-tftp-bench-"));
+  const scratch = scratchDir(join(tmpdir(), "bootproof-tftp-bench-"));
+  const base = scratch.path;
   const root = join(base, "root");
   const outDir = join(base, "out");
   mkdirSync(root);
@@ -247,7 +233,7 @@ async function main() {
     return report;
   } finally {
     await Promise.all(servers.map((s) => s.stop()));
-    rmSync(base, { recursive: true, force: true });
+    scratch.remove();
   }
 }
 

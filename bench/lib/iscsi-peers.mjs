@@ -6,6 +6,7 @@ import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { supervise } from "./children.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -40,19 +41,6 @@ export function makeImage(file, sizeMiB) {
   }
 }
 
-function waitExit(child, ms) {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    const t = setTimeout(() => {
-      child.kill("SIGKILL");
-    }, ms);
-    child.once("exit", () => {
-      clearTimeout(t);
-      resolve();
-    });
-  });
-}
-
 async function waitForPort(port, ms) {
   const until = Date.now() + ms;
   for (;;) {
@@ -81,6 +69,7 @@ export async function startTgtd({ file, iqn, lun = 1, portals = 1 }) {
   const child = spawn("tgtd", ["-f", "--iscsi", `portal=127.0.0.1:${port}`, "--control-port", String(control)], {
     stdio: ["ignore", "ignore", "pipe"],
   });
+  const stop = supervise(child);
   let stderr = "";
   child.stderr.on("data", (d) => {
     stderr += d;
@@ -98,7 +87,7 @@ export async function startTgtd({ file, iqn, lun = 1, portals = 1 }) {
       ports.push(extra);
     }
   } catch (err) {
-    child.kill("SIGKILL");
+    await stop();
     throw new Error(`tgtd did not start: ${err.message}\n${stderr}`);
   }
   const urls = ports.map((p) => `iscsi://127.0.0.1:${p}/${iqn}/${lun}`);
@@ -106,10 +95,7 @@ export async function startTgtd({ file, iqn, lun = 1, portals = 1 }) {
     name: "tgtd",
     url: urls[0],
     urls,
-    async stop() {
-      child.kill("SIGTERM");
-      await waitExit(child, 3000);
-    },
+    stop,
   };
 }
 
@@ -132,13 +118,17 @@ export async function startBuiltin({ file, iqn, lun = 1, portals = 1 }) {
       stdio: ["ignore", "pipe", "pipe"],
     },
   );
+  const stop = supervise(child);
   let stderr = "";
   child.stderr.on("data", (d) => {
     stderr += d;
   });
   const listening = await new Promise((resolve, reject) => {
     let out = "";
-    const timer = setTimeout(() => reject(new Error(`built-in target did not start within 20 s\n${stderr}`)), 20000);
+    const timer = setTimeout(() => {
+      void stop();
+      reject(new Error(`built-in target did not start within 20 s\n${stderr}`));
+    }, 20000);
     child.stdout.on("data", (d) => {
       out += d;
       const line = out.split("\n").find((l) => l.includes('"listening"'));
@@ -157,9 +147,6 @@ export async function startBuiltin({ file, iqn, lun = 1, portals = 1 }) {
     name: "built-in",
     url: urls[0],
     urls,
-    async stop() {
-      child.kill("SIGTERM");
-      await waitExit(child, 3000);
-    },
+    stop,
   };
 }

@@ -6,18 +6,11 @@ import { existsSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { promisify } from "node:util";
+import { startServerChild, superviseUntilReady, undoOnInterrupt } from "./children.mjs";
 
 const exec = promisify(execFile);
 const repo = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const GANESHA = "/usr/bin/ganesha.nfsd";
-
-function stopChild(child) {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once("exit", () => resolve());
-    child.kill("SIGTERM");
-  });
-}
 
 export async function startBuiltIn(root) {
   const dist = join(repo, "dist/harness/nfs/index.js");
@@ -27,11 +20,7 @@ export async function startBuiltIn(root) {
     const server = await startNfsServer({ exports: [{ root: ${JSON.stringify(root)} }] });
     process.stdout.write(JSON.stringify({ port: server.port }) + "\\n");
     process.on("SIGTERM", () => server.close().then(() => process.exit(0)));`;
-  const child = spawn(process.execPath, ["--input-type=module", "-e", code], { stdio: ["ignore", "pipe", "inherit"] });
-  const port = await new Promise((resolve, reject) => {
-    child.once("exit", (c) => reject(new Error(`built-in NFS server exited early (${c})`)));
-    child.stdout.once("data", (line) => resolve(JSON.parse(String(line)).port));
-  });
+  const { port, stop } = await startServerChild("built-in NFS server", code);
   return {
     name: "built-in",
     root,
@@ -39,7 +28,7 @@ export async function startBuiltIn(root) {
     nfsPort: port,
     mountPort: undefined,
     mountPath: "/export",
-    stop: () => stopChild(child),
+    stop,
   };
 }
 
@@ -60,6 +49,14 @@ export async function startGanesha(root, work) {
     await exec("rpcbind", ["-w"]);
     rpcbindStarted = true;
   }
+  // rpcbind -w detaches: nothing but this stops it.
+  const pkillRpcbind = () => exec("pkill", ["-x", "rpcbind"]).catch(() => undefined);
+  const forgetRpcbind = rpcbindStarted ? undoOnInterrupt(pkillRpcbind) : () => {};
+  const stopRpcbind = async () => {
+    if (!rpcbindStarted) return;
+    forgetRpcbind();
+    await pkillRpcbind();
+  };
   // MOUNT, NLM and RQUOTA take the next three ports.
   const nfsPort = 20490 + Math.floor(Math.random() * 500) * 4;
   const conf = join(work, "ganesha.conf");
@@ -77,16 +74,29 @@ LOG { Default_Log_Level = WARN; }
     stdio: ["ignore", "inherit", "inherit"],
   });
   const url = (file) => `nfs://127.0.0.1${root}/${file}?version=3&nfsport=${nfsPort}&mountport=${nfsPort + 1}`;
-  const until = Date.now() + 20_000;
-  for (;;) {
-    try {
-      await exec("nfs-ls", [url("").replace(/\/\?/, "?")]);
-      break;
-    } catch (error) {
-      if (Date.now() > until) throw new Error(`ganesha did not answer within 20 s: ${error.message}`);
-      await new Promise((r) => setTimeout(r, 200));
+  const answers = async () => {
+    const until = Date.now() + 20_000;
+    for (;;) {
+      try {
+        await exec("nfs-ls", [url("").replace(/\/\?/, "?")]);
+        return;
+      } catch (error) {
+        if (Date.now() > until) throw new Error(`ganesha did not answer within 20 s: ${error.message}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
     }
+  };
+  let stopGanesha;
+  try {
+    stopGanesha = await superviseUntilReady(child, answers);
+  } catch (error) {
+    await stopRpcbind();
+    throw error;
   }
+  const stop = async () => {
+    await stopGanesha();
+    await stopRpcbind();
+  };
   return {
     name: "ganesha",
     root,
@@ -94,9 +104,6 @@ LOG { Default_Log_Level = WARN; }
     nfsPort,
     mountPort: nfsPort + 1,
     mountPath: root,
-    async stop() {
-      await stopChild(child);
-      if (rpcbindStarted) await exec("pkill", ["-x", "rpcbind"]).catch(() => undefined);
-    },
+    stop,
   };
 }
