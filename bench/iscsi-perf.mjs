@@ -9,6 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { scratchDir } from "./lib/children.mjs";
 import { makeImage, requireTool, startBuiltin, startTgtd } from "./lib/iscsi-peers.mjs";
+import { median } from "./lib/stats.mjs";
 
 requireTool("iscsi-perf", "libiscsi-bin");
 const arg = (name, dflt) => {
@@ -37,11 +38,6 @@ function perf(url, args) {
     });
   });
 }
-
-const median = (xs) => {
-  const s = [...xs].sort((x, y) => x - y);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 const scratch = scratchDir(path.join(os.tmpdir(), "bootproof-iscsi-perf-"));
 const dir = scratch.path;

@@ -1,40 +1,14 @@
 #!/usr/bin/env node
-// NFSv3 serving, side by side: bootproof's built-in server (harness/nfs) vs nfs-ganesha 4.3
-// with its VFS backend (Debian's nfs-ganesha + nfs-ganesha-vfs), same export content, on
-// loopback, measured alternately so drift on a shared machine hits both alike. Ratios are
-// built-in / ganesha (> 1: the built-in server is faster).
-//   seq-read:   libnfs's nfs-cp of a 64 MiB file to a local file on tmpfs (1 MiB reads)
-//   seq-write:  libnfs's nfs-cp of a 64 MiB file into the export
-//   rand-read:  4096 random 4 KiB READs, 8 in flight (bench/lib/nfs-client.mjs)
-// ganesha needs a port mapper to register with: the bench starts `rpcbind -w` when none
-// answers and stops it after. The built-in server runs in a child Node process (compiled
-// harness/nfs: run `npm run build` first).
-//
-// Each workload first warms both servers up, untimed: 4096 requests or more per server,
-// alternating. The built-in server is JIT-compiled: V8 moves a function to optimized code only
-// after many calls, and the functions of a 1 MiB READ run once per megabyte, so a fresh
-// server's first few thousand READs are served by unoptimized code (measured: a fresh
-// server's nfs-cp copy of 64 MiB took 80-100 ms, about 68 ms after some 40 copies, 2560 READs;
-// with V8's tier-up budget lowered, --interrupt-budget=8000, it was steady after 5 copies).
-// Throughput is a steady-state number, as ganesha's is (compiled; its caches are warm after the
-// warm-up too). The medians over the first warm-up runs are printed beside it as the cold ratio.
-//
-// The ratio is the median over rounds of each round's pair (built-in / ganesha, measured
-// moments apart), with its 95 % bootstrap interval (bench/lib/stats.mjs).
-//
-// Usage: node bench/nfs-perf.mjs [--rounds N] [--json FILE]
-import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
-import { scratchDir } from "./lib/children.mjs";
+import { execSupervised, scratchDir } from "./lib/children.mjs";
 import { NfsBenchClient } from "./lib/nfs-client.mjs";
 import { startBuiltIn, startGanesha } from "./lib/nfs-servers.mjs";
 import { median, pairedRatio } from "./lib/stats.mjs";
 
-const exec = promisify(execFile);
+const exec = execSupervised;
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
   return i === -1 ? fallback : process.argv[i + 1];
@@ -49,8 +23,6 @@ async function timed(fn) {
   return performance.now() - started;
 }
 
-let sinkDir;
-
 const offsets = Array.from({ length: 4096 }, () => Math.floor(Math.random() * ((LARGE_MIB << 20) / 4096)) * 4096);
 
 const WORKLOADS = {
@@ -60,8 +32,8 @@ const WORKLOADS = {
     // nfs-cp creates its local destination and refuses one that exists (so not /dev/null): a
     // fresh name each time, on tmpfs when there is one, so that the client's sink is memory,
     // not a disk's page cache and writeback (the same for both servers, but noise).
-    run: async (s, work) => {
-      const out = join(sinkDir ?? work, `read-${s.name}-${Date.now()}.out`);
+    run: async (s, { sink }) => {
+      const out = join(sink, `read-${s.name}-${Date.now()}.out`);
       await exec("nfs-cp", [s.url("large.bin"), out]);
       rmSync(out);
     },
@@ -72,7 +44,7 @@ const WORKLOADS = {
   "seq-write": {
     client: "libnfs nfs-cp",
     unit: "MiB/s",
-    run: (s, work) => exec("nfs-cp", [join(work, "source.bin"), s.url(`written-${Date.now()}.bin`)]),
+    run: (s, { work }) => exec("nfs-cp", [join(work, "source.bin"), s.url(`written-${Date.now()}.bin`)]),
     // Untimed: what a run wrote goes, so that every run writes into the same amount of page
     // cache (85 runs would otherwise leave 5 GiB per server behind). A fresh name per run:
     // ganesha's cache does not see a removal behind its back.
@@ -107,25 +79,25 @@ const WORKLOADS = {
 const COLD_RUNS = 8;
 
 /** Runs one round of `workload` on every server, the order alternating with `round`. */
-async function roundOf(workload, servers, work, round, samples) {
+async function roundOf(workload, servers, dirs, round, samples) {
   for (const server of round % 2 ? [...servers].reverse() : servers) {
-    samples[server.name].push(workload.value(await timed(() => workload.run(server, work))));
+    samples[server.name].push(workload.value(await timed(() => workload.run(server, dirs))));
     workload.after?.(server);
   }
 }
 
 /** The untimed warm-up; returns each server's median over its first COLD_RUNS runs. */
-async function warmUp(workload, servers, work) {
+async function warmUp(workload, servers, dirs) {
   const samples = Object.fromEntries(servers.map((s) => [s.name, []]));
-  for (let round = 0; round < workload.warmRuns; round++) await roundOf(workload, servers, work, round, samples);
+  for (let round = 0; round < workload.warmRuns; round++) await roundOf(workload, servers, dirs, round, samples);
   return Object.fromEntries(servers.map((s) => [s.name, median(samples[s.name].slice(0, COLD_RUNS))]));
 }
 
 async function main() {
   const scratch = scratchDir(join(tmpdir(), "bp-nfs-bench-"));
   const work = scratch.path;
-  const sink = existsSync("/dev/shm") ? scratchDir("/dev/shm/bp-nfs-bench-") : undefined;
-  sinkDir = sink?.path;
+  const sinkScratch = existsSync("/dev/shm") ? scratchDir("/dev/shm/bp-nfs-bench-") : undefined;
+  const dirs = { work, sink: sinkScratch?.path ?? work };
   const servers = [];
   try {
     const payload = randomBytes(LARGE_MIB << 20);
@@ -138,9 +110,9 @@ async function main() {
     servers.push(await startBuiltIn(roots.builtIn), await startGanesha(roots.ganesha, work));
     const results = {};
     for (const [name, workload] of Object.entries(WORKLOADS)) {
-      const cold = await warmUp(workload, servers, work);
+      const cold = await warmUp(workload, servers, dirs);
       const samples = Object.fromEntries(servers.map((s) => [s.name, []]));
-      for (let round = 0; round < rounds; round++) await roundOf(workload, servers, work, round, samples);
+      for (let round = 0; round < rounds; round++) await roundOf(workload, servers, dirs, round, samples);
       const [ours, theirs] = servers.map((s) => median(samples[s.name]));
       const paired = pairedRatio(samples["built-in"], samples.ganesha);
       const coldRatio = cold["built-in"] / cold.ganesha;
@@ -164,7 +136,7 @@ async function main() {
   } finally {
     await Promise.all(servers.map((s) => s.stop()));
     scratch.remove();
-    sink?.remove();
+    sinkScratch?.remove();
   }
 }
 

@@ -17,6 +17,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { scratchDir } from "./lib/children.mjs";
+import { median } from "./lib/stats.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -29,12 +30,6 @@ const { values } = parseArgs({
 const bin = resolve("bin/bootproof"); // the launcher users run
 const scratchDirectory = scratchDir(join(tmpdir(), "bp-bench-jobs-"), { keep: Boolean(process.env.BOOTPROOF_BENCH_KEEP) });
 const scratch = scratchDirectory.path;
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length === 0 ? Number.NaN : s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-};
 
 function run(jobs, label = `jobs-${jobs}`) {
   const artifacts = join(scratch, label);

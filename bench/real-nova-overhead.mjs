@@ -23,6 +23,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { scratchDir } from "./lib/children.mjs";
+import { median } from "./lib/stats.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -35,11 +36,6 @@ const bin = resolve("bin/bootproof"); // the launcher users run
 const scratchDirectory = scratchDir(join(tmpdir(), "bp-bench-real-nova-"), { keep: Boolean(process.env.BOOTPROOF_BENCH_KEEP) });
 const scratch = scratchDirectory.path;
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length === 0 ? Number.NaN : s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-};
 const sum = (xs) => xs.reduce((a, b) => a + b, 0);
 const pct = (x) => `${(x * 100).toFixed(2)} %`;
 const sec = (ms) => `${(ms / 1000).toFixed(2)} s`;

@@ -9,18 +9,17 @@
 // the tftp user). The server is compiled fresh from harness/tftp into the bench's temp dir.
 //
 // Usage: node bench/tftp-perf.mjs [--rounds N] [--mib N] [--json FILE]
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { createSocket } from "node:dgram";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { promisify } from "node:util";
-import { scratchDir, startServerChild, superviseUntilReady } from "./lib/children.mjs";
+import { execSupervised, scratchDir, startServerChild, superviseUntilReady } from "./lib/children.mjs";
 import { median, pairedRatio } from "./lib/stats.mjs";
 
-const exec = promisify(execFile);
+const exec = execSupervised;
 const repo = join(dirname(fileURLToPath(import.meta.url)), "..");
 
 function arg(name, fallback) {

@@ -4,8 +4,11 @@
 // outlives its bench and no scratch directory stays behind. (A child in the terminal's
 // process group gets Ctrl-C by itself, but not a SIGTERM sent to the bench alone, and
 // daemons that detach, like `rpcbind -w`, get neither.)
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
+import { promisify } from "node:util";
+
+const execFileAsync = promisify(execFile);
 
 const undoSteps = new Set();
 let installed = false;
@@ -92,13 +95,17 @@ export async function startServerChild(label, code) {
   const child = spawn(process.execPath, ["--input-type=module", "-e", code], { stdio: ["ignore", "pipe", "inherit"] });
   const stop = supervise(child);
   const port = await new Promise((resolve, reject) => {
-    child.once("exit", (c) => {
-      void stop();
-      reject(new Error(`${label} exited early (${c})`));
-    });
+    child.once("exit", (c) => reject(new Error(`${label} exited early (${c})`)));
     child.stdout.once("data", (line) => resolve(JSON.parse(String(line)).port));
   });
   return { port, stop };
+}
+
+/** execFile as a promise (stdout, stderr), the command stopped if the bench is interrupted. */
+export function execSupervised(file, args, options) {
+  const pending = execFileAsync(file, args, options);
+  supervise(pending.child);
+  return pending;
 }
 
 /** `child` started; `ready()` must resolve, else the child is stopped and the error passed on. */
