@@ -2,7 +2,8 @@
 // path a client streaming a file takes on every block. A READ of a file that is open and whose
 // path is known is answered synchronously (fstat through the cached descriptor, no path
 // walk, no promise hop: see dispatch in transport.ts); large sequential READs are read ahead
-// (read-ahead.ts); WRITEs go to the page cache straight from the pieces their record arrived in.
+// (read-ahead.ts); WRITEs go to the page cache straight from the pieces their record arrived in,
+// and a stream of UNSTABLE ones starts on its way to the disk before the COMMIT (write-behind.ts).
 import { type BigIntStats, lstatSync, readSync, writevSync } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import { fileReadBuffers } from "../files/aligned-buffers.js";
@@ -12,6 +13,7 @@ import { type Context, type Encoder, MAX_IO, type Resolved } from "./nfs3-proced
 import { postOpAttr, preOpOf, readHandle, wccData } from "./nfs3-xdr.js";
 import { type AheadHit, READ_AHEAD_MIN, ReadAhead } from "./read-ahead.js";
 import { Nfs3Status, NfsError } from "./status.js";
+import { WriteBehind } from "./write-behind.js";
 import { XdrError, type XdrWriter } from "./xdr.js";
 
 enum StableHow {
@@ -43,6 +45,7 @@ export class Nfs3Io {
    */
   private readonly readBuffers = fileReadBuffers;
   private readonly readAhead = new ReadAhead(this.readBuffers);
+  private readonly writeBehind = new WriteBehind();
 
   constructor(private readonly files: Nfs3Files) {}
 
@@ -54,7 +57,7 @@ export class Nfs3Io {
   /** Before the descriptors close: no read-ahead is left reading through one. */
   async close(): Promise<void> {
     this.readAhead.clear();
-    await this.readAhead.settled();
+    await Promise.all([this.readAhead.settled(), this.writeBehind.settled()]);
   }
 
   /**
@@ -189,6 +192,7 @@ export class Nfs3Io {
     const bytesWritten = writevSync(file.fd, firstBytes(data, length), Number(offset));
     if (stable === StableHow.FILE_SYNC) await file.sync();
     else if (stable === StableHow.DATA_SYNC) await file.datasync();
+    else this.writeBehind.written(target.stats.ino, file, bytesWritten);
     const after = this.files.fds.refresh(target.stats.ino, file);
     const verifier = this.files.verifier();
     return (w: XdrWriter) => {
@@ -206,6 +210,10 @@ export class Nfs3Io {
     ctx.failure = (w) => wccData(w, before, target.stats, target.exp.id);
     this.files.writable(target.exp);
     if (!target.stats.isFile()) throw new NfsError(Nfs3Status.INVAL);
+    // A background flush that failed since the last COMMIT fails this one: the sync below
+    // would not see that error again (write-behind.ts).
+    const lost = await this.writeBehind.settle(target.stats.ino);
+    if (lost) throw new NfsError(Nfs3Status.IO, `a background flush failed: ${lost.message}`);
     // A placeholder holds nothing written: its content is the base's, already stable.
     if (!target.exp.cow?.isPlaceholder(target.stats.ino))
       await (await this.files.fds.get(target.stats.ino, target.path, true)).sync();

@@ -1,7 +1,7 @@
 // The streaming paths: records read as the pieces they arrived in (a WRITE's payload is never
 // joined), and the read-ahead for large sequential READs, which must never answer with data
 // the file no longer holds.
-import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -107,6 +107,26 @@ describe("a WRITE that arrives in many pieces", () => {
     same(back.data?.subarray(0, MiB - 5), data.subarray(0, MiB - 5));
     // Past count: the file's old bytes.
     same(back.data?.subarray(MiB - 5, MiB), pattern(4 * MiB, 2).subarray(4096 + MiB - 5, 4096 + MiB));
+  });
+});
+
+describe("a stream of UNSTABLE WRITEs (write-behind flushes it while it arrives)", () => {
+  it("is in the file, every byte as sent, after its COMMIT, with the WRITEs' verifier", async () => {
+    const file = await client.create(root, "stream.bin");
+    const blocks = 20;
+    const verifiers = new Set<string>();
+    for (let i = 0; i < blocks; i++) {
+      const wrote = await client.write(file, i * MiB, pattern(MiB, 100 + i), 0);
+      expect(wrote.status).toBe(0);
+      expect(wrote.committed).toBe(0);
+      verifiers.add(String(wrote.verifier?.toString("hex")));
+    }
+    const commit = await client.commit(file);
+    expect(commit.status).toBe(0);
+    expect(verifiers).toEqual(new Set([commit.verifier?.toString("hex")]));
+    const onDisk = readFileSync(join(scratch, "stream.bin"));
+    expect(onDisk.length).toBe(blocks * MiB);
+    for (let i = 0; i < blocks; i++) same(onDisk.subarray(i * MiB, (i + 1) * MiB), pattern(MiB, 100 + i));
   });
 });
 
