@@ -11,12 +11,11 @@
 // `--driver none` passes no --driver, for a --scenario with a single driver (bootproof refuses it).
 // A first, untimed --jobs 2 run warms the media cache, so both timed runs measure booting and
 // checking only (building a medium once is not what --jobs parallelises).
-import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { scratchDir } from "./lib/children.mjs";
+import { scratchDir, spawnSupervised } from "./lib/children.mjs";
 import { median } from "./lib/stats.mjs";
 
 const { values } = parseArgs({
@@ -31,10 +30,10 @@ const bin = resolve("bin/bootproof"); // the launcher users run
 const scratchDirectory = scratchDir(join(tmpdir(), "bp-bench-jobs-"), { keep: Boolean(process.env.BOOTPROOF_BENCH_KEEP) });
 const scratch = scratchDirectory.path;
 
-function run(jobs, label = `jobs-${jobs}`) {
+async function run(jobs, label = `jobs-${jobs}`) {
   const artifacts = join(scratch, label);
   const started = process.hrtime.bigint();
-  const result = spawnSync(
+  const result = await spawnSupervised(
     bin,
     [
       "run",
@@ -50,10 +49,7 @@ function run(jobs, label = `jobs-${jobs}`) {
       "--artifacts",
       artifacts,
     ],
-    {
-      stdio: ["ignore", "pipe", "inherit"],
-      encoding: "utf8",
-    },
+    { graceMs: 30_000 },
   );
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const summary = JSON.parse(readFileSync(join(artifacts, "summary.json"), "utf8"));
@@ -75,10 +71,10 @@ function bootTimes(runResult) {
 }
 
 try {
-  const warm = run(2, "warm-up");
+  const warm = await run(2, "warm-up");
   console.log(`warm-up (--jobs 2, cold cache): ${warm.seconds.toFixed(1)} s`);
-  const serial = run(1);
-  const parallel = run(2);
+  const serial = await run(1);
+  const parallel = await run(2);
   for (const r of [parallel, serial]) {
     const counts = ["pass", "fail", "infra-error", "timeout"]
       .map((v) => `${r.summary.cases.filter((c) => c.verdict === v).length} ${v}`)

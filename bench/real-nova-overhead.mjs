@@ -17,12 +17,11 @@
 //     (500 inputs or more) runs before any guest; its summary's staticSweep gives the rate. The
 //     cases it then boots have warm workers and join the per-case table.
 // Exit 1 (a property failed) is the real Nova's defects showing, not a bench failure; exit 2 is.
-import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { scratchDir } from "./lib/children.mjs";
+import { scratchDir, spawnSupervised } from "./lib/children.mjs";
 import { median } from "./lib/stats.mjs";
 
 const { values } = parseArgs({
@@ -41,11 +40,11 @@ const pct = (x) => `${(x * 100).toFixed(2)} %`;
 const sec = (ms) => `${(ms / 1000).toFixed(2)} s`;
 
 /** One `bootproof run nova-rescue --driver real --jobs 1 ...`; returns its summary. */
-function run(label, extraArgs) {
+async function run(label, extraArgs) {
   const artifacts = join(scratch, label);
   const args = ["run", "nova-rescue", "--driver", "real", "--jobs", "1", ...extraArgs, "--artifacts", artifacts];
   console.log(`running: bootproof ${args.join(" ")}`);
-  const result = spawnSync(bin, args, { stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" });
+  const result = await spawnSupervised(bin, args, { graceMs: 30_000 });
   if (result.status !== 0 && result.status !== 1)
     throw new Error(`bootproof exited ${result.status} (infra error):\n${result.stdout.slice(-2000)}`);
   return JSON.parse(readFileSync(join(artifacts, "summary.json"), "utf8"));
@@ -73,8 +72,8 @@ function split(run, c) {
 }
 
 try {
-  const examples = run("examples", values.example ? ["--example", values.example] : []);
-  const generated = run("generated", ["--runs", values.runs, "--seed", values.seed, "--no-shrink"]);
+  const examples = await run("examples", values.example ? ["--example", values.example] : []);
+  const generated = await run("generated", ["--runs", values.runs, "--seed", values.seed, "--no-shrink"]);
   const exampleRows = examples.cases.map((c) => split("examples", c)).filter(Boolean);
   const generatedRows = generated.cases.map((c) => split("generated", c)).filter(Boolean);
 

@@ -108,6 +108,24 @@ export function execSupervised(file, args, options) {
   return pending;
 }
 
+/**
+ * Runs a command to its end, its stdout collected and its stderr passed through, whatever
+ * its exit status (`bootproof run` exits 1 for a fail, which is a result, not an error).
+ * Unlike spawnSync, the bench keeps its event loop meanwhile, so a SIGINT or SIGTERM to the
+ * bench reaches its undo steps at once and stops the command (after `graceMs`, for one that
+ * has its own guests and servers to stop).
+ */
+export function spawnSupervised(file, args, { graceMs = 3000 } = {}) {
+  const child = spawn(file, args, { stdio: ["ignore", "pipe", "inherit"] });
+  supervise(child, graceMs);
+  const chunks = [];
+  child.stdout.on("data", (chunk) => chunks.push(chunk));
+  return new Promise((resolve, reject) => {
+    child.once("error", reject);
+    child.once("close", (status, signal) => resolve({ status, signal, stdout: Buffer.concat(chunks).toString("utf8") }));
+  });
+}
+
 /** `child` started; `ready()` must resolve, else the child is stopped and the error passed on. */
 export async function superviseUntilReady(child, ready) {
   const stop = supervise(child);
