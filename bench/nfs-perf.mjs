@@ -1,4 +1,30 @@
 #!/usr/bin/env node
+// NFSv3 serving, side by side: bootproof's built-in server (harness/nfs) vs nfs-ganesha 4.3
+// with its VFS backend (Debian's nfs-ganesha + nfs-ganesha-vfs), same export content, on
+// loopback, measured alternately so drift on a shared machine hits both alike. Ratios are
+// built-in / ganesha (> 1: the built-in server is faster).
+//   seq-read:   libnfs's nfs-cp of a 64 MiB file to a local file on tmpfs (1 MiB reads)
+//   seq-write:  libnfs's nfs-cp of a 64 MiB file into the export
+//   rand-read:  4096 random 4 KiB READs, 8 in flight (bench/lib/nfs-client.mjs)
+// ganesha needs a port mapper to register with: the bench starts `rpcbind -w` when none
+// answers and stops it after. The built-in server runs in a child Node process (compiled
+// harness/nfs: run `npm run build` first).
+//
+// Each workload first warms both servers up, untimed: 4096 requests or more per server,
+// alternating. The built-in server is JIT-compiled: V8 moves a function to optimized code only
+// after many calls, and the functions of a 1 MiB READ run once per megabyte, so a fresh
+// server's first few thousand READs are served by unoptimized code (measured: a fresh
+// server's nfs-cp copy of 64 MiB took 80-100 ms, about 68 ms after some 40 copies, 2560 READs;
+// with V8's tier-up budget lowered, --interrupt-budget=8000, it was steady after 5 copies; on
+// 2026-12-03 budgets of 4000 and 16000 made the first ten copies slower instead, 0.83-0.96x of
+// the default, so the server runs with V8's defaults).
+// Throughput is a steady-state number, as ganesha's is (compiled; its caches are warm after the
+// warm-up too). The medians over the first warm-up runs are printed beside it as the cold ratio.
+//
+// The ratio is the median over rounds of each round's pair (built-in / ganesha, measured
+// moments apart), with its 95 % bootstrap interval (bench/lib/stats.mjs).
+//
+// Usage: node bench/nfs-perf.mjs [--rounds N] [--json FILE]
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -58,9 +58,10 @@ export class WriteBehind {
       },
     );
     state.flushing = flushing;
+    // One flush at a time per file, so this one is still the file's when it ends.
     void flushing.finally(() => {
-      if (state.flushing === flushing) state.flushing = undefined;
-      if (!state.flushing && !state.failure && state.pending === 0 && this.files.get(ino) === state) this.files.delete(ino);
+      state.flushing = undefined;
+      if (!state.failure && state.pending === 0 && this.files.get(ino) === state) this.files.delete(ino);
     });
   }
 
