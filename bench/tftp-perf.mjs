@@ -7,6 +7,9 @@
 // Both servers run as separate processes (the built-in one in a child Node process), so
 // neither shares an event loop with the client. Needs root (tftpd-hpa binds and drops to
 // the tftp user). The server is compiled fresh from harness/tftp into the bench's temp dir.
+// A third, the node:dgram floor (bench/lib/tftp-floor.mjs: prebuilt packets, the same busy
+// poll, nothing else), runs beside them: floor / tftpd-hpa is the most a Node server can reach
+// on the host at that moment, built-in / floor what the built-in server leaves of it.
 //
 // Usage: node bench/tftp-perf.mjs [--rounds N] [--mib N] [--json FILE]
 import { spawn } from "node:child_process";
@@ -79,6 +82,19 @@ async function startBuiltIn(root, distServer) {
     process.on("SIGTERM", () => server.close().then(() => process.exit(0)));`;
   const { port, stop } = await startServerChild("built-in TFTP server", code);
   return { name: "built-in", port, stop };
+}
+
+/** The node:dgram floor (bench/lib/tftp-floor.mjs) in a child of its own, serving payload.bin. */
+async function startFloor(root) {
+  const floor = pathToFileURL(join(repo, "bench/lib/tftp-floor.mjs")).href;
+  const code = `
+    const { readFileSync } = await import("node:fs");
+    const { startTftpFloor } = await import(${JSON.stringify(floor)});
+    const server = await startTftpFloor("payload.bin", readFileSync(${JSON.stringify(join(root, "payload.bin"))}));
+    process.stdout.write(JSON.stringify({ port: server.port }) + "\\n");
+    process.on("SIGTERM", () => server.close().then(() => process.exit(0)));`;
+  const { port, stop } = await startServerChild("node:dgram floor", code);
+  return { name: "floor", port, stop };
 }
 
 async function startTftpdHpa(root) {
@@ -181,7 +197,7 @@ async function main() {
   const servers = [];
   try {
     const distServer = await compileServer(join(base, "dist"));
-    servers.push(await startBuiltIn(root, distServer), await startTftpdHpa(root));
+    servers.push(await startBuiltIn(root, distServer), await startTftpdHpa(root), await startFloor(root));
     const configs = [
       { name: "curl blksize 512", fetch: (port, out) => curlFetch(port, "payload.bin", out, 512) },
       { name: "curl blksize 1468", fetch: (port, out) => curlFetch(port, "payload.bin", out, 1468) },
@@ -206,24 +222,37 @@ async function main() {
       // machine (other agents, QEMU guests) makes single rounds noisy.
       const rate = (name, pick) => mib / pick(times[name]);
       const best = (t) => Math.min(...t);
-      // Each round's pair, measured moments apart: the median of their ratios and its 95 % interval.
-      const paired = pairedRatio(times["tftpd-hpa"], times["built-in"]);
+      const pair = (reference, name) => {
+        // Each round's pair, measured moments apart: the median of their ratios and its 95 % interval.
+        const { ratio, low, high } = pairedRatio(times[reference], times[name]);
+        return { ratio: +ratio.toFixed(3), interval95: [+low.toFixed(3), +high.toFixed(3)] };
+      };
+      const paired = pair("tftpd-hpa", "built-in");
       const row = {
         config: config.name,
-        medianMiBps: { builtIn: +rate("built-in", median).toFixed(2), tftpdHpa: +rate("tftpd-hpa", median).toFixed(2) },
+        medianMiBps: {
+          builtIn: +rate("built-in", median).toFixed(2),
+          tftpdHpa: +rate("tftpd-hpa", median).toFixed(2),
+          floor: +rate("floor", median).toFixed(2),
+        },
         bestMiBps: { builtIn: +rate("built-in", best).toFixed(2), tftpdHpa: +rate("tftpd-hpa", best).toFixed(2) },
         ratioMedian: +(rate("built-in", median) / rate("tftpd-hpa", median)).toFixed(2),
-        pairedRatio: +paired.ratio.toFixed(3),
-        pairedRatioInterval95: [+paired.low.toFixed(3), +paired.high.toFixed(3)],
+        pairedRatio: paired.ratio,
+        pairedRatioInterval95: paired.interval95,
         ratioBest: +(rate("built-in", best) / rate("tftpd-hpa", best)).toFixed(2),
+        // Where node:dgram itself stands, and how close the built-in server comes to it.
+        floorToTftpdHpa: pair("tftpd-hpa", "floor"),
+        builtInToFloor: pair("floor", "built-in"),
         seconds: times,
       };
       results.push(row);
       const f = (x) => x.toFixed(2).padStart(7);
+      const r = (p) => `${p.ratio.toFixed(2)} [95% ${p.interval95[0].toFixed(2)}-${p.interval95[1].toFixed(2)}]`;
       console.log(
         `${config.name.padEnd(40)} median: built-in ${f(row.medianMiBps.builtIn)} MiB/s, tftpd-hpa ${f(row.medianMiBps.tftpdHpa)} MiB/s, ` +
-          `ratio ${row.ratioMedian.toFixed(2)}, paired ${paired.ratio.toFixed(2)} [95% ${paired.low.toFixed(2)}-${paired.high.toFixed(2)}] | ` +
-          `best: ${f(row.bestMiBps.builtIn)} vs ${f(row.bestMiBps.tftpdHpa)}, ratio ${row.ratioBest.toFixed(2)}`,
+          `ratio ${row.ratioMedian.toFixed(2)}, paired ${r(paired)} | ` +
+          `best: ${f(row.bestMiBps.builtIn)} vs ${f(row.bestMiBps.tftpdHpa)}, ratio ${row.ratioBest.toFixed(2)}\n` +
+          `${"".padEnd(40)} node:dgram floor ${f(row.medianMiBps.floor)} MiB/s: floor / tftpd-hpa ${r(row.floorToTftpdHpa)}, built-in / floor ${r(row.builtInToFloor)}`,
       );
     }
     const report = { file: `${mib} MiB`, rounds, loadAverage: (await import("node:os")).loadavg(), results };
