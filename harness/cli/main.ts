@@ -272,7 +272,7 @@ export function buildCli(): Command {
     .option("--nova-src <dir>", "test this Nova source tree instead of Debian's python3-nova (also $BOOTPROOF_NOVA_SRC)")
     .addOption(
       kernelOption(
-        "the kernel the probe runs: fast (`bootproof kernel build`) or debian (default: $BOOTPROOF_KERNEL, else debian)",
+        "the kernel the probe runs: fast (`bootproof kernel build`) or debian (default: $BOOTPROOF_KERNEL, else fast once built, else debian; `bootproof doctor` says which)",
       ),
     )
     .addOption(accel())
