@@ -7,8 +7,8 @@
 // Both servers run as separate processes (the built-in one in a child Node process), so
 // neither shares an event loop with the client. Needs root (tftpd-hpa binds and drops to
 // the tftp user). The server is compiled fresh from harness/tftp into the bench's temp dir.
-// A third, the node:dgram floor (bench/lib/tftp-floor.mjs: prebuilt packets, the same busy
-// poll, nothing else), runs beside them: floor / tftpd-hpa is the most a Node server can reach
+// A third, the node:dgram floor (bench/lib/tftp-floor.mjs: the built-in server's packet codec,
+// transfer socket and busy poll, packets prebuilt, nothing else per ACK), runs beside them: floor / tftpd-hpa is the most a Node server can reach
 // on the host at that moment, built-in / floor what the built-in server leaves of it.
 //
 // Usage: node bench/tftp-perf.mjs [--rounds N] [--mib N] [--json FILE]
@@ -84,13 +84,22 @@ async function startBuiltIn(root, distServer) {
   return { name: "built-in", port, stop };
 }
 
-/** The node:dgram floor (bench/lib/tftp-floor.mjs) in a child of its own, serving payload.bin. */
-async function startFloor(root) {
+/**
+ * The node:dgram floor (bench/lib/tftp-floor.mjs) in a child of its own, serving payload.bin,
+ * built of the same compiled parts as the built-in server (`distServer` is its entry).
+ */
+async function startFloor(root, distServer) {
   const floor = pathToFileURL(join(repo, "bench/lib/tftp-floor.mjs")).href;
+  const part = (path) => JSON.stringify(pathToFileURL(join(dirname(distServer), "..", path)).href);
   const code = `
     const { readFileSync } = await import("node:fs");
     const { startTftpFloor } = await import(${JSON.stringify(floor)});
-    const server = await startTftpFloor("payload.bin", readFileSync(${JSON.stringify(join(root, "payload.bin"))}));
+    const tftp = {
+      ...(await import(${part("tftp/packets.js")})),
+      ...(await import(${part("tftp/socket.js")})),
+      ...(await import(${part("net/busy-poll.js")})),
+    };
+    const server = await startTftpFloor("payload.bin", readFileSync(${JSON.stringify(join(root, "payload.bin"))}), tftp);
     process.stdout.write(JSON.stringify({ port: server.port }) + "\\n");
     process.on("SIGTERM", () => server.close().then(() => process.exit(0)));`;
   const { port, stop } = await startServerChild("node:dgram floor", code);
@@ -197,7 +206,7 @@ async function main() {
   const servers = [];
   try {
     const distServer = await compileServer(join(base, "dist"));
-    servers.push(await startBuiltIn(root, distServer), await startTftpdHpa(root), await startFloor(root));
+    servers.push(await startBuiltIn(root, distServer), await startTftpdHpa(root), await startFloor(root, distServer));
     const configs = [
       { name: "curl blksize 512", fetch: (port, out) => curlFetch(port, "payload.bin", out, 512) },
       { name: "curl blksize 1468", fetch: (port, out) => curlFetch(port, "payload.bin", out, 1468) },

@@ -9,10 +9,10 @@
 // What counts is the distance between destination and source modulo 64 (the kernel's copy
 // to user space is a `rep movsb`): a C sweep of pread from the page cache (source on a page)
 // into buffer + d took 440-820 µs per MiB for every d from 1 to 31, and 70-115 µs at d = 0
-// and for every d from 32 to 63 (2026-12-03; d = 0 and 32..63 alike over 200 interleaved reads). A client's copies out of a socket obey
-// the same rule (a loopback TCP receive of 1 MiB into buffer + 20: about 700 µs; + 0 or + 36:
-// about 230 µs), and that part is the client's: no server here guesses where a client's
-// buffer lies.
+// and for every d from 32 to 63 (2026-12-03; d = 0 and 32..63 alike over 200 interleaved
+// reads). A client's copies out of a socket obey the same rule (a loopback TCP receive of
+// 1 MiB into buffer + 20: about 700 µs; + 0 or + 36: about 230 µs), and that part is the
+// client's: no server here guesses where a client's buffer lies.
 //
 // Node has no aligned allocation, but a WebAssembly.Memory's buffer starts on a page, so
 // slices of one at multiples of 64 bytes are aligned. Every Memory also reserves about

@@ -5,7 +5,10 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BusyPoll } from "../../../harness/net/busy-poll.js";
 import { tftpGet } from "../../../harness/tftp/client.js";
+import { decodePacket, encodeData, encodeError, encodeOack } from "../../../harness/tftp/packets.js";
+import { bindTransferSocket } from "../../../harness/tftp/socket.js";
 
 interface Floor {
   port: number;
@@ -21,9 +24,12 @@ describe("node:dgram TFTP floor (bench reference)", () => {
   let floor: Floor;
   let wrapFloor: Floor;
   beforeAll(async () => {
-    const { startTftpFloor } = (await import(lib)) as { startTftpFloor(name: string, bytes: Buffer): Promise<Floor> };
-    floor = await startTftpFloor("payload.bin", payload);
-    wrapFloor = await startTftpFloor("payload.bin", wrapping);
+    const { startTftpFloor } = (await import(lib)) as {
+      startTftpFloor(name: string, bytes: Buffer, tftp: object): Promise<Floor>;
+    };
+    const tftp = { decodePacket, encodeData, encodeError, encodeOack, bindTransferSocket, BusyPoll };
+    floor = await startTftpFloor("payload.bin", payload, tftp);
+    wrapFloor = await startTftpFloor("payload.bin", wrapping, tftp);
   });
   afterAll(() => Promise.all([floor?.close(), wrapFloor?.close()]));
 
