@@ -10,13 +10,18 @@
 // A third, the node:dgram floor (bench/lib/tftp-floor.mjs: the built-in server's packet codec,
 // transfer socket and busy poll, packets prebuilt, nothing else per ACK), runs beside them: floor / tftpd-hpa is the most a Node server can reach
 // on the host at that moment, built-in / floor what the built-in server leaves of it.
+// The curl rows run three times: with the scheduler free to place server and client (the
+// headline), with both pinned to one CPU and with them pinned to two (taskset). On a VM the
+// placement decides much of a lock-step transfer's speed: waking a task on another, idle
+// vCPU costs an inter-processor interrupt through the hypervisor on every packet, waking it
+// on the waker's CPU only a context switch.
 //
 // Usage: node bench/tftp-perf.mjs [--rounds N] [--mib N] [--json FILE]
 import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { createSocket } from "node:dgram";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { execSupervised, scratchDir, startServerChild, superviseUntilReady } from "./lib/children.mjs";
@@ -80,8 +85,8 @@ async function startBuiltIn(root, distServer) {
     const server = await startTftpServer({ root: ${JSON.stringify(root)} });
     process.stdout.write(JSON.stringify({ port: server.port }) + "\\n");
     process.on("SIGTERM", () => server.close().then(() => process.exit(0)));`;
-  const { port, stop } = await startServerChild("built-in TFTP server", code);
-  return { name: "built-in", port, stop };
+  const { port, stop, pid } = await startServerChild("built-in TFTP server", code);
+  return { name: "built-in", port, stop, pid };
 }
 
 /**
@@ -102,8 +107,8 @@ async function startFloor(root, distServer) {
     const server = await startTftpFloor("payload.bin", readFileSync(${JSON.stringify(join(root, "payload.bin"))}), tftp);
     process.stdout.write(JSON.stringify({ port: server.port }) + "\\n");
     process.on("SIGTERM", () => server.close().then(() => process.exit(0)));`;
-  const { port, stop } = await startServerChild("node:dgram floor", code);
-  return { name: "floor", port, stop };
+  const { port, stop, pid } = await startServerChild("node:dgram floor", code);
+  return { name: "floor", port, stop, pid };
 }
 
 async function startTftpdHpa(root) {
@@ -113,21 +118,28 @@ async function startTftpdHpa(root) {
     stdio: ["ignore", "inherit", "inherit"],
   });
   const stop = await superviseUntilReady(child, () => waitForTftp(port));
-  return { name: "tftpd-hpa", port, stop };
+  return { name: "tftpd-hpa", port, stop, pid: child.pid };
 }
 
-async function curlFetch(port, file, out, blksize) {
-  await exec("curl", [
-    "-s",
-    "-S",
-    "--max-time",
-    "120",
-    "--tftp-blksize",
-    String(blksize),
-    "-o",
-    out,
-    `tftp://127.0.0.1:${port}/${file}`,
-  ]);
+/**
+ * Where the scheduler may run the server (all its threads; tftpd-hpa's per-transfer children
+ * inherit it from the listener) and curl. `curlCpus` undefined: anywhere.
+ */
+const placements = [
+  { label: "", serverCpus: undefined, curlCpus: undefined },
+  { label: ", server and curl on one CPU", serverCpus: "0", curlCpus: "0" },
+  { label: ", server and curl on two CPUs", serverCpus: "1", curlCpus: "0" },
+];
+
+async function placeServer(server, cpus) {
+  await exec("taskset", ["-a", "-p", "-c", cpus ?? `0-${availableParallelism() - 1}`, String(server.pid)]);
+}
+
+async function curlFetch(port, file, out, blksize, cpus) {
+  const curl = ["-s", "-S", "--max-time", "120", "--tftp-blksize", String(blksize), "-o", out];
+  curl.push(`tftp://127.0.0.1:${port}/${file}`);
+  if (cpus === undefined) await exec("curl", curl);
+  else await exec("taskset", ["-c", cpus, "curl", ...curl]);
   return readFileSync(out);
 }
 
@@ -207,13 +219,27 @@ async function main() {
   try {
     const distServer = await compileServer(join(base, "dist"));
     servers.push(await startBuiltIn(root, distServer), await startTftpdHpa(root), await startFloor(root, distServer));
-    const configs = [
-      { name: "curl blksize 512", fetch: (port, out) => curlFetch(port, "payload.bin", out, 512) },
-      { name: "curl blksize 1468", fetch: (port, out) => curlFetch(port, "payload.bin", out, 1468) },
-      { name: "own client blksize 1468 windowsize 16", fetch: (port) => windowedFetch(port, "payload.bin", 1468, 16) },
-    ];
+    // Pinned placements need two CPUs and taskset (util-linux).
+    const placeable = availableParallelism() >= 2 && existsSync("/usr/bin/taskset");
+    if (!placeable) console.log("one CPU or no taskset: the curl rows run without pinned placements");
+    const configs = [];
+    for (const placement of placeable ? placements : placements.slice(0, 1)) {
+      for (const blksize of [512, 1468]) {
+        configs.push({
+          name: `curl blksize ${blksize}${placement.label}`,
+          placement,
+          fetch: (port, out) => curlFetch(port, "payload.bin", out, blksize, placement.curlCpus),
+        });
+      }
+    }
+    configs.push({
+      name: "own client blksize 1468 windowsize 16",
+      placement: placements[0],
+      fetch: (port) => windowedFetch(port, "payload.bin", 1468, 16),
+    });
     const results = [];
     for (const config of configs) {
+      if (placeable) for (const server of servers) await placeServer(server, config.placement.serverCpus);
       const times = Object.fromEntries(servers.map((s) => [s.name, []]));
       for (let round = 0; round < rounds; round++) {
         // Alternate which server goes first each round.
@@ -239,6 +265,7 @@ async function main() {
       const paired = pair("tftpd-hpa", "built-in");
       const row = {
         config: config.name,
+        placement: { serverCpus: config.placement.serverCpus ?? "any", curlCpus: config.placement.curlCpus ?? "any" },
         medianMiBps: {
           builtIn: +rate("built-in", median).toFixed(2),
           tftpdHpa: +rate("tftpd-hpa", median).toFixed(2),
@@ -258,10 +285,10 @@ async function main() {
       const f = (x) => x.toFixed(2).padStart(7);
       const r = (p) => `${p.ratio.toFixed(2)} [95% ${p.interval95[0].toFixed(2)}-${p.interval95[1].toFixed(2)}]`;
       console.log(
-        `${config.name.padEnd(40)} median: built-in ${f(row.medianMiBps.builtIn)} MiB/s, tftpd-hpa ${f(row.medianMiBps.tftpdHpa)} MiB/s, ` +
+        `${config.name}\n  median: built-in ${f(row.medianMiBps.builtIn)} MiB/s, tftpd-hpa ${f(row.medianMiBps.tftpdHpa)} MiB/s, ` +
           `ratio ${row.ratioMedian.toFixed(2)}, paired ${r(paired)} | ` +
           `best: ${f(row.bestMiBps.builtIn)} vs ${f(row.bestMiBps.tftpdHpa)}, ratio ${row.ratioBest.toFixed(2)}\n` +
-          `${"".padEnd(40)} node:dgram floor ${f(row.medianMiBps.floor)} MiB/s: floor / tftpd-hpa ${r(row.floorToTftpdHpa)}, built-in / floor ${r(row.builtInToFloor)}`,
+          `  node:dgram floor ${f(row.medianMiBps.floor)} MiB/s: floor / tftpd-hpa ${r(row.floorToTftpdHpa)}, built-in / floor ${r(row.builtInToFloor)}`,
       );
     }
     const report = { file: `${mib} MiB`, rounds, loadAverage: (await import("node:os")).loadavg(), results };

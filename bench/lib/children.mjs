@@ -98,7 +98,7 @@ export async function startServerChild(label, code) {
     child.once("exit", (c) => reject(new Error(`${label} exited early (${c})`)));
     child.stdout.once("data", (line) => resolve(JSON.parse(String(line)).port));
   });
-  return { port, stop };
+  return { port, stop, pid: child.pid };
 }
 
 /** execFile as a promise (stdout, stderr), the command stopped if the bench is interrupted. */
