@@ -24,7 +24,7 @@
 // The ratio is the median over rounds of each round's pair (built-in / ganesha, measured
 // moments apart), with its 95 % bootstrap interval (bench/lib/stats.mjs).
 //
-// Usage: node bench/nfs-perf.mjs [--rounds N] [--json FILE]
+// Usage: node bench/nfs-perf.mjs [--rounds N] [--only seq-read,seq-write,rand-read] [--json FILE]
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -41,6 +41,7 @@ const arg = (name, fallback) => {
 };
 const rounds = Number(arg("rounds", 5));
 const jsonOut = arg("json", undefined);
+const only = arg("only", undefined);
 const LARGE_MIB = 64;
 
 async function timed(fn) {
@@ -136,6 +137,7 @@ async function main() {
     servers.push(await startBuiltIn(roots.builtIn), await startGanesha(roots.ganesha, work));
     const results = {};
     for (const [name, workload] of Object.entries(WORKLOADS)) {
+      if (only && !only.split(",").includes(name)) continue;
       const cold = await warmUp(workload, servers, dirs);
       const samples = Object.fromEntries(servers.map((s) => [s.name, []]));
       for (let round = 0; round < rounds; round++) await roundOf(workload, servers, dirs, round, samples);
