@@ -308,10 +308,17 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
 
     const dropAfter = fault?.kind === "drop" ? Math.min(fault.afterBytes, length) : undefined;
     const bodyBytes = dropAfter ?? length;
-    if (method === "HEAD" || bodyBytes === 0) {
-      await file.handle.close();
+    // The response is ended (or cut) before the file is closed: a client that has its
+    // Content-Length may close the connection at once, and a response closed before end() is
+    // logged as incomplete although every byte went out (closing a file is a trip through
+    // the thread pool, which a loaded host can make last longer than the client's turn).
+    const finish = () => {
       if (dropAfter === undefined) res.end();
       else dropConnection(req.socket, res);
+    };
+    if (method === "HEAD" || bodyBytes === 0) {
+      finish();
+      await file.handle.close().catch(() => {});
       return;
     }
     const record = served;
@@ -319,15 +326,13 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       await writeFileRange(file.handle, res, first, bodyBytes, (bytes) => {
         record.bytes += bytes;
       });
+      finish();
     } catch {
       // The file could not be read after its head went out: the client sees a cut response.
       res.destroy();
-      return;
     } finally {
       await file.handle.close().catch(() => {});
     }
-    if (dropAfter === undefined) res.end();
-    else dropConnection(req.socket, res);
   }
 
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {

@@ -1,6 +1,7 @@
 // Many clients at once, and clients that misbehave: 20 parallel downloads stay intact, a
 // client that sends half a request or stops reading is cut by its timeout and never holds
 // up anyone else, streaming honours backpressure, close() ends every connection.
+import { pbkdf2 } from "node:crypto";
 import { closeSync, ftruncateSync, openSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
@@ -47,6 +48,35 @@ describe("concurrent clients", () => {
     await expect.poll(() => events.filter((e) => e.kind === "request" && e.complete).length).toBe(20);
     expect(s.stats.bytesSent).toBe(20 * BIG_BYTES);
     expect(s.stats.connections).toBe(20);
+  });
+});
+
+describe("a busy thread pool", () => {
+  it("a response whose client closes as soon as it has every byte is logged complete", async () => {
+    // Keep libuv's thread pool busy, so that each file operation (and closing the file after
+    // the last chunk) waits its turn: curl closes the connection as soon as it has the
+    // Content-Length, and a response not yet ended then would be logged as cut.
+    let busy = true;
+    const keepBusy = async () => {
+      while (busy) await new Promise((resolve) => pbkdf2("x", "y", 20_000, 32, "sha256", resolve));
+    };
+    const workers = Array.from({ length: 8 }, keepBusy);
+    try {
+      const s = await serve();
+      for (let i = 0; i < 3; i++) {
+        const result = await curl(["-f", "-o", join(tree.outside, "small.txt"), s.url("boot.ipxe")]);
+        expect(result.exitCode, Buffer.from(result.stderr).toString()).toBe(0);
+      }
+      await expect.poll(() => events.filter((e) => e.kind === "request").length, { timeout: 10_000 }).toBe(3);
+      expect(events.filter((e) => e.kind === "request").map((e) => e.kind === "request" && e.complete)).toEqual([
+        true,
+        true,
+        true,
+      ]);
+    } finally {
+      busy = false;
+      await Promise.all(workers);
+    }
   });
 });
 
