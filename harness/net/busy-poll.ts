@@ -24,7 +24,7 @@
 // up to 16 times `yieldFor`). Measured with curl pinned (taskset) to the server's CPU,
 // lock-step at blksize 512: 14.5 MiB/s polling (31 953 preemptions in 32 768 packets), 23.4
 // sleeping; on separate CPUs polling gave 19-20 MiB/s with about 1 % of waits preempted, and
-// sleeping 7.5.
+// sleeping 7.5. With the check, on curl's CPU: 18-23.5 MiB/s (bench/tftp-perf.mjs: 21.8, tftpd-hpa 25.8).
 //
 // Measured (bench/tftp-perf.mjs, curl lock-step, back-to-back runs without and with it, 2
 // vCPUs): 0.69x -> 0.80x tftpd-hpa at blksize 512, 0.64x -> 0.82x at 1468. Tried on the NFS
