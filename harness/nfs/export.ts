@@ -128,7 +128,9 @@ export class NfsExport {
   statInside(relative: string): BigIntStats | undefined {
     try {
       this.checkParent(relative);
-      return lstatSync(this.absolute(relative), { bigint: true });
+      // A missing name is the common answer (a client looks names up before creating them):
+      // no exception for it, whose error object costs more than the lstat.
+      return lstatSync(this.absolute(relative), { bigint: true, throwIfNoEntry: false });
     } catch {
       return undefined;
     }

@@ -8,23 +8,26 @@
 // with its own rights (a test harness serving its own trees); read-only exports refuse every
 // change with NFS3ERR_ROFS. New files are given the caller's uid/gid when the server can.
 import { randomBytes } from "node:crypto";
-import { type BigIntStats, lstatSync } from "node:fs";
+// Metadata changes that only touch an inode or a directory entry (create, chmod, chown,
+// utimes, mkdir, symlink, link, readlink) are made synchronously, as metadata is read
+// (export.ts): on a local export each is a few microseconds in the kernel, and a trip through
+// libuv's thread pool and back cost a CREATE more than the create (the Linux client's
+// `touch` of 10 000 files is a CREATE and a SETATTR each). What may free a file's blocks or
+// read a whole directory (remove, rename over a file, truncate, readdir) stays off the loop.
 import {
-  chmod as chmodPath,
-  lchown,
-  link,
-  lutimes,
-  mkdir,
-  open,
-  readdir,
-  readlink,
-  rename,
-  rmdir,
-  statfs,
-  symlink,
-  truncate as truncatePath,
-  unlink,
-} from "node:fs/promises";
+  type BigIntStats,
+  chmodSync,
+  closeSync,
+  lchownSync,
+  linkSync,
+  lstatSync,
+  lutimesSync,
+  mkdirSync,
+  openSync,
+  readlinkSync,
+  symlinkSync,
+} from "node:fs";
+import { readdir, rename, rmdir, statfs, truncate as truncatePath, unlink } from "node:fs/promises";
 import type { NfsExport } from "./export.js";
 import { FdCache } from "./fd-cache.js";
 import { Nfs3Io } from "./nfs3-io.js";
@@ -205,7 +208,11 @@ export class Nfs3Program {
   /** The caller's identity for new files (AUTH_SYS), when the server may give it away. */
   private async own(call: RpcCall, path: string): Promise<void> {
     if (call.auth.flavor !== AUTH_SYS || process.getuid?.() !== 0) return;
-    await lchown(path, call.auth.sys.uid, call.auth.sys.gid).catch(() => undefined);
+    try {
+      lchownSync(path, call.auth.sys.uid, call.auth.sys.gid);
+    } catch {
+      // Best effort: the file exists either way, owned by the server.
+    }
   }
 
   /** A copy-on-write placeholder gets its base content before anything changes it. */
@@ -219,9 +226,9 @@ export class Nfs3Program {
     // Its descriptor's remembered attributes are about to be wrong.
     await this.dropFile(ino);
     if (attrs.size !== undefined && exp) await this.beforeChange(exp, ino, path);
-    if (attrs.mode !== undefined && !stats.isSymbolicLink()) await chmodPath(path, attrs.mode & 0o7777);
+    if (attrs.mode !== undefined && !stats.isSymbolicLink()) chmodSync(path, attrs.mode & 0o7777);
     if (attrs.uid !== undefined || attrs.gid !== undefined)
-      await lchown(path, attrs.uid ?? Number(stats.uid), attrs.gid ?? Number(stats.gid));
+      lchownSync(path, attrs.uid ?? Number(stats.uid), attrs.gid ?? Number(stats.gid));
     if (attrs.size !== undefined) {
       if (!stats.isFile()) throw new NfsError(stats.isDirectory() ? Nfs3Status.ISDIR : Nfs3Status.INVAL);
       await this.dropFile(ino);
@@ -231,7 +238,7 @@ export class Nfs3Program {
       const now = Date.now() / 1000;
       const pick = (how: Sattr3["atime"], current: bigint) =>
         how.how === "server" ? now : how.how === "client" ? how.seconds + how.nseconds / 1e9 : Number(current) / 1e9;
-      await lutimes(path, pick(attrs.atime, stats.atimeNs), pick(attrs.mtime, stats.mtimeNs));
+      lutimesSync(path, pick(attrs.atime, stats.atimeNs), pick(attrs.mtime, stats.mtimeNs));
     }
   }
 
@@ -322,7 +329,7 @@ export class Nfs3Program {
     const target = await this.resolve(readHandle(ctx.args));
     ctx.failure = (w) => postOpAttr(w, target.stats, target.exp.id);
     if (!target.stats.isSymbolicLink()) throw new NfsError(Nfs3Status.INVAL, "not a symlink");
-    const text = await readlink(target.path);
+    const text = readlinkSync(target.path);
     return (w: XdrWriter) => {
       postOpAttr(w, target.stats, target.exp.id);
       w.string(text);
@@ -346,13 +353,12 @@ export class Nfs3Program {
       if (!existing.isFile()) throw new NfsError(existing.isDirectory() ? Nfs3Status.ISDIR : Nfs3Status.EXIST);
       if (attrs) await this.applySattr(op.childPath, existing, attrs, existing.ino, op.exp);
     } else {
-      const file = await open(op.childPath, "wx", (attrs?.mode ?? 0o644) & 0o7777);
-      await file.close();
+      closeSync(openSync(op.childPath, "wx", (attrs?.mode ?? 0o644) & 0o7777));
       await this.own(ctx.call, op.childPath);
       const stats = lstatSync(op.childPath, { bigint: true });
       if (verifier) {
         const seconds = Number(verifierMicros(verifier)) / 1e6;
-        await lutimes(op.childPath, seconds, seconds);
+        lutimesSync(op.childPath, seconds, seconds);
       } else if (attrs) await this.applySattr(op.childPath, stats, { ...attrs, mode: undefined }, stats.ino);
     }
     return this.created(op, op.before, op.child);
@@ -361,7 +367,7 @@ export class Nfs3Program {
   private async mkdirProc(ctx: Context) {
     const op = await this.dirop(ctx, true);
     const attrs = readSattr3(ctx.args);
-    await mkdir(op.childPath, (attrs.mode ?? 0o755) & 0o7777);
+    mkdirSync(op.childPath, (attrs.mode ?? 0o755) & 0o7777);
     await this.own(ctx.call, op.childPath);
     return this.created(op, op.before, op.child);
   }
@@ -371,7 +377,7 @@ export class Nfs3Program {
     readSattr3(ctx.args);
     const target = ctx.args.string(4096, "nfspath3");
     // Stored verbatim: the server itself never follows it.
-    await symlink(target, op.childPath);
+    symlinkSync(target, op.childPath);
     await this.own(ctx.call, op.childPath);
     return this.created(op, op.before, op.child);
   }
@@ -440,7 +446,7 @@ export class Nfs3Program {
     };
     if (op.exp !== file.exp) throw new NfsError(Nfs3Status.XDEV);
     if (file.stats.isDirectory()) throw new NfsError(Nfs3Status.ISDIR, "no hard links to directories");
-    await link(file.path, op.childPath);
+    linkSync(file.path, op.childPath);
     const fileAfter = lstatSync(file.path, { bigint: true });
     const dirAfter = op.exp.statInside(op.relative);
     return (w: XdrWriter) => {

@@ -32,11 +32,17 @@ export enum Nfs3Status {
 
 /** An NFS-level refusal: the procedure answers with this status and its failure body. */
 export class NfsError extends Error {
-  constructor(
-    readonly status: Nfs3Status,
-    message: string = Nfs3Status[status] ?? String(status),
-  ) {
+  readonly status: Nfs3Status;
+
+  constructor(status: Nfs3Status, message: string = Nfs3Status[status] ?? String(status)) {
+    // A status is an answer, not a fault of the server: no stack trace. V8 captures one in
+    // every Error's constructor, and for a LOOKUP of a missing name that cost more than the
+    // lookup itself.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message);
+    Error.stackTraceLimit = limit;
+    this.status = status;
     this.name = "NfsError";
   }
 }
