@@ -23,7 +23,7 @@
 // waits and then tries polling again (twice as long a sleep each time it is still preempted,
 // up to 16 times `yieldFor`). Measured with curl pinned (taskset) to the server's CPU,
 // lock-step at blksize 512: 14.5 MiB/s polling (31 953 preemptions in 32 768 packets), 23.4
-// sleeping; on separate CPUs polling gave 19-20 MiB/s with about 1 % of waits preempted, and
+// sleeping; on separate CPUs polling gave 15-21 MiB/s with about 1 % of waits preempted, and
 // sleeping 7.5. With the check, on curl's CPU: 18-23.5 MiB/s (bench/tftp-perf.mjs: 21.8, tftpd-hpa 25.8).
 //
 // Measured (bench/tftp-perf.mjs, curl lock-step, back-to-back runs without and with it, 2
@@ -82,7 +82,11 @@ export class BusyPoll {
     this.waiting = true;
     this.armedAtMs = performance.now();
     this.polledWait = this.yieldWaits === 0 && this.misses < this.maxMisses && !this.stopped;
-    if (!this.polledWait) return;
+    if (!this.polledWait) {
+      // A check period covers polled waits only: preemptions while sleeping say nothing.
+      this.periodWaits = 0;
+      return;
+    }
     if (this.periodWaits === 0) this.periodStart = this.preemptions();
     this.schedule();
   }

@@ -206,7 +206,7 @@ export class Nfs3Program {
   }
 
   /** The caller's identity for new files (AUTH_SYS), when the server may give it away. */
-  private async own(call: RpcCall, path: string): Promise<void> {
+  private own(call: RpcCall, path: string): void {
     if (call.auth.flavor !== AUTH_SYS || process.getuid?.() !== 0) return;
     try {
       lchownSync(path, call.auth.sys.uid, call.auth.sys.gid);
@@ -354,7 +354,7 @@ export class Nfs3Program {
       if (attrs) await this.applySattr(op.childPath, existing, attrs, existing.ino, op.exp);
     } else {
       closeSync(openSync(op.childPath, "wx", (attrs?.mode ?? 0o644) & 0o7777));
-      await this.own(ctx.call, op.childPath);
+      this.own(ctx.call, op.childPath);
       const stats = lstatSync(op.childPath, { bigint: true });
       if (verifier) {
         const seconds = Number(verifierMicros(verifier)) / 1e6;
@@ -368,7 +368,7 @@ export class Nfs3Program {
     const op = await this.dirop(ctx, true);
     const attrs = readSattr3(ctx.args);
     mkdirSync(op.childPath, (attrs.mode ?? 0o755) & 0o7777);
-    await this.own(ctx.call, op.childPath);
+    this.own(ctx.call, op.childPath);
     return this.created(op, op.before, op.child);
   }
 
@@ -378,7 +378,7 @@ export class Nfs3Program {
     const target = ctx.args.string(4096, "nfspath3");
     // Stored verbatim: the server itself never follows it.
     symlinkSync(target, op.childPath);
-    await this.own(ctx.call, op.childPath);
+    this.own(ctx.call, op.childPath);
     return this.created(op, op.before, op.child);
   }
 
