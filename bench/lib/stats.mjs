@@ -7,7 +7,7 @@ export const median = (xs) => {
 };
 
 /** mulberry32: the bootstrap's resamples are the same on every run of the same samples. */
-function seeded(seed) {
+export function seeded(seed) {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;

@@ -170,11 +170,22 @@ export class NfsExport {
   /**
    * The parent directory's real path must be inside the export: a directory the client
    * replaced by a symlink to somewhere else is refused (ACCES), never followed.
+   *
+   * Only the components below the root can be symlinks a client made (names come from
+   * child(), which never lets `..` climb), so they are lstat'ed first, and only a symlink
+   * among them costs the full realpath (one that stays inside the export is allowed, as it
+   * always was). A name in the root needs no syscall at all, where realpath read every link
+   * from `/` down: a readlink per component of the root's own path, four syscalls for a
+   * LOOKUP in /tmp/x/export, twice per directory operation. A missing or non-directory
+   * component is left to the operation itself, which fails with ENOENT or ENOTDIR as it did.
    */
   checkParent(relative: string): void {
-    if (relative === "") return;
-    const parent = realpathSync.native(dirname(this.absolute(relative)));
-    if (parent !== this.rootReal && !parent.startsWith(this.rootReal + sep))
-      throw new NfsError(Nfs3Status.ACCES, `${relative} leads outside the export`);
+    for (let slash = relative.indexOf("/"); slash !== -1; slash = relative.indexOf("/", slash + 1)) {
+      if (!lstatSync(this.absolute(relative.slice(0, slash)), { throwIfNoEntry: false })?.isSymbolicLink()) continue;
+      const parent = realpathSync.native(dirname(this.absolute(relative)));
+      if (parent !== this.rootReal && !parent.startsWith(this.rootReal + sep))
+        throw new NfsError(Nfs3Status.ACCES, `${relative} leads outside the export`);
+      return;
+    }
   }
 }

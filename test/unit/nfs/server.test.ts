@@ -102,6 +102,28 @@ describe("bootproof's NFSv3 server", () => {
     await rm(join(rw, "swap"));
   });
 
+  it("never reaches a file through a directory swapped for a symlink, even when the inode matches", async () => {
+    mkdirSync(join(rw, "moved-out", "deeper"), { recursive: true });
+    writeFileSync(join(rw, "moved-out", "deeper", "kept"), "was inside\n");
+    const dir = await client.lookup(root, "moved-out");
+    const deeper = await client.lookup(dir.handle!, "deeper");
+    const kept = await client.lookup(deeper.handle!, "kept");
+    expect(await client.getattrStatus(kept.handle!)).toBe(0);
+    // Moved out of the export and linked back: the path the server knows ("moved-out/deeper/kept")
+    // now leads through a symlink to the same inode outside.
+    await rename(join(rw, "moved-out"), join(scratch, "outside", "moved-out"));
+    await symlink(join(scratch, "outside", "moved-out"), join(rw, "moved-out"));
+    expect(await client.getattrStatus(kept.handle!)).toBe(Nfs3Status.STALE);
+    expect((await client.lookup(deeper.handle!, "kept")).status).not.toBe(0);
+    // A symlink that stays inside the export is still followed to the same inode.
+    await rm(join(rw, "moved-out"));
+    await rename(join(scratch, "outside", "moved-out"), join(rw, "moved-in"));
+    await symlink("moved-in", join(rw, "moved-out"));
+    expect(await client.getattrStatus(kept.handle!)).toBe(0);
+    await rm(join(rw, "moved-out"));
+    await rm(join(rw, "moved-in"), { recursive: true });
+  });
+
   it("answers forged handles BADHANDLE and handles of removed files STALE", async () => {
     expect(await client.getattrStatus(Buffer.alloc(24, 7))).toBe(Nfs3Status.BADHANDLE);
     const made = await client.create(root, "short-lived");
