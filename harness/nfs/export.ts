@@ -128,6 +128,18 @@ export class NfsExport {
   statInside(relative: string): BigIntStats | undefined {
     try {
       this.checkParent(relative);
+    } catch {
+      return undefined;
+    }
+    return this.statChecked(relative);
+  }
+
+  /**
+   * statInside for a path whose parent the caller has just checked (checkParent, as every
+   * directory-changing procedure does first), so that the walk is not made twice in a row.
+   */
+  statChecked(relative: string): BigIntStats | undefined {
+    try {
       // A missing name is the common answer (a client looks names up before creating them):
       // no exception for it, whose error object costs more than the lstat.
       return lstatSync(this.absolute(relative), { bigint: true, throwIfNoEntry: false });
@@ -175,8 +187,8 @@ export class NfsExport {
    * child(), which never lets `..` climb), so they are lstat'ed first, and only a symlink
    * among them costs the full realpath (one that stays inside the export is allowed, as it
    * always was). A name in the root needs no syscall at all, where realpath read every link
-   * from `/` down: a readlink per component of the root's own path, four syscalls for a
-   * LOOKUP in /tmp/x/export, twice per directory operation. A missing or non-directory
+   * from `/` down: a readlink per component of the root's own path (three for a LOOKUP of a
+   * name in /tmp/x/export, measured with strace), twice per directory-changing operation. A missing or non-directory
    * component is left to the operation itself, which fails with ENOENT or ENOTDIR as it did.
    */
   checkParent(relative: string): void {

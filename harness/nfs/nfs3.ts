@@ -344,7 +344,7 @@ export class Nfs3Program {
     if (mode === 0 || mode === 1) attrs = readSattr3(ctx.args);
     else if (mode === 2) verifier = ctx.args.fixed(8, "createverf3");
     else throw new XdrError(`createmode3 ${mode}`);
-    const existing = op.exp.statInside(op.child);
+    const existing = op.exp.statChecked(op.child);
     if (existing) {
       if (mode === 1) throw new NfsError(Nfs3Status.EXIST);
       // EXCLUSIVE: a retransmission of the same create finds the verifier it stored.
@@ -389,7 +389,7 @@ export class Nfs3Program {
 
   private async remove(ctx: Context, kind: "file" | "dir") {
     const op = await this.dirop(ctx, true);
-    const stats = op.exp.statInside(op.child);
+    const stats = op.exp.statChecked(op.child);
     if (!stats) throw new NfsError(Nfs3Status.NOENT);
     if (kind === "dir") {
       if (!stats.isDirectory()) throw new NfsError(Nfs3Status.NOTDIR);
@@ -418,7 +418,7 @@ export class Nfs3Program {
     if (toName === "." || toName === "..") throw new NfsError(Nfs3Status.INVAL);
     const target = to.exp.child(to.relative, toName);
     to.exp.checkParent(target);
-    const replaced = to.exp.statInside(target);
+    const replaced = to.exp.statChecked(target);
     await rename(from.childPath, to.exp.absolute(target));
     if (replaced) {
       await this.dropFile(replaced.ino);
