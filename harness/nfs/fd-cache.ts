@@ -91,9 +91,14 @@ export class FdCache {
 
   /** After this server changed the file: its attributes as they are now. */
   refresh(ino: bigint, file: FileHandle): BigIntStats {
+    this.stale(ino);
+    return this.stats(ino, file);
+  }
+
+  /** After this server changed the file: the attributes known are not to be answered again. */
+  stale(ino: bigint): void {
     const entry = this.entries.get(ino);
     if (entry) entry.statsAt = 0;
-    return this.stats(ino, file);
   }
 
   /**

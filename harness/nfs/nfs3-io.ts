@@ -2,8 +2,8 @@
 // path a client streaming a file takes on every block. A READ of a file that is open and whose
 // path is known is answered synchronously (fstat through the cached descriptor, no path
 // walk, no promise hop: see dispatch in transport.ts); large sequential READs are read ahead
-// (read-ahead.ts); WRITEs go to the page cache straight from the pieces their record arrived in,
-// and a stream of UNSTABLE ones starts on its way to the disk before the COMMIT (write-behind.ts).
+// (read-ahead.ts); WRITEs go to the page cache straight from the pieces their record arrived in
+// (an UNSTABLE one right after its reply), and a stream of UNSTABLE ones starts on its way to the disk before the COMMIT (write-behind.ts).
 import { type BigIntStats, lstatSync, readSync, writevSync } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import { fileReadBuffers } from "../files/aligned-buffers.js";
@@ -12,7 +12,7 @@ import type { FdCache } from "./fd-cache.js";
 import { type Context, type Encoder, MAX_IO, type Resolved } from "./nfs3-procedure.js";
 import { postOpAttr, preOpOf, readHandle, wccData } from "./nfs3-xdr.js";
 import { type AheadHit, READ_AHEAD_MIN, ReadAhead } from "./read-ahead.js";
-import { Nfs3Status, NfsError } from "./status.js";
+import { Nfs3Status, NfsError, statusOfError } from "./status.js";
 import { WriteBehind } from "./write-behind.js";
 import { XdrError, type XdrWriter } from "./xdr.js";
 
@@ -179,26 +179,54 @@ export class Nfs3Io {
     this.files.writable(target.exp);
     if (target.stats.isDirectory()) throw new NfsError(Nfs3Status.ISDIR);
     if (!target.stats.isFile()) throw new NfsError(Nfs3Status.INVAL);
-    const length = Math.min(
-      count,
-      data.reduce((n, part) => n + part.length, 0),
-    );
+    const length = Math.min(count, totalLength(data));
+    // Past 2^53 a position is no longer exact (and no local file system goes that far): a
+    // status now, not a copy that fails after its reply.
+    if (offset + BigInt(length) > BigInt(Number.MAX_SAFE_INTEGER)) throw new NfsError(Nfs3Status.FBIG);
     this.readAhead.forget(target.stats.ino);
     await this.files.beforeChange(target.exp, target.stats.ino, target.path);
     const file = this.files.fds.cached(target.stats.ino, true) ?? (await this.files.fds.get(target.stats.ino, target.path, true));
     // Into the page cache synchronously, like a READ (a thread-pool trip costs more than the
     // copy), straight from the pieces the record arrived in; a stable write's sync to the disk
     // is what may take long, and stays off the loop.
+    const verifier = this.files.verifier();
+    if (stable === StableHow.UNSTABLE) {
+      // Answered first, copied into the page cache right after the reply is on the socket and
+      // before the next record is handled: a client that waits for each WRITE (libnfs's
+      // nfs-cp) sends the next megabyte while this one is copied. An UNSTABLE reply promises
+      // nothing durable (RFC 1813 §3.3.7); the price is that the reply can carry no post-op
+      // attributes (the copy has not happened yet: wcc "after" is absent, which clients
+      // handle by revalidating), and that a copy that fails is reported to the file's next
+      // COMMIT, as a failed background flush is, instead of to this WRITE.
+      ctx.afterReply = () => this.copyIn(target.stats.ino, file, firstBytes(data, length), offset);
+      return (w: XdrWriter) => {
+        wccData(w, before, undefined, target.exp.id);
+        w.uint32(length).uint32(stable).fixed(verifier);
+      };
+    }
     const bytesWritten = writevSync(file.fd, firstBytes(data, length), Number(offset));
     if (stable === StableHow.FILE_SYNC) await file.sync();
-    else if (stable === StableHow.DATA_SYNC) await file.datasync();
-    else this.writeBehind.written(target.stats.ino, file, bytesWritten);
+    else await file.datasync();
     const after = this.files.fds.refresh(target.stats.ino, file);
-    const verifier = this.files.verifier();
     return (w: XdrWriter) => {
       wccData(w, before, after, target.exp.id);
       w.uint32(bytesWritten).uint32(stable).fixed(verifier);
     };
+  }
+
+  /** An UNSTABLE WRITE's data, after its reply: never throws (a failure goes to COMMIT). */
+  private copyIn(ino: bigint, file: FileHandle, data: Buffer[], offset: bigint): void {
+    const length = totalLength(data);
+    try {
+      const written = writevSync(file.fd, data, Number(offset));
+      // A regular file takes a short write only when it cannot take more (no space, a size
+      // limit); the count already went to the client.
+      if (written < length) throw new Error(`short write: ${written} of ${length} bytes at offset ${offset}`);
+      this.writeBehind.written(ino, file, written);
+    } catch (error) {
+      this.writeBehind.failed(ino, error);
+    }
+    this.files.fds.stale(ino);
   }
 
   async commit(ctx: Context) {
@@ -213,7 +241,11 @@ export class Nfs3Io {
     // A background flush that failed since the last COMMIT fails this one: the sync below
     // would not see that error again (write-behind.ts).
     const lost = await this.writeBehind.settle(target.stats.ino);
-    if (lost) throw new NfsError(Nfs3Status.IO, `a background flush failed: ${lost.message}`);
+    // ENOSPC, EFBIG, EDQUOT keep their status; anything else is an I/O error.
+    if (lost) {
+      const status = statusOfError(lost);
+      throw new NfsError(status === Nfs3Status.SERVERFAULT ? Nfs3Status.IO : status, `unstable data was lost: ${lost.message}`);
+    }
     // A placeholder holds nothing written: its content is the base's, already stable.
     if (!target.exp.cow?.isPlaceholder(target.stats.ino))
       await (await this.files.fds.get(target.stats.ino, target.path, true)).sync();
@@ -227,6 +259,12 @@ export class Nfs3Io {
 }
 
 /** The first `length` bytes of a list of pieces (a WRITE's count may be less than its data). */
+function totalLength(parts: Buffer[]): number {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  return length;
+}
+
 function firstBytes(parts: Buffer[], length: number): Buffer[] {
   const out: Buffer[] = [];
   for (const part of parts) {

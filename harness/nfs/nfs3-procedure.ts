@@ -13,6 +13,8 @@ export interface Context {
   args: XdrReader;
   /** Called once the reply left the process. */
   onSent?: () => void;
+  /** Work the reply need not wait for, done right after it is sent, before the next call. */
+  afterReply?: () => void;
   /** The failure body for the procedure's error status; set as soon as it is known. */
   failure: (w: XdrWriter) => void;
 }

@@ -164,7 +164,9 @@ export class Nfs3Program {
       } catch (error) {
         return failed(error);
       }
-      return ctx.onSent ? { kind: "success", body, onSent: ctx.onSent } : { kind: "success", body };
+      return ctx.onSent || ctx.afterReply
+        ? { kind: "success", body, onSent: ctx.onSent, afterReply: ctx.afterReply }
+        : { kind: "success", body };
     };
     let result: Encoder | Promise<Encoder>;
     try {

@@ -51,8 +51,12 @@ export interface RpcCall {
 
 /** What a handler answers: the result body, or an RPC-level error. */
 export type RpcOutcome =
-  /** `onSent`: the reply left the process (a READ's pooled buffer may be reused). */
-  | { kind: "success"; body: XdrWriter; onSent?: () => void }
+  /**
+   * `onSent`: the reply left the process (a READ's pooled buffer may be reused).
+   * `afterReply`: run as soon as the reply is handed to the socket (sent or not), before the
+   * connection's next call is handled; it must not throw.
+   */
+  | { kind: "success"; body: XdrWriter; onSent?: () => void; afterReply?: () => void }
   | { kind: "error"; stat: AcceptStat.PROC_UNAVAIL | AcceptStat.GARBAGE_ARGS | AcceptStat.SYSTEM_ERR };
 
 /** A header the server could not even answer (not a call, wrong RPC version, bad auth). */

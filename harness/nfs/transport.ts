@@ -83,6 +83,7 @@ function replyOf(call: RpcCall, outcome: RpcOutcome): Reply {
   if (outcome.kind !== "success") return acceptedReplyParts(call.xid, outcome.stat);
   const parts: Reply = acceptedReplyParts(call.xid, AcceptStat.SUCCESS, outcome.body);
   if (outcome.onSent) parts.onSent = outcome.onSent;
+  if (outcome.afterReply) parts.afterReply = outcome.afterReply;
   return parts;
 }
 
@@ -93,7 +94,7 @@ function whenReady<T>(value: T | Promise<T>, then: (value: T) => void): void {
 }
 
 /** A reply's segments, and what to do once they left the process. */
-type Reply = Buffer[] & { onSent?: () => void };
+type Reply = Buffer[] & { onSent?: () => void; afterReply?: () => void };
 
 /**
  * Splits a TCP byte stream into RPC records; push returns a reason when the stream must be
@@ -254,6 +255,7 @@ export async function startRpcTransport(options: RpcTransportOptions): Promise<R
     const reader = new RecordReader(maxRecord, (record) => {
       whenReady(answer(record, drop), (reply) => {
         if (reply && !closed) sendRecord(socket, reply);
+        reply?.afterReply?.();
       });
     });
     socket.on("data", (data: Buffer) => {
@@ -284,7 +286,9 @@ export async function startRpcTransport(options: RpcTransportOptions): Promise<R
     whenReady(
       answer([message], () => {}),
       (reply) => {
-        if (reply) udp.send(reply, remote.port, remote.address, () => reply.onSent?.());
+        if (!reply) return;
+        udp.send(reply, remote.port, remote.address, () => reply.onSent?.());
+        reply.afterReply?.();
       },
     );
   });

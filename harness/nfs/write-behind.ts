@@ -65,6 +65,17 @@ export class WriteBehind {
     });
   }
 
+  /** An UNSTABLE write's copy into the file failed after its reply: the next COMMIT fails. */
+  failed(ino: bigint, error: unknown): void {
+    let state = this.files.get(ino);
+    if (!state) {
+      if (this.files.size >= MAX_TRACKED) this.prune();
+      state = { pending: 0, flushing: undefined, failure: undefined };
+      this.files.set(ino, state);
+    }
+    state.failure ??= error instanceof Error ? error : new Error(String(error));
+  }
+
   /**
    * Before a COMMIT's sync: waits for the file's background flush and returns (and forgets)
    * the failure of one since the last COMMIT, if any.

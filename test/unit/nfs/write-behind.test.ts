@@ -65,6 +65,15 @@ describe("WriteBehind", () => {
     expect(await wb.settle(9n)).toBeUndefined();
   });
 
+  it("reports an UNSTABLE write's failed copy to the next COMMIT of that file, once", async () => {
+    const wb = new WriteBehind(MiB);
+    wb.failed(4n, Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" }));
+    expect(await wb.settle(5n)).toBeUndefined();
+    const failure = await wb.settle(4n);
+    expect((failure as NodeJS.ErrnoException | undefined)?.code).toBe("ENOSPC");
+    expect(await wb.settle(4n)).toBeUndefined();
+  });
+
   it("waits for every flush when the server stops", async () => {
     const wb = new WriteBehind(MiB);
     const a = fakeFile();
