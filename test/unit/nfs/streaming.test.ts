@@ -156,7 +156,15 @@ describe("an UNSTABLE WRITE is answered before its data is copied into the file"
     expect(read.count).toBe(MiB);
     same(read.data, data);
     expect(read.eof).toBe(true);
+    // Past the 4 KiB the attributes cached before said: only the copy's length counts.
+    const tail = await client.read(file, MiB / 2, 4096);
+    same(tail.data, data.subarray(MiB / 2, MiB / 2 + 4096));
     expect(readFileSync(join(scratch, "early.bin")).length).toBe(MiB);
+    // GETATTR: status, then fattr3's type, mode, nlink, uid, gid and size.
+    const attrs = (await client.nfs(Proc.GETATTR, (w) => w.opaque(file))).body;
+    expect(attrs.uint32()).toBe(0);
+    attrs.fixed(20);
+    expect(attrs.uint64()).toBe(BigInt(MiB));
     expect((await client.commit(file)).status).toBe(0);
   });
 
