@@ -3,7 +3,8 @@
 // path is known is answered synchronously (fstat through the cached descriptor, no path
 // walk, no promise hop: see dispatch in transport.ts); large sequential READs are read ahead
 // (read-ahead.ts); WRITEs go to the page cache straight from the pieces their record arrived in
-// (an UNSTABLE one right after its reply), and a stream of UNSTABLE ones starts on its way to the disk before the COMMIT (write-behind.ts).
+// (an UNSTABLE one right after its reply), and a stream of UNSTABLE ones starts on its way to
+// the disk before the COMMIT (write-behind.ts).
 import { type BigIntStats, lstatSync, readSync, writevSync } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import { fileReadBuffers } from "../files/aligned-buffers.js";
@@ -186,9 +187,6 @@ export class Nfs3Io {
     this.readAhead.forget(target.stats.ino);
     await this.files.beforeChange(target.exp, target.stats.ino, target.path);
     const file = this.files.fds.cached(target.stats.ino, true) ?? (await this.files.fds.get(target.stats.ino, target.path, true));
-    // Into the page cache synchronously, like a READ (a thread-pool trip costs more than the
-    // copy), straight from the pieces the record arrived in; a stable write's sync to the disk
-    // is what may take long, and stays off the loop.
     const verifier = this.files.verifier();
     if (stable === StableHow.UNSTABLE) {
       // Answered first, copied into the page cache right after the reply is on the socket and
@@ -198,12 +196,15 @@ export class Nfs3Io {
       // attributes (the copy has not happened yet: wcc "after" is absent, which clients
       // handle by revalidating), and that a copy that fails is reported to the file's next
       // COMMIT, as a failed background flush is, instead of to this WRITE.
-      ctx.afterReply = () => this.copyIn(target.stats.ino, file, firstBytes(data, length), offset);
+      ctx.afterReply = () => this.copyIn(target.stats.ino, file, firstBytes(data, length), length, offset);
       return (w: XdrWriter) => {
         wccData(w, before, undefined, target.exp.id);
         w.uint32(length).uint32(stable).fixed(verifier);
       };
     }
+    // Into the page cache synchronously, like a READ (a thread-pool trip costs more than the
+    // copy), straight from the pieces the record arrived in; a stable write's sync to the disk
+    // is what may take long, and stays off the loop.
     const bytesWritten = writevSync(file.fd, firstBytes(data, length), Number(offset));
     if (stable === StableHow.FILE_SYNC) await file.sync();
     else await file.datasync();
@@ -215,8 +216,7 @@ export class Nfs3Io {
   }
 
   /** An UNSTABLE WRITE's data, after its reply: never throws (a failure goes to COMMIT). */
-  private copyIn(ino: bigint, file: FileHandle, data: Buffer[], offset: bigint): void {
-    const length = totalLength(data);
+  private copyIn(ino: bigint, file: FileHandle, data: Buffer[], length: number, offset: bigint): void {
     try {
       const written = writevSync(file.fd, data, Number(offset));
       // A regular file takes a short write only when it cannot take more (no space, a size
@@ -238,8 +238,8 @@ export class Nfs3Io {
     ctx.failure = (w) => wccData(w, before, target.stats, target.exp.id);
     this.files.writable(target.exp);
     if (!target.stats.isFile()) throw new NfsError(Nfs3Status.INVAL);
-    // A background flush that failed since the last COMMIT fails this one: the sync below
-    // would not see that error again (write-behind.ts).
+    // A background flush or an UNSTABLE WRITE's copy that failed since the last COMMIT fails
+    // this one: the sync below would not see that error again (write-behind.ts).
     const lost = await this.writeBehind.settle(target.stats.ino);
     // ENOSPC, EFBIG, EDQUOT keep their status; anything else is an I/O error.
     if (lost) {
@@ -258,13 +258,13 @@ export class Nfs3Io {
   }
 }
 
-/** The first `length` bytes of a list of pieces (a WRITE's count may be less than its data). */
 function totalLength(parts: Buffer[]): number {
   let length = 0;
   for (const part of parts) length += part.length;
   return length;
 }
 
+/** The first `length` bytes of a list of pieces (a WRITE's count may be less than its data). */
 function firstBytes(parts: Buffer[], length: number): Buffer[] {
   const out: Buffer[] = [];
   for (const part of parts) {

@@ -42,19 +42,14 @@ export class WriteBehind {
 
   /** `bytes` of unstable data were written to the file (inode `ino`) through `file`. */
   written(ino: bigint, file: Flushable, bytes: number): void {
-    let state = this.files.get(ino);
-    if (!state) {
-      if (this.files.size >= MAX_TRACKED) this.prune();
-      state = { pending: 0, flushing: undefined, failure: undefined };
-      this.files.set(ino, state);
-    }
+    const state = this.stateOf(ino);
     state.pending += bytes;
     if (state.pending < this.thresholdBytes || state.flushing) return;
     state.pending = 0;
     const flushing = file.datasync().then(
       () => undefined,
       (error: unknown) => {
-        state.failure ??= error instanceof Error ? error : new Error(String(error));
+        state.failure ??= asError(error);
       },
     );
     state.flushing = flushing;
@@ -67,13 +62,17 @@ export class WriteBehind {
 
   /** An UNSTABLE write's copy into the file failed after its reply: the next COMMIT fails. */
   failed(ino: bigint, error: unknown): void {
+    this.stateOf(ino).failure ??= asError(error);
+  }
+
+  private stateOf(ino: bigint): FileState {
     let state = this.files.get(ino);
     if (!state) {
       if (this.files.size >= MAX_TRACKED) this.prune();
       state = { pending: 0, flushing: undefined, failure: undefined };
       this.files.set(ino, state);
     }
-    state.failure ??= error instanceof Error ? error : new Error(String(error));
+    return state;
   }
 
   /**
@@ -105,4 +104,8 @@ export class WriteBehind {
   async settled(): Promise<void> {
     await Promise.all([...this.files.values()].map((state) => state.flushing));
   }
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }

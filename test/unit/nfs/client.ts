@@ -151,15 +151,21 @@ export class NfsTestClient {
     return Buffer.from(reply.body.opaque(64));
   }
 
-  /** WRITE: status, count, how it was committed, the verifier. */
+  /** WRITE: status, whether wcc_data had post-op attributes, count, how it was committed, the verifier. */
   async write(file: Buffer, offset: number, data: Buffer, stable: 0 | 1 | 2) {
     const reply = await this.nfs(Proc.WRITE, (w) =>
       w.opaque(file).uint64(offset).uint32(data.length).uint32(stable).opaque(data),
     );
     const status = reply.body.uint32();
-    skipWcc(reply.body);
-    if (status !== 0) return { status };
-    return { status, count: reply.body.uint32(), committed: reply.body.uint32(), verifier: Buffer.from(reply.body.fixed(8)) };
+    const postOp = skipWcc(reply.body);
+    if (status !== 0) return { status, postOp };
+    return {
+      status,
+      postOp,
+      count: reply.body.uint32(),
+      committed: reply.body.uint32(),
+      verifier: Buffer.from(reply.body.fixed(8)),
+    };
   }
 
   async commit(file: Buffer) {
@@ -192,12 +198,15 @@ export class NfsTestClient {
   }
 }
 
-/** fattr3 is 84 bytes. */
-export function skipPostOp(r: XdrReader): void {
-  if (r.bool()) r.fixed(84);
+/** fattr3 is 84 bytes. Whether the attributes were there. */
+export function skipPostOp(r: XdrReader): boolean {
+  const follows = r.bool();
+  if (follows) r.fixed(84);
+  return follows;
 }
 
-export function skipWcc(r: XdrReader): void {
+/** Whether the post-op attributes were there. */
+export function skipWcc(r: XdrReader): boolean {
   if (r.bool()) r.fixed(24);
-  skipPostOp(r);
+  return skipPostOp(r);
 }
