@@ -89,8 +89,20 @@ export const WireObservationSchema = z.object({
         marker: z.nullable(z.string()),
         wrote: z.boolean(),
         error: z.optional(z.string()),
-        /** The POSIX operations suite's results (bootproof.nfs_suite=1): firmware/probe/nfs-suite.sh. */
-        suite: z.optional(z.array(z.object({ op: z.string(), ok: z.boolean(), detail: z.string() }))),
+        /**
+         * The POSIX operations suite's results (bootproof.nfs_suite=1, firmware/probe/nfs-suite.sh):
+         * each operation's verdict and how long it took in the guest (ms, 10 ms resolution).
+         */
+        suite: z.optional(
+          z.array(
+            z.object({
+              op: z.string(),
+              ok: z.boolean(),
+              ms: z.optional(z.number().check(z.int(), z.nonnegative())),
+              detail: z.string(),
+            }),
+          ),
+        ),
       }),
     ),
     null,
@@ -208,7 +220,7 @@ export interface Observation {
     marker: string | null;
     wrote: boolean;
     error?: string;
-    suite?: Array<{ op: string; ok: boolean; detail: string }>;
+    suite?: Array<{ op: string; ok: boolean; ms?: number; detail: string }>;
   } | null;
   /**
    * bootproof.deploy_image=URL with bootproof.deploy_disk=: the disk the probe wrote the image

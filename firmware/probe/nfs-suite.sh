@@ -20,11 +20,20 @@ json_string() {
   printf '"%s"' "$(printf '%s' "$1" | tr '\n\t' '  ' | sed 's/\\/\\\\/g; s/"/\\"/g')"
 }
 
+# Centiseconds since boot (/proc/uptime): what an operation took, the drops included, so that
+# a bench can compare servers per operation (busybox's date has no sub-second format).
+uptime_cs() {
+  read -r _up _idle </proc/uptime
+  echo "${_up%.*}${_up#*.}"
+}
+
 run() {
   DETAIL=
+  _t0=$(uptime_cs)
   if "op_$1" >/dev/null 2>/tmp/nfs-suite.err; then _ok=true; else _ok=false; fi
+  _ms=$((($(uptime_cs) - _t0) * 10))
   [ "$_ok" = true ] || [ -n "$DETAIL" ] || DETAIL=$(tail -c 200 /tmp/nfs-suite.err)
-  RESULTS="${RESULTS:+$RESULTS,}{\"op\":\"$1\",\"ok\":$_ok,\"detail\":$(json_string "$DETAIL")}"
+  RESULTS="${RESULTS:+$RESULTS,}{\"op\":\"$1\",\"ok\":$_ok,\"ms\":$_ms,\"detail\":$(json_string "$DETAIL")}"
 }
 
 # fail DETAIL: records why; the caller returns 1 right after.
