@@ -27,7 +27,7 @@
 //
 // Usage: node bench/nfs-perf.mjs [--rounds N] [--only seq-read,seq-write,seq-read-4,rand-read] [--seed N] [--json FILE]
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execSupervised, scratchDir } from "./lib/children.mjs";
@@ -51,6 +51,22 @@ async function timed(fn) {
   const started = performance.now();
   await fn();
   return performance.now() - started;
+}
+
+// CPU time in ms (user + system), from /proc at the kernel's tick (10 ms): the server's, and
+// the client's (nfs-cp as a waited-for child, or the bench's own client in this process; the bench
+// process's own work, such as spawning nfs-cp, counts as the client's).
+// Where throughput is at parity, they say which side of the copy loop did the work.
+const TICK_MS = 10;
+function cpuOf(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+}
+function clientCpu() {
+  const fields = readFileSync("/proc/self/stat", "utf8").split(") ")[1].split(" ");
+  const children = (Number(fields[13]) + Number(fields[14])) * TICK_MS;
+  const { user, system } = process.cpuUsage();
+  return children + (user + system) / 1000;
 }
 
 const sequentialOffsets = Array.from({ length: LARGE_MIB }, (_, i) => i << 20);
@@ -124,9 +140,16 @@ const WORKLOADS = {
 const COLD_RUNS = 8;
 
 /** Runs one round of `workload` on every server, the order alternating with `round`. */
-async function roundOf(workload, servers, dirs, round, samples) {
+async function roundOf(workload, servers, dirs, round, samples, cpu) {
   for (const server of round % 2 ? [...servers].reverse() : servers) {
+    const serverBefore = cpuOf(server.pid);
+    const clientBefore = clientCpu();
     samples[server.name].push(workload.value(await timed(() => workload.run(server, dirs))));
+    if (cpu) {
+      cpu[server.name].server += cpuOf(server.pid) - serverBefore;
+      cpu[server.name].client += clientCpu() - clientBefore;
+      cpu[server.name].runs++;
+    }
     workload.after?.(server);
   }
 }
@@ -158,7 +181,14 @@ async function main() {
       if (only && !only.split(",").includes(name)) continue;
       const cold = await warmUp(workload, servers, dirs);
       const samples = Object.fromEntries(servers.map((s) => [s.name, []]));
-      for (let round = 0; round < rounds; round++) await roundOf(workload, servers, dirs, round, samples);
+      const cpu = Object.fromEntries(servers.map((s) => [s.name, { server: 0, client: 0, runs: 0 }]));
+      for (let round = 0; round < rounds; round++) await roundOf(workload, servers, dirs, round, samples, cpu);
+      const cpuPerRun = Object.fromEntries(
+        servers.map((s) => [
+          s.name,
+          { serverMs: cpu[s.name].server / cpu[s.name].runs, clientMs: cpu[s.name].client / cpu[s.name].runs },
+        ]),
+      );
       const [ours, theirs] = servers.map((s) => median(samples[s.name]));
       const paired = pairedRatio(samples["built-in"], samples.ganesha);
       const coldRatio = cold["built-in"] / cold.ganesha;
@@ -171,12 +201,20 @@ async function main() {
         ratioInterval95: [paired.low, paired.high],
         cold: { builtIn: cold["built-in"], ganesha: cold.ganesha, ratio: coldRatio },
         warmupRuns: workload.warmRuns,
+        cpuPerRun,
       };
       console.log(
         `${name.padEnd(10)} built-in ${ours.toFixed(1)} ${workload.unit}, ganesha ${theirs.toFixed(1)} ${workload.unit}, ratio ${paired.ratio.toFixed(2)} ` +
           `[95% ${paired.low.toFixed(2)}-${paired.high.toFixed(2)}] (${workload.client}); ` +
           `cold ratio ${coldRatio.toFixed(2)} (first ${Math.min(COLD_RUNS, workload.warmRuns)} of ${workload.warmRuns} warm-up runs each)`,
       );
+      const cpuLine = servers
+        .map(
+          (s) =>
+            `${s.name} server ${cpuPerRun[s.name].serverMs.toFixed(1)} ms, client ${cpuPerRun[s.name].clientMs.toFixed(1)} ms`,
+        )
+        .join("; ");
+      console.log(`${"".padEnd(10)} CPU per run: ${cpuLine}`);
     }
     if (jsonOut) writeFileSync(jsonOut, `${JSON.stringify({ rounds, seed, results }, null, 2)}\n`);
   } finally {

@@ -20,9 +20,10 @@ export async function startBuiltIn(root) {
     const server = await startNfsServer({ exports: [{ root: ${JSON.stringify(root)} }] });
     process.stdout.write(JSON.stringify({ port: server.port }) + "\\n");
     process.on("SIGTERM", () => server.close().then(() => process.exit(0)));`;
-  const { port, stop } = await startServerChild("built-in NFS server", code);
+  const { port, stop, pid } = await startServerChild("built-in NFS server", code);
   return {
     name: "built-in",
+    pid,
     root,
     url: (file) => `nfs://127.0.0.1/export/${file}?version=3&nfsport=${port}&mountport=${port}`,
     nfsPort: port,
@@ -99,6 +100,7 @@ LOG { Default_Log_Level = WARN; }
   };
   return {
     name: "ganesha",
+    pid: child.pid,
     root,
     url,
     nfsPort,
