@@ -58,15 +58,16 @@ async function timed(fn) {
 // process's own work, such as spawning nfs-cp, counts as the client's).
 // Where throughput is at parity, they say which side of the copy loop did the work.
 const TICK_MS = 10;
-function cpuOf(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-  return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
-}
+/** Fields of /proc/PID/stat after the command name: [11] utime, [12] stime, [13] cutime, [14] cstime. */
+const statOf = (pid) => readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ").map(Number);
+const cpuOf = (pid) => {
+  const fields = statOf(pid);
+  return (fields[11] + fields[12]) * TICK_MS;
+};
 function clientCpu() {
-  const fields = readFileSync("/proc/self/stat", "utf8").split(") ")[1].split(" ");
-  const children = (Number(fields[13]) + Number(fields[14])) * TICK_MS;
+  const fields = statOf("self");
   const { user, system } = process.cpuUsage();
-  return children + (user + system) / 1000;
+  return (fields[13] + fields[14]) * TICK_MS + (user + system) / 1000;
 }
 
 const sequentialOffsets = Array.from({ length: LARGE_MIB }, (_, i) => i << 20);

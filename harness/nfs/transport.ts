@@ -1,8 +1,8 @@
 // ONC RPC over TCP (record marking, RFC 5531 §11) and UDP, on loopback unless told otherwise.
 // A connection that sends a record larger than the limit, or garbage that is not even an RPC
-// header, is closed without touching any other connection. Calls go to the program registered for (program, version).
-// A connection's calls are handled concurrently and answered as each finishes (RPC matches
-// replies by xid; the Linux client keeps many READs in flight).
+// header, is closed without touching any other connection. Calls go to the program registered
+// for (program, version). A connection's calls are handled concurrently and answered as each
+// finishes (RPC matches replies by xid; the Linux client keeps many READs in flight).
 import { createSocket, type Socket as UdpSocket } from "node:dgram";
 import { createServer, type Server, type Socket } from "node:net";
 import { AcceptStat, acceptedReplyParts, parseCall, type RpcCall, type RpcHeaderError, type RpcOutcome } from "./rpc.js";
