@@ -4,6 +4,9 @@
 // loopback, measured alternately so drift on a shared machine hits both alike. Ratios are
 // built-in / ganesha (> 1: the built-in server is faster).
 //   seq-read:   libnfs's nfs-cp of a 64 MiB file to a local file on tmpfs (1 MiB reads)
+//   seq-read-discard: libnfs's nfs-cat of the same file to /dev/null (1 MiB reads, nothing
+//               written by the client: its turn shrinks to taking the reply in, so the
+//               servers' own READ paths decide)
 //   seq-write:  libnfs's nfs-cp of a 64 MiB file into the export
 //   seq-read-4: the same file, 1 MiB READs with 4 in flight (bench/lib/nfs-client.mjs)
 //   rand-read:  4096 random 4 KiB READs, 8 in flight (bench/lib/nfs-client.mjs)
@@ -25,12 +28,12 @@
 // The ratio is the median over rounds of each round's pair (built-in / ganesha, measured
 // moments apart), with its 95 % bootstrap interval (bench/lib/stats.mjs).
 //
-// Usage: node bench/nfs-perf.mjs [--rounds N] [--only seq-read,seq-write,seq-read-4,rand-read] [--seed N] [--json FILE]
+// Usage: node bench/nfs-perf.mjs [--rounds N] [--only seq-read,seq-read-discard,seq-write,seq-read-4,rand-read] [--seed N] [--json FILE]
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { execSupervised, scratchDir } from "./lib/children.mjs";
+import { execDiscardingStdout, execSupervised, scratchDir } from "./lib/children.mjs";
 import { NfsBenchClient } from "./lib/nfs-client.mjs";
 import { startBuiltIn, startGanesha } from "./lib/nfs-servers.mjs";
 import { median, pairedRatio, seeded } from "./lib/stats.mjs";
@@ -99,6 +102,17 @@ const WORKLOADS = {
       await exec("nfs-cp", [s.url("large.bin"), out]);
       rmSync(out);
     },
+    value: (ms) => LARGE_MIB / (ms / 1000),
+    // 64 READs a run.
+    warmRuns: 64,
+  },
+  // The same READs with a client that throws the data away: nfs-cp's 1 MiB write to its sink
+  // after each READ is some 0.6 ms of its ~1.1 ms turn, whichever server answers, and hides
+  // the difference between the servers' own READ paths (docs/nfs-performance.md).
+  "seq-read-discard": {
+    client: "libnfs nfs-cat > /dev/null",
+    unit: "MiB/s",
+    run: (s) => execDiscardingStdout("nfs-cat", [s.url("large.bin")]),
     value: (ms) => LARGE_MIB / (ms / 1000),
     // 64 READs a run.
     warmRuns: 64,

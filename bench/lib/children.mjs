@@ -5,7 +5,7 @@
 // process group gets Ctrl-C by itself, but not a SIGTERM sent to the bench alone, and
 // daemons that detach, like `rpcbind -w`, get neither.)
 import { execFile, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, rmSync } from "node:fs";
 import { promisify } from "node:util";
 
 const execFileAsync = promisify(execFile);
@@ -106,6 +106,27 @@ export function execSupervised(file, args, options) {
   const pending = execFileAsync(file, args, options);
   supervise(pending.child);
   return pending;
+}
+
+/**
+ * Runs a command whose stdout goes straight to /dev/null (a reader that discards what it reads:
+ * piping it into the bench would add a copy, and execFile's buffer would overflow); rejects
+ * when it exits non-zero, stderr passed through.
+ */
+export function execDiscardingStdout(file, args) {
+  const devNull = openSync("/dev/null", "w");
+  try {
+    const child = spawn(file, args, { stdio: ["ignore", devNull, "inherit"] });
+    supervise(child);
+    return new Promise((resolve, reject) => {
+      child.once("error", reject);
+      child.once("close", (status, signal) =>
+        status === 0 ? resolve() : reject(new Error(`${file} ${args.join(" ")}: exit ${status ?? signal}`)),
+      );
+    });
+  } finally {
+    closeSync(devNull);
+  }
 }
 
 /**
