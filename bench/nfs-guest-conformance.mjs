@@ -69,14 +69,15 @@ try {
 }
 
 const ops = results["built-in"].suite.map((r) => r.op);
+const resultOf = (name, op) => results[name].suite.find((x) => x.op === op);
 const verdict = (name, op) => {
-  const r = results[name].suite.find((x) => x.op === op);
+  const r = resultOf(name, op);
   return r ? (r.ok ? "pass" : `FAIL: ${r.detail}`) : "not run";
 };
 // What each operation took in the guest (its caches dropped between steps, so every check
 // goes to the server): where one server's suite is slower than the other's.
 const took = (name, op) => {
-  const ms = results[name].suite.find((x) => x.op === op)?.ms;
+  const ms = resultOf(name, op)?.ms;
   return ms === undefined ? "" : `${ms} ms`;
 };
 console.log("| operation (guest Linux 6.1 NFS client) | built-in | ganesha | built-in time | ganesha time |");

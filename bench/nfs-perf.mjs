@@ -33,7 +33,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { execDiscardingStdout, execSupervised, scratchDir } from "./lib/children.mjs";
+import { execSupervised, scratchDir, spawnSupervised } from "./lib/children.mjs";
 import { NfsBenchClient } from "./lib/nfs-client.mjs";
 import { startBuiltIn, startGanesha } from "./lib/nfs-servers.mjs";
 import { median, pairedRatio, seeded } from "./lib/stats.mjs";
@@ -57,8 +57,8 @@ async function timed(fn) {
 }
 
 // CPU time in ms (user + system), from /proc at the kernel's tick (10 ms): the server's, and
-// the client's (nfs-cp as a waited-for child, or the bench's own client in this process; the bench
-// process's own work, such as spawning nfs-cp, counts as the client's).
+// the client's (libnfs's tool as a waited-for child, or the bench's own client in this process;
+// the bench process's own work, such as spawning the tool, counts as the client's).
 // Where throughput is at parity, they say which side of the copy loop did the work.
 const TICK_MS = 10;
 /** Fields of /proc/PID/stat after the command name: [11] utime, [12] stime, [13] cutime, [14] cstime. */
@@ -112,7 +112,10 @@ const WORKLOADS = {
   "seq-read-discard": {
     client: "libnfs nfs-cat > /dev/null",
     unit: "MiB/s",
-    run: (s) => execDiscardingStdout("nfs-cat", [s.url("large.bin")]),
+    run: async (s) => {
+      const { status, signal } = await spawnSupervised("nfs-cat", [s.url("large.bin")], { discardStdout: true });
+      if (status !== 0) throw new Error(`nfs-cat ${s.url("large.bin")}: exit ${status ?? signal}`);
+    },
     value: (ms) => LARGE_MIB / (ms / 1000),
     // 64 READs a run.
     warmRuns: 64,

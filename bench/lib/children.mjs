@@ -109,38 +109,24 @@ export function execSupervised(file, args, options) {
 }
 
 /**
- * Runs a command whose stdout goes straight to /dev/null (a reader that discards what it reads:
- * piping it into the bench would add a copy, and execFile's buffer would overflow); rejects
- * when it exits non-zero, stderr passed through.
- */
-export function execDiscardingStdout(file, args) {
-  const devNull = openSync("/dev/null", "w");
-  try {
-    const child = spawn(file, args, { stdio: ["ignore", devNull, "inherit"] });
-    supervise(child);
-    return new Promise((resolve, reject) => {
-      child.once("error", reject);
-      child.once("close", (status, signal) =>
-        status === 0 ? resolve() : reject(new Error(`${file} ${args.join(" ")}: exit ${status ?? signal}`)),
-      );
-    });
-  } finally {
-    closeSync(devNull);
-  }
-}
-
-/**
  * Runs a command to its end, its stdout collected and its stderr passed through, whatever
  * its exit status (`bootproof run` exits 1 for a fail, which is a result, not an error).
  * Unlike spawnSync, the bench keeps its event loop meanwhile, so a SIGINT or SIGTERM to the
  * bench reaches its undo steps at once and stops the command (after `graceMs`, for one that
- * has its own guests and servers to stop).
+ * has its own guests and servers to stop). `discardStdout`: stdout goes straight to /dev/null
+ * instead (a reader whose output is thrown away: a pipe into the bench would add a copy).
  */
-export function spawnSupervised(file, args, { graceMs = 3000 } = {}) {
-  const child = spawn(file, args, { stdio: ["ignore", "pipe", "inherit"] });
+export function spawnSupervised(file, args, { graceMs = 3000, discardStdout = false } = {}) {
+  const devNull = discardStdout ? openSync("/dev/null", "w") : undefined;
+  let child;
+  try {
+    child = spawn(file, args, { stdio: ["ignore", devNull ?? "pipe", "inherit"] });
+  } finally {
+    if (devNull !== undefined) closeSync(devNull);
+  }
   supervise(child, graceMs);
   const chunks = [];
-  child.stdout.on("data", (chunk) => chunks.push(chunk));
+  child.stdout?.on("data", (chunk) => chunks.push(chunk));
   return new Promise((resolve, reject) => {
     child.once("error", reject);
     child.once("close", (status, signal) => resolve({ status, signal, stdout: Buffer.concat(chunks).toString("utf8") }));

@@ -24,7 +24,8 @@ json_string() {
 # a bench can compare servers per operation (busybox's date has no sub-second format).
 uptime_cs() {
   read -r _up _idle </proc/uptime
-  echo "${_up%.*}${_up#*.}"
+  # "1${frac}" - 100: the two decimals without a leading zero (08 is not octal then).
+  echo $((${_up%.*} * 100 + 1${_up#*.} - 100))
 }
 
 run() {
